@@ -1,0 +1,294 @@
+"""Data for a Learner: train / valid / test ``tf.data`` pipelines plus what the Learner must know.
+
+A :class:`DataBundle` holds batched datasets of ``(x, y)`` and the facts a Learner needs to pick
+a default loss and metrics (task, number of classes, input shape, batch size). Build one from
+numpy arrays (:meth:`DataBundle.from_arrays`), from existing batched datasets
+(:meth:`DataBundle.from_datasets`) or for CIFAR-10 with :func:`cifar10_data`.
+
+The array pipeline shuffles *indices*, not images: ``range(n) → shuffle(n, seed) → batch →
+gather + scale → prefetch``. The train/valid split is a seeded permutation fixed once, before any
+shuffling, so no validation image can ever reach the training stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from .cifar import CIFAR10_CLASSES, load_cifar10
+
+__all__ = ["DataBundle", "cifar10_data", "split_indices", "TASKS"]
+
+#: Tasks a DataBundle can describe, each with its default loss and metrics.
+TASKS = ("sparse_categorical", "categorical", "regression")
+
+
+def split_indices(n: int, valid_pct: float, seed: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded random split of ``range(n)`` into sorted ``(train_idx, valid_idx)``.
+
+    ``n_valid = round(n * valid_pct)``; the split depends only on ``(n, valid_pct, seed)``.
+    """
+    if isinstance(valid_pct, bool) or not isinstance(valid_pct, (int, float)):
+        raise TypeError(f"valid_pct must be a float in [0, 1), got {valid_pct!r}.")
+    if not 0 <= valid_pct < 1:
+        raise ValueError(f"valid_pct must be in [0, 1), got {valid_pct!r}.")
+    n_valid = int(round(n * valid_pct))
+    perm = np.random.default_rng(seed).permutation(n)
+    return np.sort(perm[n_valid:]), np.sort(perm[:n_valid])
+
+
+def _check_batch_size(batch_size: Any) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        raise TypeError(f"batch_size must be a positive int, got {batch_size!r}.")
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
+    return int(batch_size)
+
+
+def _array_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool,
+                    seed: int | None, scale: float | None) -> tf.data.Dataset:
+    """``range(n) [→ shuffle(n, seed, reshuffle each epoch)] → batch → gather(+scale) → prefetch``."""
+    xt, yt = tf.constant(x), tf.constant(y)
+    ds = tf.data.Dataset.range(len(x))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+
+    def gather(idx):
+        xb = tf.gather(xt, idx)
+        if scale is not None:
+            xb = tf.cast(xb, tf.float32) * tf.constant(scale, tf.float32)
+        return xb, tf.gather(yt, idx)
+
+    return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def _infer_task(y_spec: tf.TensorSpec) -> str:
+    if y_spec.dtype.is_integer:
+        return "sparse_categorical"
+    if y_spec.shape.rank is not None and y_spec.shape.rank >= 2 and (y_spec.shape[-1] or 0) > 1:
+        return "categorical"
+    return "regression"
+
+
+def _cardinality(ds: tf.data.Dataset) -> int | None:
+    n = int(ds.cardinality())
+    return None if n == int(tf.data.UNKNOWN_CARDINALITY) else n
+
+
+@dataclass
+class DataBundle:
+    """Batched ``(x, y)`` datasets and what a Learner needs to know about them.
+
+    Attributes: ``train``, ``valid`` (may be None), ``test`` (may be None) batched
+    ``tf.data.Dataset`` s; ``task`` (one of :data:`TASKS`); ``c`` number of classes / outputs
+    (None if unknown: the Learner then takes the model's output width); ``classes`` names;
+    ``input_shape`` one example's shape; ``batch_size`` (None if unknown).
+    """
+
+    train: tf.data.Dataset
+    valid: tf.data.Dataset | None = None
+    test: tf.data.Dataset | None = None
+    task: str | None = None
+    c: int | None = None
+    classes: tuple[str, ...] | None = None
+    input_shape: tuple[int | None, ...] | None = None
+    batch_size: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("train", "valid", "test"):
+            ds = getattr(self, name)
+            if ds is None and name != "train":
+                continue
+            _check_dataset(name, ds)
+        x_spec, y_spec = self.train.element_spec
+        if self.task is None:
+            self.task = _infer_task(y_spec)
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {self.task!r}.")
+        if self.input_shape is None:
+            self.input_shape = tuple(x_spec.shape[1:])
+        if self.classes is not None:
+            self.classes = tuple(str(c) for c in self.classes)
+            if self.c is None:
+                self.c = len(self.classes)
+            elif self.c != len(self.classes):
+                raise ValueError(
+                    f"c={self.c} but {len(self.classes)} class names were given; drop c or make "
+                    "them agree."
+                )
+        if self.c is None and self.task == "categorical":
+            self.c = int(y_spec.shape[-1])
+        if self.batch_size is None and x_spec.shape[0] is not None:
+            self.batch_size = int(x_spec.shape[0])
+
+    # ---- defaults the Learner uses -------------------------------------------------------
+    def default_loss(self, from_logits: bool) -> keras.losses.Loss:
+        """Sparse / categorical cross-entropy for classification, MSE for regression."""
+        if self.task == "sparse_categorical":
+            return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
+        if self.task == "categorical":
+            return keras.losses.CategoricalCrossentropy(from_logits=from_logits)
+        return keras.losses.MeanSquaredError()
+
+    def default_metrics(self) -> list[keras.metrics.Metric]:
+        """Fresh metric objects: accuracy for classification, MAE for regression."""
+        return [self.metric_from_name("accuracy" if self.task != "regression" else "mae")]
+
+    def metric_from_name(self, name: str) -> keras.metrics.Metric:
+        """Resolve a metric name the way ``model.compile`` does for this task."""
+        if name in ("accuracy", "acc"):
+            if self.task == "sparse_categorical":
+                return keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+            if self.task == "categorical":
+                return keras.metrics.CategoricalAccuracy(name="accuracy")
+        try:
+            metric = keras.metrics.get(name)
+        except ValueError:
+            raise ValueError(
+                f"metrics entry {name!r} is not a Keras metric name; pass e.g. 'accuracy', "
+                "'mae', or a keras.metrics.Metric instance."
+            ) from None
+        # logs use the name asked for, as with model.compile(metrics=[...])
+        if isinstance(metric, type):
+            return metric(name=name)
+        if isinstance(metric, keras.metrics.Metric):
+            return type(metric).from_config({**metric.get_config(), "name": name})
+        return keras.metrics.MeanMetricWrapper(metric, name=name)
+
+    @property
+    def n_train_batches(self) -> int | None:
+        return _cardinality(self.train)
+
+    # ---- constructors ---------------------------------------------------------------------
+    @classmethod
+    def from_arrays(cls, x: np.ndarray, y: np.ndarray, *, valid: tuple | None = None,
+                    test: tuple | None = None, valid_pct: float = 0.1, batch_size: int = 64,
+                    seed: int | None = 42, scale: float | None = None,
+                    classes: tuple[str, ...] | None = None, task: str | None = None,
+                    eval_batch_size: int | None = None) -> DataBundle:
+        """Pipelines from in-memory arrays.
+
+        ``valid=(x_valid, y_valid)`` uses that split; otherwise ``valid_pct`` of ``x`` is held
+        out by :func:`split_indices` (``valid_pct=0`` gives no validation set). ``scale``
+        multiplies ``x`` after casting to float32; by default uint8 inputs get ``1/255`` and
+        float inputs are left alone. Train is reshuffled every epoch (seeded); valid and test
+        keep their order.
+        """
+        batch_size = _check_batch_size(batch_size)
+        eval_bs = batch_size if eval_batch_size is None else _check_batch_size(eval_batch_size)
+        x, y = _check_arrays("x", "y", x, y)
+        if scale is None and x.dtype == np.uint8:
+            scale = 1.0 / 255.0
+        if valid is None:
+            tr, va = split_indices(len(x), valid_pct, seed)
+            xv, yv = x[va], y[va]
+            x, y = x[tr], y[tr]
+        else:
+            xv, yv = _check_arrays("valid[0]", "valid[1]", *_pair("valid", valid))
+        train = _array_pipeline(x, y, batch_size, True, seed, scale)
+        valid_ds = _array_pipeline(xv, yv, eval_bs, False, None, scale) if len(xv) else None
+        test_ds = None
+        if test is not None:
+            xt, yt = _check_arrays("test[0]", "test[1]", *_pair("test", test))
+            test_ds = _array_pipeline(xt, yt, eval_bs, False, None, scale)
+        if task is None and np.issubdtype(y.dtype, np.integer):
+            task = "sparse_categorical"
+        c = None
+        if task == "sparse_categorical" and classes is None:
+            labels = [y] + ([yv] if len(yv) else [])
+            c = int(max(int(a.max()) for a in labels)) + 1
+        return cls(train, valid_ds, test_ds, task=task, c=c, classes=classes,
+                   input_shape=tuple(x.shape[1:]), batch_size=batch_size,
+                   meta={"n_train": len(x), "n_valid": len(xv),
+                         "n_test": 0 if test is None else len(test[0]), "seed": seed})
+
+    @classmethod
+    def from_datasets(cls, train: tf.data.Dataset, valid: tf.data.Dataset | None = None,
+                      test: tf.data.Dataset | None = None, *, task: str | None = None,
+                      c: int | None = None, classes: tuple[str, ...] | None = None,
+                      batch_size: int | None = None) -> DataBundle:
+        """Wrap existing *batched* datasets of ``(x, y)``; nothing is re-batched or shuffled."""
+        if batch_size is not None:
+            batch_size = _check_batch_size(batch_size)
+        return cls(train, valid, test, task=task, c=c, classes=classes, batch_size=batch_size)
+
+    def __repr__(self) -> str:
+        parts = [f"task={self.task!r}", f"c={self.c}", f"input_shape={self.input_shape}",
+                 f"batch_size={self.batch_size}"]
+        for name in ("n_train", "n_valid", "n_test"):
+            if name in self.meta:
+                parts.append(f"{name}={self.meta[name]}")
+        return f"DataBundle({', '.join(parts)})"
+
+
+def _pair(name: str, value: Any) -> tuple:
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise TypeError(f"{name} must be a pair (x, y) of arrays, got {type(value).__name__}.")
+    return tuple(value)
+
+
+def _check_arrays(xname: str, yname: str, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        x, y = np.asarray(x), np.asarray(y)
+    except ValueError as exc:  # ragged lists
+        raise ValueError(f"{xname}/{yname} must be rectangular arrays: {exc}") from None
+    if x.dtype == object or y.dtype == object:
+        raise TypeError(f"{xname} and {yname} must be numeric arrays, got dtypes "
+                        f"{x.dtype} and {y.dtype}.")
+    if x.ndim < 2:
+        raise ValueError(f"{xname} must have shape (n_examples, ...), got shape {x.shape}.")
+    if len(x) != len(y):
+        raise ValueError(f"{xname} has {len(x)} examples but {yname} has {len(y)}; they must "
+                         "match.")
+    if len(x) == 0:
+        raise ValueError(f"{xname} is empty (shape {x.shape}); pass at least one example.")
+    if y.ndim == 2 and y.shape[1] == 1 and np.issubdtype(y.dtype, np.integer):
+        y = y[:, 0]  # Keras' (n, 1) label layout
+    return x, y
+
+
+def _check_dataset(name: str, ds: Any) -> None:
+    if not isinstance(ds, tf.data.Dataset):
+        raise TypeError(f"{name} must be a tf.data.Dataset of (x, y) batches, got "
+                        f"{type(ds).__name__}. For arrays use DataBundle.from_arrays(x, y).")
+    spec = ds.element_spec
+    if not (isinstance(spec, tuple) and len(spec) == 2 and all(
+            isinstance(s, tf.TensorSpec) for s in spec)):
+        raise ValueError(f"{name} must yield (x, y) pairs of tensors, got element_spec={spec}. "
+                         "Map it to (x, y), e.g. ds.map(lambda d: (d['image'], d['label'])).")
+    x_spec, y_spec = spec
+    if y_spec.shape.rank == 0 or x_spec.shape.rank in (0, 1):
+        raise ValueError(f"{name} looks unbatched (element_spec={spec}); call "
+                         f"{name}.batch(batch_size) first.")
+    n = int(ds.cardinality())
+    if n == 0:
+        raise ValueError(f"{name} is empty (cardinality 0); it must yield at least one batch.")
+    if n == int(tf.data.INFINITE_CARDINALITY):
+        raise ValueError(f"{name} is infinite (did you call .repeat()?); an epoch must end. "
+                         f"Use {name}.take(n_batches) to set the epoch length.")
+
+
+def cifar10_data(batch_size: int = 128, valid_pct: float = 0.1, seed: int | None = 42,
+                 path: str | Path | None = None, *, sample: bool = False,
+                 eval_batch_size: int | None = None) -> DataBundle:
+    """CIFAR-10 as a DataBundle: 45,000 train / 5,000 valid / 10,000 test, pixels in [0, 1].
+
+    The validation split is a seeded permutation of the 50,000 training images, fixed before any
+    shuffling; training batches are reshuffled every epoch. Sources, in order: ``path``, the
+    ``TFLEARNER_DATA`` environment variable, the Keras cache, Keras' own download.
+    ``sample=True`` uses the small real sample shipped inside tflearner (offline, for demos
+    and tests).
+    """
+    (x, y), (xt, yt) = load_cifar10(path, sample=sample)
+    bundle = DataBundle.from_arrays(x, y, test=(xt, yt), valid_pct=valid_pct,
+                                    batch_size=batch_size, seed=seed, classes=CIFAR10_CLASSES,
+                                    task="sparse_categorical", eval_batch_size=eval_batch_size)
+    bundle.meta["source"] = "sample" if sample else str(path or "auto")
+    return bundle

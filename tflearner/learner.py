@@ -1,0 +1,297 @@
+"""The Learner: a Keras model, a DataBundle, a loss, an optimizer and the one training loop."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from .callbacks import Callback, CallbackList
+from .data import DataBundle
+from .loop import TrainLoop
+from .optim import Hypers, get_optimizer
+from .progress import ProgressCallback
+from .recorder import Recorder
+
+__all__ = ["Learner"]
+
+log = logging.getLogger(__name__)
+
+_FORMAT = "tflearner-state-v1"
+
+
+def _check_epochs(epochs: Any) -> int:
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)):
+        raise TypeError(f"epochs must be a positive int, got {type(epochs).__name__}: {epochs!r}.")
+    if epochs <= 0:
+        raise ValueError(f"epochs must be a positive int, got {epochs!r}; to skip training, "
+                         "don't call fit.")
+    return int(epochs)
+
+
+def _outputs_probabilities(model: keras.Model, probe_out: np.ndarray) -> bool:
+    """True if the model ends in a softmax (so the loss must use ``from_logits=False``).
+
+    Looks at the last layer (a ``Softmax`` layer or ``activation=softmax``); for models where that
+    is not visible (subclassed), checks that the probe output rows are non-negative and sum to 1.
+    """
+    last = model.layers[-1] if getattr(model, "layers", None) else None
+    if isinstance(last, keras.layers.Softmax):
+        return True
+    act = getattr(last, "activation", None)
+    if act is not None:
+        return getattr(act, "__name__", "") == "softmax"
+    rows = probe_out.reshape(len(probe_out), -1)
+    return bool(np.all(rows >= 0) and np.allclose(rows.sum(-1), 1.0, atol=1e-4))
+
+
+class Learner:
+    """Bundle a ``keras.Model``, a :class:`DataBundle`, a loss and an optimizer for training.
+
+    ``loss_fn`` and ``metrics`` default from the data (CIFAR-10: sparse categorical
+    cross-entropy, ``from_logits`` matching the model's last activation; accuracy). ``opt`` is
+    a Keras optimizer instance, class or name; the default is plain SGD (the seed's setting).
+    ``lr`` and ``wd`` are the starting learning rate and decoupled weight decay.
+    ``callbacks`` are added to every fit; ``quiet=True`` turns progress output off.
+    """
+
+    def __init__(self, model: keras.Model, data: DataBundle, loss_fn: Any = None,
+                 opt: Any = None, metrics: list | None = None, lr: float = 1e-3,
+                 wd: float | None = None, callbacks: list[Callback] | None = None,
+                 quiet: bool = False, jit_compile: bool = False) -> None:
+        if not isinstance(model, keras.Model):
+            raise TypeError(f"model must be a keras.Model, got {type(model).__name__}: "
+                            f"{model!r}. Wrap layers in keras.Sequential([...]) or "
+                            "keras.Model(inputs, outputs).")
+        if not isinstance(data, DataBundle):
+            raise TypeError(f"data must be a tflearner.DataBundle, got {type(data).__name__}. "
+                            "Build one with DataBundle.from_arrays(x, y) or "
+                            "DataBundle.from_datasets(train_ds, valid_ds).")
+        self.model, self.data = model, data
+        self.quiet = bool(quiet)
+        self.callbacks = list(CallbackList(callbacks or ()))
+        x_spec, y_spec = data.train.element_spec
+
+        # Probe the model and loss once on zeros: builds the model, checks shapes, no side effects.
+        out = self._probe_model(x_spec)
+        n_out = int(out.shape[-1]) if out.ndim >= 2 else 1
+        self._check_labels(y_spec, n_out)
+        from_logits = not _outputs_probabilities(model, out)
+        if loss_fn is None:
+            loss_fn = data.default_loss(from_logits=from_logits)
+            log.info("loss: %s(from_logits=%s)", type(loss_fn).__name__, from_logits)
+        elif not callable(loss_fn):
+            raise TypeError(f"loss_fn must be callable (y_true, y_pred) -> scalar, got "
+                            f"{type(loss_fn).__name__}: {loss_fn!r}.")
+        self.loss_fn = loss_fn
+        self._check_loss(y_spec, out)
+        self.metrics = self._make_metrics(metrics)
+
+        self.opt = get_optimizer(opt, lr)
+        self.opt.build(model.trainable_variables)
+        self.hypers = Hypers(self.opt)
+        self.hypers.set(lr=lr, wd=wd)
+        self.recorder = Recorder()
+        self.loop = TrainLoop(model, self.opt, self.loss_fn, self.metrics,
+                              (x_spec, y_spec), self.hypers, jit_compile=jit_compile)
+
+    # ---- construction checks ------------------------------------------------------------------
+    def _probe_model(self, x_spec: tf.TensorSpec) -> np.ndarray:
+        model_in = getattr(self.model, "inputs", None)
+        if model_in and len(model_in) == 1 and model_in[0].shape is not None:
+            want = len(model_in[0].shape)
+            if x_spec.shape.rank is not None and x_spec.shape.rank == want - 1:
+                raise ValueError(
+                    f"data.train looks unbatched: its x has shape {x_spec.shape} but the model "
+                    f"expects batches of rank {want} ({tuple(model_in[0].shape)}). Call "
+                    ".batch(batch_size) on the dataset.")
+        shape = [2] + [d if d is not None else 1 for d in x_spec.shape[1:]]
+        try:
+            out = self.model(tf.zeros(shape, x_spec.dtype), training=False)
+        except Exception as exc:  # noqa: BLE001 - re-raised with the shapes that matter
+            raise ValueError(
+                f"The model cannot take the data's inputs: x has example shape "
+                f"{tuple(x_spec.shape[1:])} and dtype {x_spec.dtype.name}; the model said: "
+                f"{str(exc).splitlines()[0]}. Make the model's input_shape match the data."
+            ) from None
+        if isinstance(out, (list, tuple, dict)):
+            raise ValueError("The model returns several outputs; Learner supports one output "
+                             "tensor per model for now.")
+        return np.asarray(out)
+
+    def _check_labels(self, y_spec: tf.TensorSpec, n_out: int) -> None:
+        data = self.data
+        if data.task in ("sparse_categorical", "categorical"):
+            if data.c is not None and data.c != n_out:
+                raise ValueError(
+                    f"The data has {data.c} classes but the model outputs {n_out} values per "
+                    f"example. Build the model with {data.c} outputs (e.g. "
+                    f"LeNet(num_classes={data.c})).")
+            data.c = n_out if data.c is None else data.c
+        if data.task == "sparse_categorical":
+            rank = y_spec.shape.rank
+            if not y_spec.dtype.is_integer or not (rank == 1 or (rank == 2 and y_spec.shape[-1]
+                                                                 == 1)):
+                raise ValueError(
+                    f"Sparse class labels must be integer tensors of shape (batch,) or "
+                    f"(batch, 1); got {y_spec}. For one-hot labels use task='categorical'.")
+        elif data.task == "categorical" and y_spec.shape[-1] != n_out:
+            raise ValueError(f"One-hot labels have {y_spec.shape[-1]} columns but the model "
+                             f"outputs {n_out}; they must match.")
+
+    def _check_loss(self, y_spec: tf.TensorSpec, out: np.ndarray) -> None:
+        y0 = tf.zeros([len(out)] + [d if d is not None else 1 for d in y_spec.shape[1:]],
+                      y_spec.dtype)
+        try:
+            value = self.loss_fn(y0, tf.constant(out))
+        except Exception as exc:  # noqa: BLE001
+            raise ValueError(f"loss_fn={self.loss_fn!r} failed on a (labels, predictions) "
+                             f"batch: {str(exc).splitlines()[0]}") from None
+        shape = tuple(getattr(value, "shape", ()))
+        if shape != ():
+            raise ValueError(
+                f"loss_fn={self.loss_fn!r} must return a scalar (the batch mean), got shape "
+                f"{shape}. Use a Keras loss with the default reduction, or reduce with "
+                "tf.reduce_mean in your function.")
+
+    def _make_metrics(self, metrics: list | None) -> list[keras.metrics.Metric]:
+        if metrics is None:
+            return self.data.default_metrics()
+        if isinstance(metrics, (str, keras.metrics.Metric)):
+            metrics = [metrics]
+        if not isinstance(metrics, (list, tuple)):
+            raise TypeError(f"metrics must be a list of names or keras.metrics.Metric, got "
+                            f"{type(metrics).__name__}.")
+        out = []
+        for i, m in enumerate(metrics):
+            if isinstance(m, str):
+                out.append(self.data.metric_from_name(m))
+            elif isinstance(m, keras.metrics.Metric):
+                out.append(m)
+            else:
+                raise TypeError(f"metrics[{i}] must be a metric name or keras.metrics.Metric, "
+                                f"got {type(m).__name__}: {m!r}.")
+        return out
+
+    # ---- training -----------------------------------------------------------------------------
+    def _callbacks(self, extra: list[Callback] | None, quiet: bool | None) -> CallbackList:
+        cbs: list[Callback] = [self.recorder, *self.callbacks, *(extra or [])]
+        if not (self.quiet if quiet is None else quiet):
+            cbs.append(ProgressCallback())
+        return CallbackList(cbs)
+
+    def fit(self, epochs: int, lr: float | None = None, wd: float | None = None,
+            callbacks: list[Callback] | None = None, quiet: bool | None = None):
+        """Train for ``epochs`` epochs at a constant ``lr`` (None keeps the current one).
+
+        Returns the :class:`FitState` of the run; per-batch and per-epoch results are in
+        ``learn.recorder``.
+        """
+        epochs = _check_epochs(epochs)
+        self.hypers.set(lr=lr, wd=wd)
+        return self.loop.fit(self.data.train, epochs, self.data.valid,
+                             self._callbacks(callbacks, quiet), learner=self)
+
+    def validate(self, ds: tf.data.Dataset | None = None) -> dict[str, float]:
+        """Loss and metrics over ``ds`` (default: the validation set), e.g.
+        ``{"loss": 1.02, "accuracy": 0.64}``."""
+        if ds is None:
+            ds = self.data.valid
+            if ds is None:
+                raise ValueError("ds is None and the data has no validation set; pass a dataset "
+                                 "such as learn.data.test.")
+        elif not isinstance(ds, tf.data.Dataset):
+            raise TypeError(f"ds must be a tf.data.Dataset of (x, y) batches, got "
+                            f"{type(ds).__name__}.")
+        self.loop.check_dataset("ds", ds)
+        return self.loop.evaluate(ds)
+
+    def predict(self, ds: Any) -> np.ndarray:
+        """Model outputs for a dataset of ``x`` or ``(x, y)`` batches, or an array of inputs."""
+        if isinstance(ds, np.ndarray):
+            bs = self.data.batch_size or 256
+            ds = tf.data.Dataset.from_tensor_slices(ds.astype(self.loop.x_spec.dtype.name)
+                                                    ).batch(bs)
+        if not isinstance(ds, tf.data.Dataset):
+            raise TypeError(f"ds must be a tf.data.Dataset or a numpy array, got "
+                            f"{type(ds).__name__}.")
+        self.loop.check_dataset("ds", ds, with_y=False)
+        return self.loop.predict(ds)
+
+    # ---- state --------------------------------------------------------------------------------
+    def state_variables(self) -> dict[str, list]:
+        """Every variable that defines training state: model, optimizer (slots, iterations,
+        lr) and the loop's hyper-parameters (momentum, weight decay)."""
+        return {"model": list(self.model.variables), "opt": list(self.opt.variables),
+                "hypers": self.hypers.variables}
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Save weights, optimizer state and hyper-parameters to one ``.npz`` file (atomic).
+
+        ``path`` gets a ``.npz`` suffix if it has none; returns the path written.
+        """
+        path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_name(path.name + ".npz")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays, index = {}, {}
+        for group, variables in self.state_variables().items():
+            index[group] = []
+            for i, v in enumerate(variables):
+                arrays[f"{group}/{i}"] = np.asarray(v.numpy())
+                index[group].append([getattr(v, "path", v.name), list(v.shape)])
+        meta = {"format": _FORMAT, "optimizer": type(self.opt).__name__, "index": index}
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **arrays)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        return path
+
+    def load(self, path: str | os.PathLike) -> Learner:
+        """Restore what :meth:`save` wrote; refuses a file from a different model/optimizer."""
+        path = Path(path)
+        if not path.exists() and path.suffix != ".npz":
+            path = path.with_name(path.name + ".npz")
+        if not path.exists():
+            raise FileNotFoundError(f"path={str(path)!r} does not exist; pass the file written "
+                                    "by learn.save(...).")
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                arrays = {k: f[k] for k in f.files}
+            meta = json.loads(arrays.pop("meta").tobytes().decode())
+        except Exception as exc:  # noqa: BLE001
+            raise ValueError(f"{path} is not a tflearner state file: {exc}") from None
+        if meta.get("format") != _FORMAT:
+            raise ValueError(f"{path} has format {meta.get('format')!r}, expected {_FORMAT!r}.")
+        if meta["optimizer"] != type(self.opt).__name__:
+            raise ValueError(f"{path} holds {meta['optimizer']} state but this Learner uses "
+                             f"{type(self.opt).__name__}; build the Learner with the same opt.")
+        variables = self.state_variables()
+        for group, entries in meta["index"].items():
+            mine = variables.get(group, [])
+            shapes = [list(v.shape) for v in mine]
+            if [e[1] for e in entries] != shapes:
+                raise ValueError(
+                    f"{path} does not match this Learner's {group} variables (saved "
+                    f"{len(entries)} with shapes {[e[1] for e in entries][:4]}..., here "
+                    f"{len(mine)} with {shapes[:4]}...). Load it into the same architecture.")
+        for group, mine in variables.items():
+            for i, v in enumerate(mine):
+                v.assign(arrays[f"{group}/{i}"])
+        return self
+
+    def __repr__(self) -> str:
+        return (f"Learner(model={self.model.name!r}, opt={type(self.opt).__name__}, "
+                f"loss={getattr(self.loss_fn, 'name', self.loss_fn)!r}, {self.hypers!r})")

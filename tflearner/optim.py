@@ -1,0 +1,222 @@
+"""Optimizers whose hyper-parameters the training loop can set every batch.
+
+Keras 3 reads most hyper-parameters as Python floats at trace time, so changing them after the
+first step silently does nothing. :class:`Hypers` moves learning rate, momentum (SGD) /
+``beta_1`` (Adam family) and weight decay into variables that a compiled step reads on every
+call; assigning them never retraces.
+
+* learning rate: Keras' own ``optimizer.learning_rate`` variable.
+* momentum: SGD's is baked in at trace time, so :class:`SGD` (a drop-in subclass of
+  ``keras.optimizers.SGD``) reads it from ``self.momentum`` on every step; Adam, AdamW, Nadam,
+  Adamax and Lion read ``self.beta_1`` on every step, so a variable is put there after
+  ``build``.
+* weight decay: ``optimizer.weight_decay`` is read as ``w -= lr * wd * w`` (decoupled) on
+  every step; a variable is put there (0 when the optimizer had none).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+__all__ = ["SGD", "Hypers", "get_optimizer", "MOMENTUM_ATTRS"]
+
+#: Optimizer class name -> the attribute that plays the role of momentum.
+MOMENTUM_ATTRS: dict[str, str] = {
+    "SGD": "momentum",
+    "Adam": "beta_1",
+    "AdamW": "beta_1",
+    "Nadam": "beta_1",
+    "Adamax": "beta_1",
+    "Lion": "beta_1",
+}
+
+
+class SGD(keras.optimizers.SGD):
+    """``keras.optimizers.SGD`` whose momentum may be a variable changed between steps.
+
+    Same update as Keras: ``v = mom * v - lr * g; w = w + v`` (Nesterov:
+    ``w = w + mom * v - lr * g``). Momentum slots exist iff ``momentum > 0`` at build time, as
+    in Keras; the value itself is read from ``self.momentum`` on every step, so a
+    ``tf.Variable`` put there after ``build`` changes it without a retrace.
+    """
+
+    def build(self, variables: list) -> None:
+        if self.built:
+            return
+        self._uses_momentum = float(self.momentum) != 0.0
+        super().build(variables)
+
+    def update_step(self, gradient, variable, learning_rate) -> None:
+        if not self._uses_momentum:
+            self.assign_sub(variable, tf.cast(gradient, variable.dtype) * tf.cast(
+                learning_rate, variable.dtype))
+            return
+        lr = tf.cast(learning_rate, variable.dtype)
+        g = tf.cast(gradient, variable.dtype)
+        mom = tf.cast(self.momentum, variable.dtype)
+        m = self.momentums[self._get_variable_index(variable)]
+        self.assign(m, m * mom - g * lr)
+        if self.nesterov:
+            self.assign_add(variable, m * mom - g * lr)
+        else:
+            self.assign_add(variable, m)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["momentum"] = float(self.momentum)
+        if config.get("weight_decay") is not None:
+            config["weight_decay"] = float(config["weight_decay"])
+        return config
+
+
+def get_optimizer(opt: Any, lr: float = 1e-3) -> keras.optimizers.Optimizer:
+    """Turn ``opt`` (instance, class, name or None) into an unbuilt Keras optimizer.
+
+    ``None`` is the seed's plain SGD. A ``keras.optimizers.SGD`` (instance, class or ``"sgd"``)
+    becomes :class:`tflearner.SGD` with the same configuration so its momentum can be scheduled.
+    """
+    if opt is None:
+        return SGD(learning_rate=lr)
+    if isinstance(opt, str):
+        if opt.lower() == "sgd":
+            return SGD(learning_rate=lr)
+        try:
+            opt = keras.optimizers.get({"class_name": opt, "config": {"learning_rate": lr}})
+        except ValueError:
+            raise ValueError(
+                f"opt={opt!r} is not a Keras optimizer name; use e.g. 'sgd', 'adam', 'adamw', "
+                "or pass a keras.optimizers.Optimizer instance."
+            ) from None
+    elif isinstance(opt, type):
+        if not issubclass(opt, keras.optimizers.Optimizer):
+            raise TypeError(
+                f"opt={opt!r} is a class but not a keras.optimizers.Optimizer subclass; pass e.g. "
+                "keras.optimizers.Adam or an instance of it."
+            )
+        opt = opt(learning_rate=lr)
+    if not isinstance(opt, keras.optimizers.Optimizer):
+        raise TypeError(
+            f"opt must be a keras.optimizers.Optimizer instance, class or name, got "
+            f"{type(opt).__name__}: {opt!r}."
+        )
+    if isinstance(opt._learning_rate, keras.optimizers.schedules.LearningRateSchedule) or (
+        callable(opt._learning_rate) and not isinstance(opt._learning_rate, keras.Variable)
+    ):
+        raise ValueError(
+            f"opt has learning_rate={opt._learning_rate!r}: the Learner owns the learning rate "
+            "and sets it every batch. Build the optimizer with a float learning_rate and use "
+            "Learner.fit(lr=...) or a schedule such as fit_one_cycle instead."
+        )
+    if opt.built:
+        raise ValueError(
+            f"opt={type(opt).__name__} is already built (it holds state for other variables); "
+            "pass a fresh optimizer instance, its class, or its name."
+        )
+    if type(opt) is keras.optimizers.SGD:
+        opt = SGD.from_config(opt.get_config())
+    return opt
+
+
+def _as_float(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(
+        value, "__float__"
+    ):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}.")
+    value = float(value)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}.")
+    return value
+
+
+class Hypers:
+    """The per-batch hyper-parameters of one optimizer, held in variables.
+
+    ``hypers.lr``, ``hypers.mom`` and ``hypers.wd`` read the live values; assigning them (or
+    :meth:`set`) writes the variables the compiled step reads, so no retrace happens. ``mom`` is
+    ``None`` for optimizers without a momentum term (and for SGD built with momentum 0, which has
+    no momentum slots).
+    """
+
+    def __init__(self, optimizer: keras.optimizers.Optimizer) -> None:
+        if not optimizer.built:
+            raise ValueError("Hypers needs a built optimizer; call optimizer.build(vars) first.")
+        self.optimizer = optimizer
+        self._lr = optimizer._learning_rate  # Keras' own variable
+        self.mom_attr = MOMENTUM_ATTRS.get(type(optimizer).__name__)
+        if type(optimizer).__name__ == "SGD" and not isinstance(optimizer, SGD):
+            self.mom_attr = None  # a stock-SGD subclass bakes momentum in at trace time
+        self._mom: tf.Variable | None = None
+        if self.mom_attr is not None:
+            current = getattr(optimizer, self.mom_attr)
+            if isinstance(optimizer, SGD) and not optimizer._uses_momentum:
+                self.mom_attr = None
+            else:
+                self._mom = tf.Variable(float(current), trainable=False, dtype=tf.float32,
+                                        name="tflearner_mom")
+                setattr(optimizer, self.mom_attr, self._mom)
+        wd = optimizer.weight_decay
+        self._wd = tf.Variable(0.0 if wd is None else float(wd), trainable=False,
+                               dtype=tf.float32, name="tflearner_wd")
+        optimizer.weight_decay = self._wd
+
+    @property
+    def variables(self) -> list:
+        """The variables this object owns (lr lives in ``optimizer.variables``)."""
+        return [v for v in (self._mom, self._wd) if v is not None]
+
+    @property
+    def lr(self) -> float:
+        return float(self._lr.numpy())
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        value = _as_float("lr", value)
+        if value == 0:
+            raise ValueError("lr must be > 0, got 0.")
+        self._lr.assign(value)
+
+    @property
+    def mom(self) -> float | None:
+        return None if self._mom is None else float(self._mom.numpy())
+
+    @mom.setter
+    def mom(self, value: float) -> None:
+        if self._mom is None:
+            name = type(self.optimizer).__name__
+            raise ValueError(
+                f"mom={value!r} cannot be set: {name} has no schedulable momentum. Use SGD with "
+                "momentum > 0 (e.g. tflearner.SGD(momentum=0.9)) or an Adam-family optimizer "
+                "(Adam, AdamW, Nadam, Adamax, Lion), or pass mom=None."
+            )
+        value = _as_float("mom", value)
+        if value >= 1:
+            raise ValueError(f"mom must be in [0, 1), got {value!r}.")
+        self._mom.assign(value)
+
+    @property
+    def wd(self) -> float:
+        return float(self._wd.numpy())
+
+    @wd.setter
+    def wd(self, value: float) -> None:
+        self._wd.assign(_as_float("wd", value))
+
+    def set(self, lr: float | None = None, mom: float | None = None,
+            wd: float | None = None) -> None:
+        """Assign any of ``lr``, ``mom``, ``wd`` that are not None."""
+        if lr is not None:
+            self.lr = lr
+        if mom is not None:
+            self.mom = mom
+        if wd is not None:
+            self.wd = wd
+
+    def as_dict(self) -> dict[str, float | None]:
+        return {"lr": self.lr, "mom": self.mom, "wd": self.wd}
+
+    def __repr__(self) -> str:
+        return f"Hypers(lr={self.lr:.3g}, mom={self.mom}, wd={self.wd:.3g})"
