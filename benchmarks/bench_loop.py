@@ -20,7 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tflearner import DataBundle, LeNet, Learner  # noqa: E402
+from tflearner import DataBundle, Learner, LeNet  # noqa: E402
 
 
 def main() -> None:
@@ -61,7 +61,7 @@ def main() -> None:
         theirs.append(res["run_keras"])
         print(f"round {r}: Learner.fit {ours[-1]:8.0f} img/s   model.fit {theirs[-1]:8.0f} img/s"
               f"   ratio {ours[-1] / theirs[-1]:.3f}")
-    ratios = [a / b for a, b in zip(ours, theirs)]
+    ratios = [a / b for a, b in zip(ours, theirs, strict=True)]
     print(f"median: Learner.fit {statistics.median(ours):.0f} img/s, model.fit "
           f"{statistics.median(theirs):.0f} img/s, ratio {statistics.median(ratios):.3f} "
           f"(baseline: keras model.fit, steps_per_execution=1)")

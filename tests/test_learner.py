@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from conftest import blobs, mlp
 
-from tflearner import SGD, DataBundle, LeNet, Learner
+from tflearner import SGD, DataBundle, Learner, LeNet
 
 
 def test_defaults_match_the_seed_and_the_model_output(blob_data):
@@ -59,7 +59,7 @@ def test_save_load_round_trip_is_bitwise(tmp_path, blob_data):
     learn.hypers.mom = 0.95
     learn.load(path)
     for group, values in saved.items():
-        for v, s in zip(learn.state_variables()[group], values):
+        for v, s in zip(learn.state_variables()[group], values, strict=True):
             np.testing.assert_array_equal(v.numpy(), s)
     assert learn.hypers.mom == pytest.approx(0.85)
     assert int(learn.opt.iterations.numpy()) == 8  # one epoch: 240 images / 32 -> 8 steps

@@ -148,6 +148,6 @@ def test_freezing_layers_retraces_once_and_trains_only_unfrozen(blob_data):
     frozen = [v.numpy().copy() for v in learn.model.get_layer("hidden").weights]
     learn.fit(1)
     after = [v.numpy() for v in learn.model.get_layer("hidden").weights]
-    for a, b in zip(frozen, after):
+    for a, b in zip(frozen, after, strict=True):
         np.testing.assert_array_equal(a, b)
     assert learn.loop.trace_counts["train"] == 2

@@ -52,7 +52,9 @@ def _check_batch_size(batch_size: Any) -> int:
 
 def _array_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool,
                     seed: int | None, scale: float | None) -> tf.data.Dataset:
-    """``range(n) [→ shuffle(n, seed, reshuffle each epoch)] → batch → gather(+scale) → prefetch``."""
+    """``range(n) [→ shuffle(n, seed, reshuffle each epoch)] → batch → gather+scale → prefetch``.
+
+    Shuffling indices instead of images keeps the shuffle buffer small and cheap."""
     xt, yt = tf.constant(x), tf.constant(y)
     ds = tf.data.Dataset.range(len(x))
     if shuffle:

@@ -74,7 +74,7 @@ class TrainLoop:
             with tf.GradientTape() as tape:
                 loss = compute_loss(y, model(x, training=True))
             grads = tape.gradient(loss, tvars)
-            opt.apply_gradients(zip(grads, tvars))
+            opt.apply_gradients(zip(grads, tvars, strict=True))
             return loss
 
         def eval_step(x, y):

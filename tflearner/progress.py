@@ -82,5 +82,5 @@ class ProgressCallback(Callback):
         widths = [max(len(n), 8) for n in names]
         if self._header != names:
             self._header = names
-            self.write("  ".join(n.ljust(w) for n, w in zip(names, widths)))
-        self.write("  ".join(c.ljust(w) for c, w in zip(cells, widths)))
+            self.write("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)))
+        self.write("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)))

@@ -78,10 +78,10 @@ class Recorder(Callback):
         steps = np.arange(start, len(self.losses))
         ax.plot(steps, self.losses[start:], color="C0", alpha=0.3, lw=1, label="train (batch)")
         ax.plot(steps, self.smooth_losses[start:], color="C0", lw=2, label="train (smoothed)")
-        valid = [(end - 1, row["valid_loss"]) for end, row in zip(self.epoch_ends, self.values)
-                 if "valid_loss" in row]
+        ends = zip(self.epoch_ends, self.values, strict=True)
+        valid = [(end - 1, row["valid_loss"]) for end, row in ends if "valid_loss" in row]
         if with_valid and valid:
-            vx, vy = zip(*valid)
+            vx, vy = zip(*valid, strict=True)
             ax.plot(vx, vy, "o-", color="C1", lw=2, label="valid (epoch end)")
         ax.set_xlabel("batch")
         ax.set_ylabel("loss")
@@ -108,7 +108,7 @@ class Recorder(Callback):
         if len(axes) != len(keys):
             raise ValueError(f"axes has {len(axes)} Axes but keys has {len(keys)} entries.")
         labels = {"lr": "learning rate", "mom": "momentum / beta_1", "wd": "weight decay"}
-        for ax, key in zip(axes, keys):
+        for ax, key in zip(axes, keys, strict=True):
             values = np.asarray(series[key], dtype=float)
             if np.all(np.isnan(values)):
                 ax.text(0.5, 0.5, f"no {key} for this optimizer", ha="center",
