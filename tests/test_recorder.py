@@ -75,7 +75,8 @@ def test_plot_sched_without_momentum_says_so(blob_data):
     learn = Learner(mlp(), blob_data, quiet=True)  # plain SGD: no momentum
     learn.fit(1)
     axes = learn.recorder.plot_sched()
-    assert axes[1].get_lines() == [] and "no mom" in axes[1].texts[0].get_text()
+    assert axes[1].get_lines() == []
+    assert "no momentum / beta_1 in this optimizer" in axes[1].texts[0].get_text()
     plt.close("all")
 
 

@@ -70,12 +70,15 @@ class TrainLoop:
             return loss
 
         def train_step(x, y):
+            """One update; returns ``[loss, lr, mom, wd]`` as the step saw them (mom NaN if
+            none), so Python learns the values actually used without extra reads."""
             self.trace_counts["train"] += 1
+            hp = self.hypers.read()  # read before the update that uses them
             with tf.GradientTape() as tape:
                 loss = compute_loss(y, model(x, training=True))
             grads = tape.gradient(loss, tvars)
             opt.apply_gradients(zip(grads, tvars, strict=True))
-            return loss
+            return tf.stack([tf.cast(loss, tf.float32), *hp])
 
         def eval_step(x, y):
             self.trace_counts["eval"] += 1
@@ -135,9 +138,9 @@ class TrainLoop:
                 loss_sum, seen = 0.0, 0
                 for x, y in train:
                     cbs("before_batch", state)
-                    state.lr, state.mom, state.wd = (self.hypers.lr, self.hypers.mom,
-                                                     self.hypers.wd)
-                    loss = float(self.train_step(x, y))
+                    loss, lr, mom, wd = self.train_step(x, y).numpy().tolist()
+                    state.lr, state.wd = lr, wd
+                    state.mom = None if self.hypers.mom_attr is None else mom
                     bs = int(x.shape[0])
                     avg = SMOOTH_BETA * avg + (1 - SMOOTH_BETA) * loss
                     state.loss, state.batch_size = loss, bs

@@ -205,6 +205,12 @@ class Hypers:
     def wd(self, value: float) -> None:
         self._wd.assign(_as_float("wd", value))
 
+    def read(self) -> list[tf.Tensor]:
+        """``[lr, mom, wd]`` as float32 tensors (mom NaN when there is none); for use inside
+        a compiled step, where it reads the live variables."""
+        mom = self._mom if self._mom is not None else tf.constant(float("nan"))
+        return [tf.cast(tf.convert_to_tensor(v), tf.float32) for v in (self._lr, mom, self._wd)]
+
     def set(self, lr: float | None = None, mom: float | None = None,
             wd: float | None = None) -> None:
         """Assign any of ``lr``, ``mom``, ``wd`` that are not None."""

@@ -111,10 +111,12 @@ class Recorder(Callback):
         for ax, key in zip(axes, keys, strict=True):
             values = np.asarray(series[key], dtype=float)
             if np.all(np.isnan(values)):
-                ax.text(0.5, 0.5, f"no {key} for this optimizer", ha="center",
+                ax.text(0.5, 0.5, f"no {labels[key]} in this optimizer", ha="center",
                         va="center", transform=ax.transAxes)
+                ax.set_yticks([])
             else:
                 ax.plot(np.arange(len(values)), values, color="C2")
+                ax.ticklabel_format(axis="y", useOffset=False)
             ax.set_xlabel("batch")
             ax.set_title(labels[key])
             ax.grid(True, alpha=0.3)
