@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -116,3 +118,20 @@ def test_cifar10_sample_through_the_same_api():
     assert 0.0 <= float(tf.reduce_min(xb)) and float(tf.reduce_max(xb)) <= 1.0
     assert yb.dtype == tf.int64 and int(tf.reduce_max(yb)) < 10
     assert data.test is not None and data.meta["n_test"] > 0
+
+
+REAL_ARCHIVE = (Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+                / "cifar-10-python.tar.gz")
+
+
+@pytest.mark.skipif(not REAL_ARCHIVE.exists(), reason=f"{REAL_ARCHIVE} not available")
+def test_cifar10_full_split_sizes_and_no_leak():
+    data = cifar10_data(1000, path=REAL_ARCHIVE)
+    assert (data.meta["n_train"], data.meta["n_valid"], data.meta["n_test"]) == (45000, 5000,
+                                                                                 10000)
+    assert data.n_train_batches == 45
+    # hash every image: the validation images never appear in a training epoch
+    valid = {hash(img.tobytes()) for xb, _ in data.valid for img in xb.numpy()}
+    train = {hash(img.tobytes()) for xb, _ in data.train for img in xb.numpy()}
+    assert len(valid) > 4990 and len(train) > 44900  # CIFAR-10 has a few duplicate images
+    assert len(valid & train) <= 10  # only those duplicates, never the split itself
