@@ -5,9 +5,10 @@ a default loss and metrics (task, number of classes, input shape, batch size). B
 numpy arrays (:meth:`DataBundle.from_arrays`), from existing batched datasets
 (:meth:`DataBundle.from_datasets`) or for CIFAR-10 with :func:`cifar10_data`.
 
-The array pipeline shuffles *indices*, not images: ``range(n) → shuffle(n, seed) → batch →
-gather + scale → prefetch``. The train/valid split is a seeded permutation fixed once, before any
-shuffling, so no validation image can ever reach the training stream.
+The array pipeline shuffles *indices*, not images: ``stateless_shuffle(range(n), (seed, epoch))
+→ batch → gather + scale → prefetch``, with ``epoch`` a variable counter (``rng_state``), so the
+order is reproducible and can be snapshotted. The train/valid split is a seeded permutation fixed
+once, before any shuffling, so no validation image can ever reach the training stream.
 """
 
 from __future__ import annotations
@@ -50,22 +51,39 @@ def _check_batch_size(batch_size: Any) -> int:
     return int(batch_size)
 
 
-def _array_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool,
-                    seed: int | None, scale: float | None) -> tf.data.Dataset:
-    """``range(n) [→ shuffle(n, seed, reshuffle each epoch)] → batch → gather+scale → prefetch``.
+def _array_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, scale: float | None,
+                    shuffle_seed: int | None = None,
+                    epoch_counter: tf.Variable | None = None) -> tf.data.Dataset:
+    """``indices → batch → gather+scale → prefetch``; shuffled when ``epoch_counter`` is given.
 
-    Shuffling indices instead of images keeps the shuffle buffer small and cheap."""
+    The shuffle is stateless: epoch ``e`` (the counter's value after it is incremented as an
+    iteration starts) uses ``stateless_shuffle(range(n), seed=(shuffle_seed, e))``. The data
+    order is therefore a pure function of one variable, which snapshots (lr_find) and
+    checkpoints can save and restore. Shuffling indices rather than images keeps it cheap.
+    """
+    n = len(x)
     xt, yt = tf.constant(x), tf.constant(y)
-    ds = tf.data.Dataset.range(len(x))
-    if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size)
+    if epoch_counter is None:
+        idx = tf.data.Dataset.range(n)
+    else:
+        seed = tf.constant(shuffle_seed, tf.int64)
 
-    def gather(idx):
-        xb = tf.gather(xt, idx)
+        def epoch_order(_):
+            epoch = epoch_counter.assign_add(1)
+            perm = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64),
+                                                            seed=tf.stack([seed, epoch]))
+            return tf.data.Dataset.from_tensor_slices(perm)
+
+        idx = tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)).flat_map(epoch_order)
+    ds = idx.batch(batch_size)
+    if epoch_counter is not None:
+        ds = ds.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
+
+    def gather(i):
+        xb = tf.gather(xt, i)
         if scale is not None:
             xb = tf.cast(xb, tf.float32) * tf.constant(scale, tf.float32)
-        return xb, tf.gather(yt, idx)
+        return xb, tf.gather(yt, i)
 
     return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
@@ -90,7 +108,9 @@ class DataBundle:
     Attributes: ``train``, ``valid`` (may be None), ``test`` (may be None) batched
     ``tf.data.Dataset`` s; ``task`` (one of :data:`TASKS`); ``c`` number of classes / outputs
     (None if unknown: the Learner then takes the model's output width); ``classes`` names;
-    ``input_shape`` one example's shape; ``batch_size`` (None if unknown).
+    ``input_shape`` one example's shape; ``batch_size`` (None if unknown); ``rng_state`` the
+    variables that determine the data order (the epoch counter of array pipelines; empty for
+    datasets passed in, whose shuffle state tflearner cannot see).
     """
 
     train: tf.data.Dataset
@@ -102,6 +122,7 @@ class DataBundle:
     input_shape: tuple[int | None, ...] | None = None
     batch_size: int | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    rng_state: list[tf.Variable] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for name in ("train", "valid", "test"):
@@ -194,12 +215,14 @@ class DataBundle:
             x, y = x[tr], y[tr]
         else:
             xv, yv = _check_arrays("valid[0]", "valid[1]", *_pair("valid", valid))
-        train = _array_pipeline(x, y, batch_size, True, seed, scale)
-        valid_ds = _array_pipeline(xv, yv, eval_bs, False, None, scale) if len(xv) else None
+        shuffle_seed = seed if seed is not None else int(np.random.default_rng().integers(2**62))
+        counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="tflearner_epoch")
+        train = _array_pipeline(x, y, batch_size, scale, shuffle_seed, counter)
+        valid_ds = _array_pipeline(xv, yv, eval_bs, scale) if len(xv) else None
         test_ds = None
         if test is not None:
             xt, yt = _check_arrays("test[0]", "test[1]", *_pair("test", test))
-            test_ds = _array_pipeline(xt, yt, eval_bs, False, None, scale)
+            test_ds = _array_pipeline(xt, yt, eval_bs, scale)
         if task is None and np.issubdtype(y.dtype, np.integer):
             task = "sparse_categorical"
         c = None
@@ -209,7 +232,8 @@ class DataBundle:
         return cls(train, valid_ds, test_ds, task=task, c=c, classes=classes,
                    input_shape=tuple(x.shape[1:]), batch_size=batch_size,
                    meta={"n_train": len(x), "n_valid": len(xv),
-                         "n_test": 0 if test is None else len(test[0]), "seed": seed})
+                         "n_test": 0 if test is None else len(test[0]), "seed": seed},
+                   rng_state=[counter])
 
     @classmethod
     def from_datasets(cls, train: tf.data.Dataset, valid: tf.data.Dataset | None = None,

@@ -16,9 +16,11 @@ import tensorflow as tf
 from .callbacks import Callback, CallbackList
 from .data import DataBundle
 from .loop import TrainLoop
+from .lr_finder import DEFAULT_SUGGESTIONS, lr_find
 from .optim import Hypers, get_optimizer
 from .progress import ProgressCallback
 from .recorder import Recorder
+from .snapshot import Snapshot, flatten_state
 
 __all__ = ["Learner"]
 
@@ -99,6 +101,8 @@ class Learner:
         self.hypers = Hypers(self.opt)
         self.hypers.set(lr=lr, wd=wd)
         self.recorder = Recorder()
+        self.suggested_lr: float | None = None  # set by lr_find (its first suggestion)
+        self._snapshot: Snapshot | None = None
         self.loop = TrainLoop(model, self.opt, self.loss_fn, self.metrics,
                               (x_spec, y_spec), self.hypers, jit_compile=jit_compile)
 
@@ -227,10 +231,35 @@ class Learner:
 
     # ---- state --------------------------------------------------------------------------------
     def state_variables(self) -> dict[str, list]:
-        """Every variable that defines training state: model, optimizer (slots, iterations,
-        lr) and the loop's hyper-parameters (momentum, weight decay)."""
+        """Every variable that defines training state: model (weights and random-seed state),
+        optimizer (slots, iterations, lr), the loop's hyper-parameters (momentum, weight
+        decay) and the data order (the train pipeline's epoch counter, when it has one)."""
         return {"model": list(self.model.variables), "opt": list(self.opt.variables),
-                "hypers": self.hypers.variables}
+                "hypers": self.hypers.variables, "data": list(self.data.rng_state)}
+
+    def snapshot(self) -> Snapshot:
+        """A reusable in-memory :class:`Snapshot` of :meth:`state_variables` (shadows are
+        allocated once; rebuilt only if the set of variables changed)."""
+        current = flatten_state(self.state_variables())
+        if self._snapshot is None or [id(v) for v in self._snapshot.variables] != [
+                id(v) for v in current]:
+            self._snapshot = Snapshot(current)
+        return self._snapshot
+
+    def lr_find(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100,
+                stop_div: bool = True, beta: float = 0.98, div_threshold: float = 4.0,
+                suggest_funcs=DEFAULT_SUGGESTIONS, show_plot: bool = False, mode: str = "exp",
+                quiet: bool | None = None):
+        """Learning-rate range test with zero side effects; returns ``SuggestedLRs``.
+
+        Sweeps ``lr_i = start_lr * (end_lr/start_lr) ** (i/(num_it-1))`` (``mode="linear"``:
+        evenly spaced), one training step each, then restores every variable bit for bit. The
+        curve and the suggestions stay in ``learn.recorder``; ``learn.recorder.plot()`` draws
+        them. See :mod:`tflearner.lr_finder`.
+        """
+        return lr_find(self, start_lr=start_lr, end_lr=end_lr, num_it=num_it,
+                       stop_div=stop_div, beta=beta, div_threshold=div_threshold,
+                       suggest_funcs=suggest_funcs, show_plot=show_plot, mode=mode, quiet=quiet)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Save weights, optimizer state and hyper-parameters to one ``.npz`` file (atomic).

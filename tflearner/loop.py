@@ -117,8 +117,11 @@ class TrainLoop:
 
     # ---- the event loop -----------------------------------------------------------------------
     def fit(self, train: tf.data.Dataset, epochs: int, valid: tf.data.Dataset | None,
-            cbs: CallbackList, learner: Any = None) -> FitState:
-        """Run ``epochs`` epochs over ``train``, calling ``cbs`` at each event; see module doc."""
+            cbs: CallbackList, learner: Any = None, smooth_beta: float = SMOOTH_BETA) -> FitState:
+        """Run ``epochs`` epochs over ``train``, calling ``cbs`` at each event; see module doc.
+
+        ``smooth_beta`` is the factor of the debiased moving average in ``state.smooth_loss``.
+        """
         self._ensure_current()
         self.check_dataset("train", train)
         if valid is not None:
@@ -142,9 +145,9 @@ class TrainLoop:
                     state.lr, state.wd = lr, wd
                     state.mom = None if self.hypers.mom_attr is None else mom
                     bs = int(x.shape[0])
-                    avg = SMOOTH_BETA * avg + (1 - SMOOTH_BETA) * loss
+                    avg = smooth_beta * avg + (1 - smooth_beta) * loss
                     state.loss, state.batch_size = loss, bs
-                    state.smooth_loss = avg / (1 - SMOOTH_BETA ** (state.step + 1))
+                    state.smooth_loss = avg / (1 - smooth_beta ** (state.step + 1))
                     loss_sum += loss * bs
                     seen += bs
                     cbs("after_batch", state)

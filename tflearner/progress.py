@@ -9,7 +9,7 @@ from tqdm.auto import tqdm
 
 from .callbacks import Callback, FitState
 
-__all__ = ["ProgressCallback", "format_time"]
+__all__ = ["ProgressCallback", "SweepProgress", "format_time"]
 
 
 def format_time(seconds: float) -> str:
@@ -84,3 +84,26 @@ class ProgressCallback(Callback):
             self._header = names
             self.write("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)))
         self.write("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)))
+
+
+class SweepProgress(Callback):
+    """One bar for an LR sweep: ``total`` steps, postfix with the LR and smoothed loss."""
+
+    order = 50
+
+    def __init__(self, total: int, bar: Callable[..., Any] = tqdm) -> None:
+        self.total, self.bar_cls, self.bar = total, bar, None
+
+    def before_fit(self, state: FitState) -> None:
+        self.bar = self.bar_cls(total=self.total, desc="lr_find", unit="step", leave=False,
+                                dynamic_ncols=True)
+
+    def after_batch(self, state: FitState) -> None:
+        self.bar.set_postfix(lr=f"{state.lr:.2e}", loss=f"{state.smooth_loss:.4f}",
+                             refresh=False)
+        self.bar.update(1)
+
+    def after_fit(self, state: FitState) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

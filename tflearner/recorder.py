@@ -32,6 +32,8 @@ class Recorder(Callback):
         self.epoch_ends: list[int] = []  # number of batches done at the end of each epoch
         self.values: list[dict[str, float]] = []
         self.n_iter: int | None = None
+        self.suggestions: dict = {}  # lr_find's {method name: Suggestion}
+        self.lr_find_info: dict = {}  # lr_find's num_it, stop_reason, stop_step, beta
 
     def before_fit(self, state: FitState) -> None:
         self._reset()
@@ -88,6 +90,62 @@ class Recorder(Callback):
         ax.set_title("Loss")
         ax.grid(True, alpha=0.3)
         ax.legend()
+        return ax
+
+    def plot(self, skip_start: int = 5, skip_end: int = 5, suggest: bool = True, ax=None,
+             show_raw: bool = True, show: bool = False):
+        """The LR-finder curve: smoothed loss against LR (log axis), the raw loss faintly,
+        one marker and legend entry per suggestion, and the first suggestion's range shaded.
+
+        Returns the matplotlib Axes; calls ``plt.show()`` only when ``show=True``.
+        """
+        for name, value in (("skip_start", skip_start), ("skip_end", skip_end)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be an int >= 0, got {value!r}.")
+        if not self.lrs:
+            raise ValueError("The recorder is empty: run learn.lr_find() before plot().")
+        lrs, smooth, raw = (np.asarray(a, dtype=float) for a in (self.lrs, self.smooth_losses,
+                                                                 self.losses))
+        end = len(lrs) - skip_end
+        if end - skip_start < 2:
+            skip_start, end = 0, len(lrs)  # too short to trim: show everything
+        sl = slice(skip_start, end)
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6.5, 4.2))
+        if show_raw:
+            ax.plot(lrs[sl], raw[sl], color="C0", alpha=0.25, lw=1, label="loss (batch)")
+        ax.plot(lrs[sl], smooth[sl], color="C0", lw=2, label="loss (smoothed)")
+        finite = smooth[sl][np.isfinite(smooth[sl])]
+        if finite.size:  # keep divergence from squashing the interesting part
+            lo, hi = finite.min(), min(finite.max(), finite[0] + 2 * (finite[0] - finite.min()))
+            if hi > lo:
+                pad = 0.05 * (hi - lo)
+                ax.set_ylim(lo - pad, hi + pad)
+        if suggest and self.suggestions:
+            for i, (name, sug) in enumerate(self.suggestions.items()):
+                if sug.lr is None:
+                    ax.plot([], [], " ", label=f"{name}: no suggestion")
+                    continue
+                x, y = sug.point if sug.point is not None else (sug.lr, np.interp(
+                    np.log(sug.lr), np.log(lrs), smooth))
+                ax.plot([x], [y], "o", ms=8, color=f"C{i + 1}", zorder=3,
+                        label=f"{name}: {sug.lr:.2e}")
+                if i == 0 and getattr(sug, "lr_range", None):
+                    low, high = sug.lr_range
+                    ax.axvspan(low, high, color=f"C{i + 1}", alpha=0.12,
+                               label=f"{name} range: {low:.1e} – {high:.1e}")
+        ax.set_xscale("log")
+        ax.set_xlabel("learning rate")
+        ax.set_ylabel("loss")
+        info = self.lr_find_info
+        title = "LR finder"
+        if info.get("stop_reason") and info["stop_reason"] != "end":
+            title += f" (stopped: {info['stop_reason']} at step {info['stop_step']})"
+        ax.set_title(title)
+        ax.grid(True, which="both", alpha=0.25)
+        ax.legend(fontsize=8)
+        if show:
+            plt.show()
         return ax
 
     def plot_sched(self, keys: tuple[str, ...] = ("lr", "mom"), axes=None):

@@ -1,0 +1,243 @@
+"""lr_find: exact sweep, smoothing, stop rules, zero side effects on every exit path, plot."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from conftest import blobs, mlp  # noqa: E402
+
+from tflearner import Callback, DataBundle, Learner  # noqa: E402
+from tflearner.callbacks import FitState  # noqa: E402
+from tflearner.lr_finder import LRFinder  # noqa: E402
+
+
+def _state_copy(learn):
+    return {g: [np.array(v.numpy(), copy=True) for v in vs]
+            for g, vs in learn.state_variables().items()}
+
+
+def _assert_same_state(learn, before):
+    after = _state_copy(learn)
+    assert before.keys() == after.keys()
+    for group in before:
+        assert len(before[group]) == len(after[group])
+        for a, b in zip(before[group], after[group], strict=True):
+            np.testing.assert_array_equal(a, b, err_msg=group)
+
+
+@pytest.fixture
+def trained(blob_data):
+    """An Adam learner that has trained a little, so slots and counters are non-trivial."""
+    learn = Learner(mlp(), blob_data, opt="adam", quiet=True)
+    learn.fit(1, lr=0.01)
+    learn.hypers.set(mom=0.91, wd=0.001)
+    return learn
+
+
+def test_exact_lr_sequence_both_endpoints(trained):
+    trained.lr_find(start_lr=1e-5, end_lr=1.0, num_it=11, stop_div=False)
+    lrs = np.array(trained.recorder.lrs)
+    assert len(lrs) == 11
+    assert lrs[0] == pytest.approx(1e-5, rel=1e-6) and lrs[-1] == pytest.approx(1.0, rel=1e-6)
+    np.testing.assert_allclose(lrs[1:] / lrs[:-1], 10 ** 0.5, rtol=1e-5)  # increasing, constant
+    trained.lr_find(start_lr=0.1, end_lr=1.0, num_it=10, stop_div=False, mode="linear")
+    np.testing.assert_allclose(trained.recorder.lrs, np.linspace(0.1, 1.0, 10), rtol=1e-6)
+
+
+def test_records_raw_batch_loss_and_debiased_ema(trained):
+    trained.lr_find(num_it=15, beta=0.9, stop_div=False, end_lr=0.1)
+    raw = trained.recorder.losses
+    avg, want = 0.0, []
+    for i, loss in enumerate(raw):
+        avg = 0.9 * avg + 0.1 * loss
+        want.append(avg / (1 - 0.9 ** (i + 1)))
+    np.testing.assert_allclose(trained.recorder.smooth_losses, want, rtol=1e-12)
+    assert len(set(np.round(raw, 6))) > 5  # raw batch losses, not a running average
+
+
+def _drive(finder, losses, beta=0.98):
+    """Call the callback's hooks directly with a scripted loss sequence."""
+    state = FitState(learner=None, hypers=type("H", (), {"lr": 0.0})(), epochs=1)
+    finder.before_fit(state)
+    avg = 0.0
+    for i, loss in enumerate(losses):
+        state.step = i
+        finder.before_batch(state)
+        avg = beta * avg + (1 - beta) * loss
+        state.loss, state.smooth_loss = loss, avg / (1 - beta ** (i + 1))
+        finder.after_batch(state)
+        if state.stop_training:
+            return i
+    return None
+
+
+def test_stop_index_on_scripted_losses():
+    lrs = np.logspace(-5, 0, 50)
+    # beta 0: smooth == raw. best so far 1.0 at step 2; 4.1 > 4 x 1.0 at step 5
+    assert _drive(LRFinder(lrs), [2.0, 1.5, 1.0, 2.0, 3.9, 4.1, 1.0], beta=0.0) == 5
+    assert _drive(LRFinder(lrs, stop_div=False), [2.0, 1.5, 1.0, 2.0, 3.9, 4.1, 1.0],
+                  beta=0.0) is None
+    # threshold 2: 2.5 > 2 x 1.0 at step 3
+    f = LRFinder(lrs, div_threshold=2.0)
+    assert _drive(f, [2.0, 1.0, 1.9, 2.5], beta=0.0) == 3 and f.stop_reason == "diverged"
+    f = LRFinder(lrs, stop_div=False)
+    assert _drive(f, [2.0, 1.0, math.nan, 1.0]) == 2 and f.stop_reason == "non-finite"
+    f = LRFinder(lrs)
+    assert _drive(f, [2.0, math.inf]) == 1 and f.stop_reason == "non-finite"
+    f = LRFinder(lrs[:4])
+    assert _drive(f, [2.0] * 10) == 3 and f.stop_reason == "end"
+
+
+def test_lr_find_leaves_no_trace_on_success(trained):
+    before = _state_copy(trained)
+    trace_before = dict(trained.loop.trace_counts)
+    trained.lr_find(num_it=30)
+    _assert_same_state(trained, before)
+    assert dict(trained.loop.trace_counts) == trace_before  # the same compiled step, no retrace
+
+
+def test_restored_after_divergence_and_nan(trained):
+    before = _state_copy(trained)
+    trained.lr_find(start_lr=1e-3, end_lr=1e8, num_it=60)
+    assert trained.recorder.lr_find_info["stop_reason"] in ("diverged", "non-finite")
+    assert len(trained.recorder.lrs) < 60
+    _assert_same_state(trained, before)
+    trained.lr_find(start_lr=1e2, end_lr=1e30, num_it=40, stop_div=False)
+    assert trained.recorder.lr_find_info["stop_reason"] == "non-finite"
+    assert not math.isfinite(trained.recorder.losses[-1])  # recorded, then stopped
+    _assert_same_state(trained, before)
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("boom"), KeyboardInterrupt()])
+def test_restored_after_exception_inside_the_loop(trained, exc):
+    class Raise(Callback):
+        def after_batch(self, state):
+            if state.step == 4:
+                raise exc
+
+    before = _state_copy(trained)
+    trained.callbacks.append(Raise())
+    with pytest.raises(type(exc)):
+        trained.lr_find(num_it=20)
+    trained.callbacks.pop()
+    _assert_same_state(trained, before)
+
+
+def test_data_is_cycled_when_num_it_exceeds_an_epoch(trained):
+    assert trained.data.n_train_batches == 8
+    trained.lr_find(num_it=20, stop_div=False, end_lr=0.01)
+    assert len(trained.recorder.lrs) == 20
+
+
+def test_suggestions_and_recorder_contents(trained):
+    res = trained.lr_find(num_it=60, suggest_funcs=("robust", "valley", "minimum"))
+    assert type(res).__name__ == "SuggestedLRs" and res._fields == ("robust", "valley", "minimum")
+    assert set(trained.recorder.suggestions) == {"robust", "valley", "minimum"}
+    assert trained.suggested_lr == res.robust
+    lo, hi = min(trained.recorder.lrs), max(trained.recorder.lrs)
+    for lr in res:
+        assert lr is None or lo <= lr <= hi
+
+
+def test_fit_after_lr_find_equals_fit_alone(tmp_path):
+    """With TF op determinism on (in a fresh process), lr_find changes nothing fit will see."""
+    script = textwrap.dedent(f"""
+        import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})
+        import numpy as np, keras, tensorflow as tf
+        tf.config.experimental.enable_op_determinism()
+        from conftest import blobs, mlp
+        from tflearner import DataBundle, Learner
+        def run(with_lr_find):
+            x, y = blobs()
+            data = DataBundle.from_arrays(x, y, batch_size=32, valid_pct=0.2, seed=0)
+            learn = Learner(mlp(seed=1), data, opt="adam", quiet=True)
+            if with_lr_find:
+                learn.lr_find(num_it=30)
+            learn.fit(2, lr=0.01)
+            return [v.numpy() for v in learn.model.variables]
+        a, b = run(True), run(False)
+        assert all(np.array_equal(u, v) for u, v in zip(a, b)), "weights differ"
+        print("IDENTICAL", len(a))
+    """)
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "IDENTICAL 4" in res.stdout
+
+
+def test_progress_is_one_bar_and_no_table(blob_data, capsys):
+    learn = Learner(mlp(), blob_data)
+    learn.lr_find(num_it=12)
+    out, err = capsys.readouterr()
+    assert "train_loss" not in out and "lr_find" in err
+
+
+@pytest.mark.parametrize("kwargs,err,words", [
+    ({"start_lr": 0}, ValueError, "start_lr must be a finite number > 0, got 0.0"),
+    ({"start_lr": -1e-3}, ValueError, "start_lr must be a finite number > 0"),
+    ({"end_lr": 1e-8}, ValueError, "end_lr must be finite and > start_lr=1e-07, got 1e-08"),
+    ({"num_it": 1}, ValueError, "num_it must be an int >= 2, got 1"),
+    ({"num_it": 10.0}, TypeError, "num_it must be an int >= 2, got float"),
+    ({"beta": 1.0}, ValueError, "beta must be in [0, 1), got 1.0"),
+    ({"beta": -0.1}, ValueError, "beta must be in [0, 1), got -0.1"),
+    ({"div_threshold": 1.0}, ValueError, "div_threshold must be > 1, got 1.0"),
+    ({"suggest_funcs": ("valley", "nope")}, ValueError, "nope"),
+    ({"mode": "cos"}, ValueError, "mode must be 'exp' or 'linear', got 'cos'"),
+    ({"start_lr": "1e-7"}, TypeError, "start_lr must be a number, got str"),
+])
+def test_bad_arguments(blob_data, kwargs, err, words):
+    learn = Learner(mlp(), blob_data, quiet=True)
+    with pytest.raises(err) as info:
+        learn.lr_find(**kwargs)
+    assert words in str(info.value)
+    assert learn.recorder.lrs == []  # nothing ran
+
+
+def test_too_few_points_warns_and_suggests_none(blob_data):
+    learn = Learner(mlp(), blob_data, quiet=True)
+    with pytest.warns(UserWarning):
+        res = learn.lr_find(num_it=8, stop_div=False)
+    assert all(v is None for v in res)
+
+
+def test_plot_shows_curve_suggestions_and_range(trained, tmp_path):
+    res = trained.lr_find(num_it=80)
+    ax = trained.recorder.plot(skip_start=5, skip_end=5)
+    assert isinstance(ax, plt.Axes) and ax.get_xscale() == "log"
+    lines = ax.get_lines()
+    smooth = [ln for ln in lines if ln.get_label() == "loss (smoothed)"][0]
+    np.testing.assert_allclose(smooth.get_xdata(), trained.recorder.lrs[5:-5])
+    np.testing.assert_allclose(smooth.get_ydata(), trained.recorder.smooth_losses[5:-5])
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    for name, lr in zip(res._fields, res, strict=True):
+        assert any(lab.startswith(f"{name}: ") for lab in labels)
+        if lr is not None:
+            assert f"{name}: {lr:.2e}" in labels
+    ax.figure.savefig(tmp_path / "lr_find.png")
+    assert (tmp_path / "lr_find.png").stat().st_size > 10_000
+    plt.close("all")
+
+
+def test_plot_before_lr_find_says_what_to_do(blob_data):
+    with pytest.raises(ValueError, match=r"run learn.lr_find\(\) before plot"):
+        Learner(mlp(), blob_data, quiet=True).recorder.plot()
+
+
+def test_unknown_length_training_data(trained):
+    x, y = blobs(100)
+    import tensorflow as tf
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).filter(lambda a, b: True).batch(16)
+    learn = Learner(mlp(), DataBundle.from_datasets(ds), quiet=True)
+    learn.lr_find(num_it=10, stop_div=False, end_lr=0.01)
+    assert len(learn.recorder.lrs) == 10

@@ -1,0 +1,165 @@
+"""The learning-rate range test (Leslie Smith's LR finder), run on the Learner's one loop.
+
+``lr_find`` is ``fit`` with one extra callback, :class:`LRFinder`, inside :func:`preserved`:
+
+1. snapshot model, optimizer (slots, iterations, lr), hyper-parameters and data order;
+2. sweep ``lr_i = start_lr * (end_lr / start_lr) ** (i / (num_it - 1))``, one step per LR,
+   recording the raw batch loss and its debiased EMA
+   ``avg_i = beta*avg_{i-1} + (1-beta)*loss_i; smooth_i = avg_i / (1 - beta**(i+1))``;
+3. stop early when ``smooth_i > div_threshold * min(smooth_0..i)`` (``stop_div``) and always
+   after a NaN/Inf loss (recorded, then stop);
+4. restore everything bit for bit, in a ``finally``, then compute the suggestions from the
+   trimmed curve (:mod:`tflearner.suggest`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .callbacks import Callback, CallbackList, FitState
+from .progress import SweepProgress
+from .schedules import exp_sweep, lin_sweep
+from .snapshot import preserved
+from .suggest import Suggestion, get_suggester, trim
+
+if TYPE_CHECKING:
+    from .learner import Learner
+
+__all__ = ["LRFinder", "lr_find", "check_sweep_args", "DEFAULT_SUGGESTIONS"]
+
+#: What lr_find suggests by default: tflearner's own method first, fastai's valley beside it.
+DEFAULT_SUGGESTIONS: tuple[str, ...] = ("robust", "valley")
+
+
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}.")
+    value = float(value)
+    if math.isnan(value):
+        raise ValueError(f"{name} must be a number, got nan.")
+    return value
+
+
+def check_sweep_args(start_lr: float, end_lr: float, num_it: int, beta: float,
+                     div_threshold: float, mode: str) -> tuple[float, float, int, float, float]:
+    """Validate lr_find's numeric arguments; returns them as floats/ints."""
+    start_lr, end_lr = _number("start_lr", start_lr), _number("end_lr", end_lr)
+    if not 0 < start_lr < math.inf:
+        raise ValueError(f"start_lr must be a finite number > 0, got {start_lr!r}; try 1e-7.")
+    if not start_lr < end_lr < math.inf:
+        raise ValueError(f"end_lr must be finite and > start_lr={start_lr!r}, got {end_lr!r}; "
+                         "try end_lr=10.")
+    if isinstance(num_it, bool) or not isinstance(num_it, (int, np.integer)):
+        raise TypeError(f"num_it must be an int >= 2, got {type(num_it).__name__}: {num_it!r}.")
+    if num_it < 2:
+        raise ValueError(f"num_it must be an int >= 2, got {num_it!r}; 100 is typical.")
+    beta = _number("beta", beta)
+    if not 0 <= beta < 1:
+        raise ValueError(f"beta must be in [0, 1), got {beta!r}; 0.98 is typical (0 = no "
+                         "smoothing).")
+    div_threshold = _number("div_threshold", div_threshold)
+    if not div_threshold > 1:
+        raise ValueError(f"div_threshold must be > 1, got {div_threshold!r}; the sweep stops "
+                         "when the smoothed loss exceeds div_threshold × its best (4 is typical).")
+    if mode not in ("exp", "linear"):
+        raise ValueError(f"mode must be 'exp' or 'linear', got {mode!r}.")
+    return start_lr, end_lr, int(num_it), beta, div_threshold
+
+
+class LRFinder(Callback):
+    """Sets the LR of step ``i`` to ``lrs[i]`` and stops at the end of the sweep, on divergence
+    (``smooth > div_threshold * best`` with ``stop_div``) or after a non-finite loss.
+
+    ``stop_step`` is the index of the last step run; ``stop_reason`` says why it ended
+    (``"end"``, ``"diverged"`` or ``"non-finite"``).
+    """
+
+    order = -20
+
+    def __init__(self, lrs: np.ndarray, stop_div: bool = True, div_threshold: float = 4.0):
+        self.lrs = np.asarray(lrs, dtype=float)
+        self.stop_div = stop_div
+        self.div_threshold = div_threshold
+        self.best = math.inf
+        self.stop_step: int | None = None
+        self.stop_reason: str | None = None
+
+    def before_fit(self, state: FitState) -> None:
+        self.best, self.stop_step, self.stop_reason = math.inf, None, None
+
+    def before_batch(self, state: FitState) -> None:
+        state.hypers.lr = self.lrs[state.step]
+
+    def after_batch(self, state: FitState) -> None:
+        reason = None
+        if not (math.isfinite(state.loss) and math.isfinite(state.smooth_loss)):
+            reason = "non-finite"
+        elif self.stop_div and state.smooth_loss > self.div_threshold * self.best:
+            reason = "diverged"
+        elif state.step + 1 >= len(self.lrs):
+            reason = "end"
+        self.best = min(self.best, state.smooth_loss)
+        if reason is not None:
+            self.stop_step, self.stop_reason = state.step, reason
+            state.stop_training = True
+
+
+def _suggested_type(names: Sequence[str]) -> type:
+    return namedtuple("SuggestedLRs", list(names))
+
+
+def lr_find(learn: Learner, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100,
+            stop_div: bool = True, beta: float = 0.98, div_threshold: float = 4.0,
+            suggest_funcs: Sequence[str | Callable] = DEFAULT_SUGGESTIONS,
+            show_plot: bool = False, mode: str = "exp", quiet: bool | None = None):
+    """Run the LR range test on ``learn`` without side effects; see the module docstring.
+
+    Returns a ``SuggestedLRs`` named tuple with one field per suggestion function (its LR, or
+    None). The curve stays in ``learn.recorder`` (``plot()`` draws it with the suggestions).
+    """
+    start_lr, end_lr, num_it, beta, div_threshold = check_sweep_args(
+        start_lr, end_lr, num_it, beta, div_threshold, mode)
+    if isinstance(suggest_funcs, (str,)) or callable(suggest_funcs):
+        suggest_funcs = [suggest_funcs]
+    funcs = [get_suggester(f) for f in suggest_funcs]
+    names = [f if isinstance(f, str) else getattr(fn, "__name__", f"func{i}")
+             for i, (f, fn) in enumerate(zip(suggest_funcs, funcs, strict=True))]
+    if len(set(names)) != len(names):
+        raise ValueError(f"suggest_funcs has duplicate names {names!r}; pass each method once.")
+
+    lrs = (exp_sweep if mode == "exp" else lin_sweep)(start_lr, end_lr, num_it)
+    finder = LRFinder(lrs, stop_div=stop_div, div_threshold=div_threshold)
+    cbs: list[Callback] = [learn.recorder, *learn.callbacks, finder]
+    if not (learn.quiet if quiet is None else quiet):
+        cbs.append(SweepProgress(total=num_it))
+    n_iter = learn.data.n_train_batches
+    epochs = num_it if not n_iter else -(-num_it // n_iter)  # cycle the data if needed
+    with preserved(learn.snapshot()):
+        learn.loop.fit(learn.data.train, epochs, None, CallbackList(cbs), learner=learn,
+                       smooth_beta=beta)
+
+    rec = learn.recorder
+    rec.lr_find_info = {"num_it": num_it, "stop_reason": finder.stop_reason,
+                        "stop_step": finder.stop_step, "beta": beta}
+    t_lrs, t_losses = trim(rec.lrs, rec.smooth_losses, num_it=num_it)
+    rec.suggestions = {}
+    for name, fn in zip(names, funcs, strict=True):
+        rec.suggestions[name] = _call(fn, t_lrs, t_losses, num_it)
+    result = _suggested_type(names)(*(s.lr for s in rec.suggestions.values()))
+    learn.suggested_lr = result[0]
+    if show_plot:
+        rec.plot()
+    return result
+
+
+def _call(fn: Callable, lrs: np.ndarray, losses: np.ndarray, num_it: int) -> Suggestion:
+    out = fn(lrs, losses, num_it=num_it)
+    if not isinstance(out, Suggestion):
+        lr = None if out is None else float(out)
+        out = Suggestion(lr, None, None)
+    return out

@@ -1,0 +1,402 @@
+"""Hyper-parameter schedules as pure numpy functions of the training position.
+
+Nothing here imports TensorFlow and nothing keeps a hidden step counter. There are three kinds of
+function:
+
+* **Annealers** ``anneal_*(start, end, pos)`` go from ``start`` (``pos = 0``) to ``end``
+  (``pos = 1``). ``ANNEALERS`` maps the names ``one_cycle(anneal=...)`` accepts to them.
+* :func:`combine` glues annealers into one function of ``pos`` in ``[0, 1]``, piece by piece
+  (fastai's ``combine_scheds``).
+* **Factories** (:func:`one_cycle`, :func:`flat_cos`, :func:`exp_sweep`, :func:`lin_sweep`)
+  check their arguments once and return the per-step arrays the training callbacks read.
+
+The formulas match fastai's ``fastai/callback/schedule.py`` (``SchedLin``, ``SchedCos``,
+``SchedNo``, ``SchedExp``, ``combine_scheds``, ``fit_one_cycle``, ``fit_flat_cos``). Training
+step ``i`` of ``total_steps`` uses ``pos = i / total_steps``, which is fastai's ``pct_train``
+when that batch starts. Two small differences from fastai:
+
+* fastai's ``combine_scheds`` keeps the phase boundaries in a float32 torch tensor, so the
+  position inside a phase is rounded to float32. Its values can differ from ours after about
+  the 7th significant digit. Ours are the float64 values of the same formulas.
+* fastai's LR finder uses ``pos = i / num_it`` and never reaches ``end_lr``.
+  :func:`exp_sweep` includes both endpoints (``pos = i / (num_it - 1)``).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Sequence
+from functools import partial
+
+import numpy as np
+
+__all__ = [
+    "ANNEALERS",
+    "anneal_cos",
+    "anneal_exp",
+    "anneal_linear",
+    "anneal_none",
+    "combine",
+    "exp_sweep",
+    "flat_cos",
+    "lin_sweep",
+    "one_cycle",
+]
+
+Phase = Callable[[np.ndarray], np.ndarray]
+
+# pcts may add up to 1 with this much rounding error (0.1 + 0.2 + 0.7 != 1.0 in floats).
+_SUM_TOL = 1e-9
+
+
+# --------------------------------------------------------------------------------------------
+# Annealers
+# --------------------------------------------------------------------------------------------
+
+def anneal_linear(start: float, end: float, pos: np.ndarray | float) -> np.ndarray:
+    """Linear from ``start`` to ``end``: ``start + pos * (end - start)`` (fastai ``SchedLin``).
+
+    >>> anneal_linear(1.0, 3.0, np.array([0.0, 0.5, 1.0])).tolist()
+    [1.0, 2.0, 3.0]
+    """
+    pos = np.asarray(pos, dtype=np.float64)
+    return start + pos * (end - start)
+
+
+def anneal_cos(start: float, end: float, pos: np.ndarray | float) -> np.ndarray:
+    """Half-cosine from ``start`` to ``end`` (fastai ``SchedCos``).
+
+    ``start + (1 + cos(pi * (1 - pos))) * (end - start) / 2``. The slope is zero at both ends,
+    ``pos = 0`` gives ``start`` exactly, and ``pos = 0.5`` gives the midpoint.
+
+    >>> anneal_cos(0.0, 2.0, np.array([0.0, 0.5, 1.0])).round(12).tolist()
+    [0.0, 1.0, 2.0]
+    """
+    pos = np.asarray(pos, dtype=np.float64)
+    return start + (1 + np.cos(np.pi * (1 - pos))) * (end - start) / 2
+
+
+def anneal_exp(start: float, end: float, pos: np.ndarray | float) -> np.ndarray:
+    """Geometric from ``start`` to ``end``: ``start * (end / start) ** pos`` (fastai ``SchedExp``).
+
+    Both ends must be > 0. Equal steps in ``pos`` multiply the value by the same factor.
+
+    >>> anneal_exp(1e-3, 1e-1, np.array([0.0, 0.5, 1.0])).round(12).tolist()
+    [0.001, 0.01, 0.1]
+    """
+    for name, value in (("start", start), ("end", end)):
+        if not value > 0:
+            raise ValueError(f"anneal_exp needs {name} > 0 (it interpolates geometrically), got "
+                             f"{name}={value!r}; use anneal_linear or anneal_cos for values <= 0.")
+    pos = np.asarray(pos, dtype=np.float64)
+    return start * (end / start) ** pos
+
+
+def anneal_none(start: float, end: float, pos: np.ndarray | float) -> np.ndarray:
+    """Constant ``start`` at every position; ``end`` is ignored (fastai ``SchedNo``).
+
+    >>> anneal_none(0.9, 0.1, np.array([0.0, 0.5, 1.0])).tolist()
+    [0.9, 0.9, 0.9]
+    """
+    pos = np.asarray(pos, dtype=np.float64)
+    return np.full(pos.shape, start, dtype=np.float64)
+
+
+#: Annealer names accepted by ``one_cycle(anneal=...)``.
+ANNEALERS: dict[str, Callable[[float, float, np.ndarray | float], np.ndarray]] = {
+    "linear": anneal_linear,
+    "cos": anneal_cos,
+    "exp": anneal_exp,
+    "none": anneal_none,
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Validation helpers: each message names the argument, the value received and the fix.
+# --------------------------------------------------------------------------------------------
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_int(name: str, value: object, minimum: int) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int >= {minimum}, got {type(value).__name__}: "
+                        f"{value!r}; pass a whole number such as {name}={minimum}.")
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def _check_real(name: str, value: object) -> float:
+    if not _is_real(value):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}: {value!r}.")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}; pass a finite number.")
+    return value
+
+
+def _check_positive(name: str, value: object) -> float:
+    value = _check_real(name, value)
+    if value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}.")
+    return value
+
+
+def _check_pct_start(pct_start: object, three_phase: bool) -> float:
+    pct_start = _check_real("pct_start", pct_start)
+    if not 0 < pct_start < 1:
+        raise ValueError(f"pct_start must be in (0, 1), got {pct_start!r}; it is the fraction "
+                         "of the steps spent warming up, e.g. 0.25.")
+    if three_phase and not pct_start < 0.5:
+        raise ValueError(f"pct_start must be < 0.5 when three_phase=True (warm-up and cool-down "
+                         f"each take pct_start of the steps), got {pct_start!r}.")
+    return pct_start
+
+
+def _check_moms(moms: object) -> tuple[float, float, float] | None:
+    if moms is None:
+        return None
+    if isinstance(moms, (str, bytes)) or not isinstance(moms, Sequence) or len(moms) != 3:
+        raise TypeError(f"moms must be three numbers (start, middle, end) in [0, 1) or None, "
+                        f"got {moms!r}; e.g. moms=(0.95, 0.85, 0.95).")
+    out = []
+    for i, m in enumerate(moms):
+        if not _is_real(m) or not math.isfinite(m) or not 0 <= m < 1:
+            raise ValueError(f"moms must be three numbers in [0, 1), got moms[{i}]={m!r} in "
+                             f"{tuple(moms)!r}; e.g. moms=(0.95, 0.85, 0.95).")
+        out.append(float(m))
+    return out[0], out[1], out[2]
+
+
+def _check_anneal(anneal: object) -> Callable[[float, float, np.ndarray | float], np.ndarray]:
+    names = ", ".join(repr(k) for k in ANNEALERS)
+    if not isinstance(anneal, str):
+        raise TypeError(f"anneal must be one of {names}, got {type(anneal).__name__}: "
+                        f"{anneal!r}; pass the name.")
+    if anneal not in ANNEALERS:
+        raise ValueError(f"anneal must be one of {names}, got {anneal!r}.")
+    return ANNEALERS[anneal]
+
+
+def _check_bool(name: str, value: object) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__}: {value!r}.")
+    return bool(value)
+
+
+def _check_sweep(start_lr: object, end_lr: object, num_it: object) -> tuple[float, float, int]:
+    start_lr = _check_positive("start_lr", start_lr)
+    end_lr = _check_positive("end_lr", end_lr)
+    if not end_lr > start_lr:
+        raise ValueError(f"end_lr must be greater than start_lr (the sweep goes up), got "
+                         f"start_lr={start_lr!r}, end_lr={end_lr!r}; swap them.")
+    num_it = _check_int("num_it", num_it, 2)
+    return start_lr, end_lr, num_it
+
+
+# --------------------------------------------------------------------------------------------
+# combine
+# --------------------------------------------------------------------------------------------
+
+def combine(pcts: Sequence[float], phases: Sequence[Phase]) -> Callable[[np.ndarray | float],
+                                                                          np.ndarray]:
+    """Join ``phases`` into one schedule of ``pos`` in ``[0, 1]`` (fastai ``combine_scheds``).
+
+    ``pcts[k]`` is the length of phase ``k``; the lengths must be > 0 and add up to 1. With
+    boundaries ``b = [0, pcts[0], pcts[0] + pcts[1], ..., 1]``, a position ``pos`` belongs to
+    the last phase ``k`` with ``b[k] <= pos`` (so a position on a boundary starts the next
+    phase), and phase ``k`` gets ``phases[k]((pos - b[k]) / (b[k+1] - b[k]))``, a position in
+    ``[0, 1)``. ``pos == 1`` goes to the last phase at ``1.0``.
+
+    The returned function is vectorised: it takes a float or an array and returns a float64
+    array of the same shape. It raises ``ValueError`` for positions outside ``[0, 1]``.
+
+    >>> f = combine([0.5, 0.5], [partial(anneal_linear, 0.0, 1.0),
+    ...                          partial(anneal_linear, 1.0, 0.0)])
+    >>> f(np.array([0.0, 0.25, 0.5, 0.75, 1.0])).tolist()
+    [0.0, 0.5, 1.0, 0.5, 0.0]
+    """
+    if isinstance(pcts, (str, bytes)) or not isinstance(pcts, Sequence):
+        raise TypeError(f"pcts must be a sequence of phase lengths, got "
+                        f"{type(pcts).__name__}: {pcts!r}; e.g. pcts=[0.25, 0.75].")
+    if isinstance(phases, (str, bytes)) or not isinstance(phases, Sequence):
+        raise TypeError(f"phases must be a sequence of callables, got "
+                        f"{type(phases).__name__}: {phases!r}.")
+    if len(pcts) == 0:
+        raise ValueError("pcts must hold at least one phase length, got []; e.g. pcts=[1.0].")
+    if len(pcts) != len(phases):
+        raise ValueError(f"pcts and phases must have the same length, got {len(pcts)} pcts "
+                         f"and {len(phases)} phases.")
+    lengths = []
+    for i, p in enumerate(pcts):
+        if not _is_real(p) or not math.isfinite(p) or not p > 0:
+            raise ValueError(f"pcts must be finite numbers > 0, got pcts[{i}]={p!r} in "
+                             f"{list(pcts)!r}.")
+        lengths.append(float(p))
+    total = math.fsum(lengths)
+    if abs(total - 1.0) > _SUM_TOL:
+        raise ValueError(f"pcts must sum to 1, got sum {total!r} for {list(pcts)!r}; "
+                         "divide each length by the sum.")
+    for i, f in enumerate(phases):
+        if not callable(f):
+            raise TypeError(f"phases[{i}] must be callable (pos -> value), got "
+                            f"{type(f).__name__}: {f!r}.")
+    bounds = np.concatenate([[0.0], np.cumsum(lengths)])
+    bounds[-1] = 1.0
+    phases = tuple(phases)
+    last = len(phases) - 1
+
+    def schedule(pos: np.ndarray | float) -> np.ndarray:
+        pos = np.asarray(pos, dtype=np.float64)
+        bad = ~((pos >= 0) & (pos <= 1))  # also catches NaN
+        if bad.any():
+            raise ValueError(f"pos must be in [0, 1], got {float(pos[bad].flat[0])!r}; pos is the "
+                             "fraction of training done (step / total_steps).")
+        idx = np.minimum(np.searchsorted(bounds, pos, side="right") - 1, last)
+        actual = (pos - bounds[idx]) / (bounds[idx + 1] - bounds[idx])
+        out = np.empty(pos.shape, dtype=np.float64)
+        for k, phase in enumerate(phases):
+            mask = idx == k
+            if mask.any():
+                out[mask] = phase(actual[mask])
+        return out
+
+    return schedule
+
+
+# --------------------------------------------------------------------------------------------
+# Factories
+# --------------------------------------------------------------------------------------------
+
+def _positions(total_steps: int) -> np.ndarray:
+    """``pos_i = i / total_steps`` for ``i = 0 .. total_steps - 1`` (fastai's ``pct_train``)."""
+    return np.arange(total_steps, dtype=np.float64) / total_steps
+
+
+def one_cycle(total_steps: int, max_lr: float, pct_start: float = 0.25, div: float = 25.0,
+              div_final: float = 1e5,
+              moms: tuple[float, float, float] | None = (0.95, 0.85, 0.95),
+              anneal: str = "cos",
+              three_phase: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per-step learning rates and momentums of the 1cycle policy (fastai ``fit_one_cycle``).
+
+    Step ``i`` uses ``pos = i / total_steps``; ``f`` is the annealer named by ``anneal``.
+
+    Two phases (fastai, the default), split at ``pct_start``:
+
+    * lr: ``f(max_lr/div, max_lr)`` then ``f(max_lr, max_lr/div_final)``;
+    * mom: ``f(moms[0], moms[1])`` then ``f(moms[1], moms[2])``.
+
+    Three phases (``three_phase=True``, Leslie Smith's original), of lengths ``pct_start``,
+    ``pct_start`` and ``1 - 2*pct_start`` (so ``pct_start < 0.5``):
+
+    * lr: ``f(max_lr/div, max_lr)``, ``f(max_lr, max_lr/div)``, ``f(max_lr/div, max_lr/div_final)``;
+    * mom: ``f(moms[0], moms[1])``, ``f(moms[1], moms[0])``, then constant ``moms[2]``.
+
+    The first step gets exactly ``max_lr/div`` and ``moms[0]``. When ``pct_start *
+    total_steps`` is a whole number, that step gets exactly ``max_lr`` and ``moms[1]``. The last
+    step is one step short of ``max_lr/div_final``.
+
+    Args:
+        total_steps: number of training batches (epochs * batches per epoch), int >= 1.
+        max_lr: peak learning rate, finite and > 0.
+        pct_start: fraction of the steps spent warming up, in (0, 1).
+        div: the first lr is ``max_lr / div``; > 0.
+        div_final: the lr ends near ``max_lr / div_final``; > 0.
+        moms: (start, middle, end) momentums in [0, 1), or None to schedule no momentum.
+        anneal: ``"cos"`` (fastai), ``"linear"``, ``"exp"`` or ``"none"``.
+        three_phase: use the three-phase variant.
+
+    Returns:
+        ``(lrs, moms)``: float64 arrays of length ``total_steps``; ``moms`` is None when the
+        ``moms`` argument is None.
+
+    >>> lrs, moms = one_cycle(4, 1.0, pct_start=0.25, div=10, div_final=100, anneal="linear",
+    ...                       moms=(0.95, 0.85, 0.95))
+    >>> lrs.round(6).tolist(), moms.round(6).tolist()
+    ([0.1, 1.0, 0.67, 0.34], [0.95, 0.85, 0.883333, 0.916667])
+    """
+    total_steps = _check_int("total_steps", total_steps, 1)
+    max_lr = _check_positive("max_lr", max_lr)
+    three_phase = _check_bool("three_phase", three_phase)
+    pct_start = _check_pct_start(pct_start, three_phase)
+    div = _check_positive("div", div)
+    div_final = _check_positive("div_final", div_final)
+    moms = _check_moms(moms)
+    f = _check_anneal(anneal)
+    if anneal == "exp" and moms is not None and min(moms) == 0:
+        raise ValueError(f"moms must be > 0 when anneal='exp' (it interpolates geometrically), "
+                         f"got moms={moms!r}; use anneal='cos' or 'linear' for a momentum of 0.")
+
+    low, peak, final = max_lr / div, max_lr, max_lr / div_final
+    if three_phase:
+        pcts = [pct_start, pct_start, 1.0 - 2.0 * pct_start]
+        lr_phases = [partial(f, low, peak), partial(f, peak, low), partial(f, low, final)]
+    else:
+        pcts = [pct_start, 1.0 - pct_start]
+        lr_phases = [partial(f, low, peak), partial(f, peak, final)]
+    pos = _positions(total_steps)
+    lrs = combine(pcts, lr_phases)(pos)
+    if moms is None:
+        return lrs, None
+    m0, m1, m2 = moms
+    if three_phase:
+        mom_phases = [partial(f, m0, m1), partial(f, m1, m0), partial(anneal_none, m2, m2)]
+    else:
+        mom_phases = [partial(f, m0, m1), partial(f, m1, m2)]
+    return lrs, combine(pcts, mom_phases)(pos)
+
+
+def flat_cos(total_steps: int, lr: float, pct_start: float = 0.75,
+             div_final: float = 1e5) -> np.ndarray:
+    """Per-step learning rates: flat, then cosine annealing (fastai ``fit_flat_cos``).
+
+    ``lr`` for ``pos < pct_start``, then ``anneal_cos(lr, lr/div_final, (pos - pct_start) /
+    (1 - pct_start))``, with ``pos = i / total_steps``.
+
+    >>> flat_cos(8, 1.0, pct_start=0.75, div_final=100).round(6).tolist()
+    [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.505]
+    """
+    total_steps = _check_int("total_steps", total_steps, 1)
+    lr = _check_positive("lr", lr)
+    pct_start = _check_pct_start(pct_start, three_phase=False)
+    div_final = _check_positive("div_final", div_final)
+    schedule = combine([pct_start, 1.0 - pct_start],
+                       [partial(anneal_none, lr, lr), partial(anneal_cos, lr, lr / div_final)])
+    return schedule(_positions(total_steps))
+
+
+def exp_sweep(start_lr: float, end_lr: float, num_it: int) -> np.ndarray:
+    """LR-finder sweep, geometric, with both endpoints.
+
+    ``lr_i = start_lr * (end_lr / start_lr) ** (i / (num_it - 1))`` for ``i = 0 .. num_it-1``.
+    The first value is ``start_lr`` and the last is ``end_lr``, both exact. Consecutive values
+    have the same ratio ``(end_lr / start_lr) ** (1 / (num_it - 1))``.
+
+    >>> exp_sweep(1e-3, 1e-1, 3).tolist()
+    [0.001, 0.01, 0.1]
+    """
+    start_lr, end_lr, num_it = _check_sweep(start_lr, end_lr, num_it)
+    pos = np.arange(num_it, dtype=np.float64) / (num_it - 1)
+    lrs = anneal_exp(start_lr, end_lr, pos)
+    lrs[0], lrs[-1] = start_lr, end_lr  # pin both ends (the formula can be 1 ulp off at 1)
+    return lrs
+
+
+def lin_sweep(start_lr: float, end_lr: float, num_it: int) -> np.ndarray:
+    """LR sweep, linear, with both endpoints.
+
+    ``lr_i = start_lr + (end_lr - start_lr) * i / (num_it - 1)`` for ``i = 0 .. num_it-1``.
+    The first and last values are exact.
+
+    >>> lin_sweep(1.0, 3.0, 5).tolist()
+    [1.0, 1.5, 2.0, 2.5, 3.0]
+    """
+    start_lr, end_lr, num_it = _check_sweep(start_lr, end_lr, num_it)
+    pos = np.arange(num_it, dtype=np.float64) / (num_it - 1)
+    lrs = anneal_linear(start_lr, end_lr, pos)
+    lrs[0], lrs[-1] = start_lr, end_lr
+    return lrs
