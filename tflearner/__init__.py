@@ -1,7 +1,8 @@
 """tflearner: a fastai-style Learner for TensorFlow 2 / Keras 3.
 
-One compiled training loop serves ``fit`` (and, later, ``lr_find`` and ``fit_one_cycle``);
+One compiled training loop serves ``fit`` and ``lr_find`` (and, later, ``fit_one_cycle``);
 hyper-parameters live in variables the loop sets per batch; ``learn.recorder`` keeps the history.
+Pure helpers: :mod:`tflearner.schedules` (numpy) and :mod:`tflearner.suggest` (numpy/scipy).
 """
 
 from .callbacks import EVENTS, Callback, CallbackList, FitState
@@ -9,10 +10,14 @@ from .cifar import CIFAR10_CLASSES, CifarFormatError, CifarNotFoundError, load_c
 from .data import DataBundle, cifar10_data
 from .learner import Learner
 from .loop import TrainLoop
+from .lr_finder import LRFinder
 from .models import LeNet
 from .optim import SGD, Hypers, get_optimizer
-from .progress import ProgressCallback
+from .progress import ProgressCallback, SweepProgress
 from .recorder import Recorder
+from .schedules import exp_sweep, lin_sweep, one_cycle
+from .snapshot import Snapshot, preserved
+from .suggest import Suggestion
 
 __version__ = "0.1.0"
 
@@ -26,14 +31,22 @@ __all__ = [
     "EVENTS",
     "FitState",
     "Hypers",
+    "LRFinder",
     "LeNet",
     "Learner",
     "ProgressCallback",
     "Recorder",
     "SGD",
+    "Snapshot",
+    "Suggestion",
+    "SweepProgress",
     "TrainLoop",
     "cifar10_data",
+    "exp_sweep",
     "get_optimizer",
+    "lin_sweep",
     "load_cifar10",
+    "one_cycle",
+    "preserved",
     "__version__",
 ]
