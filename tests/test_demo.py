@@ -22,7 +22,8 @@ def test_main_job_trains_on_the_sample_and_writes_outputs(tmp_path):
     assert "train_loss" in res.stdout and "valid_loss" in res.stdout
     assert "test: loss" in res.stdout and "(400 images)" in res.stdout
     assert "epoch" in res.stderr  # progress bars go to stderr
-    for name in ("loss.png", "sched.png", "lenet.npz"):
+    assert "lr_find: SuggestedLRs(robust=" in res.stdout
+    for name in ("lr_find.png", "loss.png", "sched.png", "lenet.npz"):
         assert (tmp_path / "o" / name).stat().st_size > 1000
 
 

@@ -1,9 +1,10 @@
 """The README's main job: LeNet on the shipped CIFAR-10 sample, offline, with progress.
 
-    python -m tflearner [--epochs 20] [--lr 0.1] [--batch-size 64] [--data-dir DIR] [--out DIR]
+    python -m tflearner [--epochs 20] [--lr 0.05] [--batch-size 64] [--data-dir DIR] [--out DIR]
 
-Trains with ``Learner.fit`` (plain SGD, the seed's optimizer), prints the fastai-style epoch
-table and the test accuracy, and saves the loss and schedule plots plus the weights to ``--out``.
+Runs ``lr_find`` (restoring everything afterwards) and saves its plot, then trains with
+``Learner.fit`` (plain SGD, the seed's optimizer), prints the fastai-style epoch table and the
+test accuracy, and saves the loss and schedule plots plus the weights to ``--out``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ __all__ = ["main"]
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m tflearner", description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--lr", type=float, default=0.1)
+    p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--data-dir", default=None,
                    help="full CIFAR-10 (folder or cifar-10-python.tar.gz); default: the shipped "
@@ -46,19 +47,21 @@ def main(argv: list[str] | None = None) -> int:
     data = cifar10_data(args.batch_size, seed=args.seed, path=args.data_dir, sample=sample)
     print(f"data: {'shipped sample' if sample else args.data_dir} {data}")
     learn = Learner(LeNet(), data, lr=args.lr, quiet=args.quiet)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"lr_find: {learn.lr_find()}")
+    learn.recorder.plot().figure.savefig(out / "lr_find.png", dpi=110, bbox_inches="tight")
     learn.fit(args.epochs)
     test = learn.validate(data.test)
     print(f"test: loss {test['loss']:.4f}, accuracy {test['accuracy']:.2%} "
           f"({data.meta['n_test']} images)")
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     learn.recorder.plot_loss().figure.savefig(out / "loss.png", dpi=110, bbox_inches="tight")
     axes = learn.recorder.plot_sched()
     axes[0].figure.savefig(out / "sched.png", dpi=110, bbox_inches="tight")
     plt.close("all")
     weights = learn.save(out / "lenet")
-    print(f"saved: {out / 'loss.png'}, {out / 'sched.png'}, {weights}")
+    print(f"saved: {out / 'lr_find.png'}, {out / 'loss.png'}, {out / 'sched.png'}, {weights}")
     return 0
 
 
