@@ -8,6 +8,7 @@ Pure helpers: :mod:`tflearner.schedules` (numpy) and :mod:`tflearner.suggest` (n
 from .callbacks import EVENTS, Callback, CallbackList, FitState
 from .cifar import CIFAR10_CLASSES, CifarFormatError, CifarNotFoundError, load_cifar10
 from .data import DataBundle, cifar10_data
+from .keras_lr_finder import KerasLRFinder, LRFinderCallback
 from .learner import Learner
 from .loop import TrainLoop
 from .lr_finder import LRFinder
@@ -31,7 +32,9 @@ __all__ = [
     "EVENTS",
     "FitState",
     "Hypers",
+    "KerasLRFinder",
     "LRFinder",
+    "LRFinderCallback",
     "LeNet",
     "Learner",
     "ProgressCallback",

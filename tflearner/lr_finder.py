@@ -30,7 +30,8 @@ from .suggest import Suggestion, get_suggester, trim
 if TYPE_CHECKING:
     from .learner import Learner
 
-__all__ = ["LRFinder", "lr_find", "check_sweep_args", "DEFAULT_SUGGESTIONS"]
+__all__ = ["LRFinder", "lr_find", "check_sweep_args", "resolve_suggesters", "compute_suggestions",
+           "DEFAULT_SUGGESTIONS"]
 
 #: What lr_find suggests by default: tflearner's own method first, fastai's valley beside it.
 DEFAULT_SUGGESTIONS: tuple[str, ...] = ("robust", "valley")
@@ -113,6 +114,28 @@ def _suggested_type(names: Sequence[str]) -> type:
     return namedtuple("SuggestedLRs", list(names))
 
 
+def resolve_suggesters(suggest_funcs: Any) -> tuple[list[str], list[Callable]]:
+    """Names and functions for ``suggest_funcs`` (names, callables, or one of either)."""
+    if isinstance(suggest_funcs, str) or callable(suggest_funcs):
+        suggest_funcs = [suggest_funcs]
+    funcs = [get_suggester(f) for f in suggest_funcs]
+    names = [f if isinstance(f, str) else getattr(fn, "__name__", f"func{i}")
+             for i, (f, fn) in enumerate(zip(suggest_funcs, funcs, strict=True))]
+    if len(set(names)) != len(names):
+        raise ValueError(f"suggest_funcs has duplicate names {names!r}; pass each method once.")
+    return names, funcs
+
+
+def compute_suggestions(rec: Any, names: Sequence[str], funcs: Sequence[Callable],
+                        num_it: int):
+    """Trim ``rec``'s smoothed curve the fastai way, run each suggester, store the results in
+    ``rec.suggestions`` and return them as a ``SuggestedLRs`` named tuple of LRs."""
+    t_lrs, t_losses = trim(rec.lrs, rec.smooth_losses, num_it=num_it)
+    rec.suggestions = {name: _call(fn, t_lrs, t_losses, num_it)
+                       for name, fn in zip(names, funcs, strict=True)}
+    return _suggested_type(names)(*(s.lr for s in rec.suggestions.values()))
+
+
 def lr_find(learn: Learner, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100,
             stop_div: bool = True, beta: float = 0.98, div_threshold: float = 4.0,
             suggest_funcs: Sequence[str | Callable] = DEFAULT_SUGGESTIONS,
@@ -124,13 +147,7 @@ def lr_find(learn: Learner, start_lr: float = 1e-7, end_lr: float = 10.0, num_it
     """
     start_lr, end_lr, num_it, beta, div_threshold = check_sweep_args(
         start_lr, end_lr, num_it, beta, div_threshold, mode)
-    if isinstance(suggest_funcs, (str,)) or callable(suggest_funcs):
-        suggest_funcs = [suggest_funcs]
-    funcs = [get_suggester(f) for f in suggest_funcs]
-    names = [f if isinstance(f, str) else getattr(fn, "__name__", f"func{i}")
-             for i, (f, fn) in enumerate(zip(suggest_funcs, funcs, strict=True))]
-    if len(set(names)) != len(names):
-        raise ValueError(f"suggest_funcs has duplicate names {names!r}; pass each method once.")
+    names, funcs = resolve_suggesters(suggest_funcs)
 
     lrs = (exp_sweep if mode == "exp" else lin_sweep)(start_lr, end_lr, num_it)
     finder = LRFinder(lrs, stop_div=stop_div, div_threshold=div_threshold)
@@ -146,11 +163,7 @@ def lr_find(learn: Learner, start_lr: float = 1e-7, end_lr: float = 10.0, num_it
     rec = learn.recorder
     rec.lr_find_info = {"num_it": num_it, "stop_reason": finder.stop_reason,
                         "stop_step": finder.stop_step, "beta": beta}
-    t_lrs, t_losses = trim(rec.lrs, rec.smooth_losses, num_it=num_it)
-    rec.suggestions = {}
-    for name, fn in zip(names, funcs, strict=True):
-        rec.suggestions[name] = _call(fn, t_lrs, t_losses, num_it)
-    result = _suggested_type(names)(*(s.lr for s in rec.suggestions.values()))
+    result = compute_suggestions(rec, names, funcs, num_it)
     learn.suggested_lr = result[0]
     if show_plot:
         rec.plot()
@@ -158,8 +171,12 @@ def lr_find(learn: Learner, start_lr: float = 1e-7, end_lr: float = 10.0, num_it
 
 
 def _call(fn: Callable, lrs: np.ndarray, losses: np.ndarray, num_it: int) -> Suggestion:
+    """Run one suggester; a user function may return a Suggestion, an LR, None, or fastai's
+    ``(lr, (x, y))`` pair."""
     out = fn(lrs, losses, num_it=num_it)
-    if not isinstance(out, Suggestion):
-        lr = None if out is None else float(out)
-        out = Suggestion(lr, None, None)
-    return out
+    if isinstance(out, Suggestion):
+        return out
+    if isinstance(out, tuple) and len(out) == 2:
+        lr, point = out
+        return Suggestion(None if lr is None else float(lr), tuple(point) if point else None)
+    return Suggestion(None if out is None else float(out), None, None)
