@@ -489,7 +489,7 @@ BAD = [
     (_oc, {"div": INF}, ValueError, ["div must be finite", "inf"]),
     (_oc, {"div_final": 0}, ValueError, ["div_final must be > 0", "got 0.0"]),
     (_oc, {"div_final": NAN}, ValueError, ["div_final must be finite", "nan"]),
-    (_oc, {"moms": (0.95, 0.85)}, TypeError,
+    (_oc, {"moms": (0.95, 0.85)}, ValueError,
      ["moms must be three numbers", "(0.95, 0.85)", "moms=(0.95, 0.85, 0.95)"]),
     (_oc, {"moms": "abc"}, TypeError, ["moms must be three numbers", "'abc'"]),
     (_oc, {"moms": (0.95, 1.0, 0.95)}, ValueError, ["moms", "[0, 1)", "moms[1]=1.0"]),

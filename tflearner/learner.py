@@ -18,8 +18,10 @@ from .data import DataBundle
 from .loop import TrainLoop
 from .lr_finder import DEFAULT_SUGGESTIONS, lr_find
 from .optim import Hypers, get_optimizer
+from .param_scheduler import ParamScheduler
 from .progress import ProgressCallback
 from .recorder import Recorder
+from .schedules import flat_cos, one_cycle
 from .snapshot import Snapshot, flatten_state
 
 __all__ = ["Learner"]
@@ -202,6 +204,55 @@ class Learner:
         self.hypers.set(lr=lr, wd=wd)
         return self.loop.fit(self.data.train, epochs, self.data.valid,
                              self._callbacks(callbacks, quiet), learner=self)
+
+    def _total_steps(self, epochs: int) -> int:
+        n_iter = self.data.n_train_batches
+        if not n_iter:
+            raise ValueError("data.train has an unknown number of batches, so a schedule cannot "
+                             "be laid out; give it a length with "
+                             "ds.apply(tf.data.experimental.assert_cardinality(n_batches)).")
+        return epochs * n_iter
+
+    def _max_lr(self, max_lr: float | None) -> float:
+        if max_lr is not None:
+            return max_lr
+        if self.suggested_lr is None:
+            raise ValueError("max_lr=None uses the last lr_find suggestion, but there is none: "
+                             "run learn.lr_find() first or pass max_lr (e.g. 3e-1).")
+        return self.suggested_lr
+
+    def fit_one_cycle(self, epochs: int, max_lr: float | None = None, pct_start: float = 0.25,
+                      div: float = 25.0, div_final: float = 1e5,
+                      moms: tuple[float, float, float] | None = (0.95, 0.85, 0.95),
+                      anneal: str = "cos", three_phase: bool = False, wd: float | None = None,
+                      callbacks: list[Callback] | None = None, quiet: bool | None = None):
+        """Fit with the one-cycle policy: LR and momentum (SGD with momentum > 0, or the Adam
+        family's ``beta_1``) set every batch from :func:`tflearner.schedules.one_cycle`.
+
+        ``max_lr=None`` uses the last ``lr_find`` suggestion. Optimizers without a momentum
+        term (plain SGD) get the LR schedule only.
+        """
+        epochs = _check_epochs(epochs)
+        lrs, mom_values = one_cycle(self._total_steps(epochs), self._max_lr(max_lr), pct_start,
+                                    div, div_final, moms, anneal, three_phase)
+        scheds = {"lr": lrs}
+        if mom_values is not None and self.hypers.mom_attr is not None:
+            scheds["mom"] = mom_values
+        elif mom_values is not None:
+            log.info("fit_one_cycle: %s has no momentum term; cycling the LR only.",
+                     type(self.opt).__name__)
+        return self.fit(epochs, wd=wd, callbacks=[ParamScheduler(scheds), *(callbacks or [])],
+                        quiet=quiet)
+
+    def fit_flat_cos(self, epochs: int, lr: float | None = None, pct_start: float = 0.75,
+                     div_final: float = 1e5, wd: float | None = None,
+                     callbacks: list[Callback] | None = None, quiet: bool | None = None):
+        """fastai's flat-then-cosine: ``lr`` for ``pct_start`` of training, then cosine
+        annealing to ``lr / div_final``. ``lr=None`` uses the last ``lr_find`` suggestion."""
+        epochs = _check_epochs(epochs)
+        lrs = flat_cos(self._total_steps(epochs), self._max_lr(lr), pct_start, div_final)
+        return self.fit(epochs, wd=wd, callbacks=[ParamScheduler({"lr": lrs}),
+                                                  *(callbacks or [])], quiet=quiet)
 
     def validate(self, ds: tf.data.Dataset | None = None) -> dict[str, float]:
         """Loss and metrics over ``ds`` (default: the validation set), e.g.

@@ -159,8 +159,11 @@ def _check_pct_start(pct_start: object, three_phase: bool) -> float:
 def _check_moms(moms: object) -> tuple[float, float, float] | None:
     if moms is None:
         return None
-    if isinstance(moms, (str, bytes)) or not isinstance(moms, Sequence) or len(moms) != 3:
+    if isinstance(moms, (str, bytes)) or not isinstance(moms, Sequence):
         raise TypeError(f"moms must be three numbers (start, middle, end) in [0, 1) or None, "
+                        f"got {moms!r}; e.g. moms=(0.95, 0.85, 0.95).")
+    if len(moms) != 3:
+        raise ValueError(f"moms must be three numbers (start, middle, end) in [0, 1) or None, "
                         f"got {moms!r}; e.g. moms=(0.95, 0.85, 0.95).")
     out = []
     for i, m in enumerate(moms):
