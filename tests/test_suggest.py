@@ -574,3 +574,18 @@ def test_suggestion_is_a_named_tuple_with_optional_range():
     assert s.lr_range is None and s._fields == ("lr", "point", "lr_range")
     assert steep(*random_curve(0)).lr_range is None
     assert robust(LRS, sigmoid_curve(LRS, -3, 0.2)).lr_range is not None
+
+
+def test_robust_never_past_a_spike_then_recovery():
+    """A partial divergence: the loss falls to a minimum, jumps up, falls again to a slightly
+    higher level, then explodes (what LeNet + SGD momentum 0.9 does near lr 0.2). The answer
+    must stay before the real minimum, not ride the second descent."""
+    lrs = np.logspace(-6, 0.5, 85)
+    x = np.log10(lrs)
+    loss = 2.43 - 0.3 / (1 + np.exp(-(x + 1.5) / 0.3))
+    i_min = int(np.searchsorted(x, -0.85))
+    loss[i_min:] = 2.40 - 0.25 * (x[i_min:] - x[i_min]) / (0.1 - x[i_min])
+    loss[x > 0.1] = 2.6
+    s = robust(lrs, loss)
+    assert s.lr is not None and s.lr <= lrs[int(np.argmin(loss))]
+    assert s.lr_range[1] <= lrs[int(np.argmin(loss))]

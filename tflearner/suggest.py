@@ -380,8 +380,10 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None) -> Sugg
        makes the slope 0 at both ends, so the noisy extrapolated edge fits can never be
        picked as the steepest point. Window and order were chosen on synthetic sigmoid curves
        with up to 30 % multiplicative noise (1/5 of the points is too noisy, 1/3 no better).
-    2. ``i_min`` = argmin of the smoothed loss. Only points before it are considered, so the
-       suggestion (and the whole range) is never past the smoothed minimum.
+    2. ``i_min`` = argmin of the smoothed loss up to the lowest loss the curve was given (a
+       hard cap: a loss spike followed by a recovery cannot pull the answer past it). Only
+       points before it are considered, so the suggestion (and the whole range) is never past
+       either minimum.
     3. Meaningful descent: ``drop`` = (highest smoothed loss before ``i_min``) - (smoothed
        minimum) must exceed both ``6 * sqrt(1 + 10/m) * se`` and 3 % of the loss scale
        (``max(|top|, |min|)``). ``se = sigma * sqrt(2 * h0)`` is the standard error of a
@@ -411,6 +413,10 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None) -> Sugg
     if prepared is None:
         return _NONE
     lrs_a, losses_a = prepared
+    # Hard cap: nothing past the lowest loss of the curve as given. Without it a spike followed
+    # by a recovery (partial divergence) can leave a later, lower smoothed minimum.
+    cap = int(np.argmin(losses_a))
+    still_falling = cap == len(losses_a) - 1
     n = len(lrs_a)
     x_raw = np.log10(lrs_a)
     x = np.linspace(x_raw[0], x_raw[-1], n)
@@ -423,7 +429,8 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None) -> Sugg
     smooth = savgol_filter(y, window, polyorder, mode="mirror")
     slope = savgol_filter(y, window, polyorder, deriv=1, delta=dx, mode="mirror")
 
-    i_min = int(np.argmin(smooth))
+    cap_x = cap if even else int(np.searchsorted(x, x_raw[cap], side="right")) - 1
+    i_min = int(np.argmin(smooth[: cap_x + 1]))
     top = float(np.max(smooth[: i_min + 1]))
     drop = top - float(smooth[i_min])
     # Noise sigma from the residuals before the minimum (at least the first half: not the
@@ -462,7 +469,7 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None) -> Sugg
     def lr_at(i: int) -> float:
         return float(lrs_a[i]) if even else float(10.0 ** x[i])
 
-    if i_min == n - 1:
+    if still_falling:
         warnings.warn(
             "robust: the loss was still falling at the largest LR of the sweep, so the range's "
             "upper end is only a lower bound; rerun the LR finder with a larger end_lr.",
