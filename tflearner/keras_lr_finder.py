@@ -139,7 +139,35 @@ def raw_loss_from_running_mean(mean: float, prev_mean: float, batches: int,
 # KerasLRFinder: the standalone finder, a Learner underneath
 # --------------------------------------------------------------------------------------------
 
-class KerasLRFinder:
+class _CurveViews:
+    """Read-only views of a finished sweep held in ``self.recorder`` (shared by both finders);
+    subclasses define ``recorder`` and ``_check_run()``."""
+
+    @property
+    def lrs(self) -> np.ndarray:
+        """The LR of each step, as the optimizer's variable held it."""
+        self._check_run()
+        return np.asarray(self.recorder.lrs, dtype=np.float64)
+
+    @property
+    def losses(self) -> np.ndarray:
+        """Raw loss of each step."""
+        self._check_run()
+        return np.asarray(self.recorder.losses, dtype=np.float64)
+
+    @property
+    def smooth_losses(self) -> np.ndarray:
+        """Debiased moving average of the losses (``beta``)."""
+        self._check_run()
+        return np.asarray(self.recorder.smooth_losses, dtype=np.float64)
+
+    def plot(self, **kwargs):
+        """The curve with the suggestions; ``Recorder.plot(**kwargs)``, returns the Axes."""
+        self._check_run()
+        return self.recorder.plot(**kwargs)
+
+
+class KerasLRFinder(_CurveViews):
     """LR range test for a plain ``keras.Model``, compiled or not, on ``Learner.lr_find``.
 
     ``model``: a ``keras.Model``. When it is compiled and ``optimizer`` / ``loss_fn`` are None,
@@ -238,27 +266,6 @@ class KerasLRFinder:
         self._check_run()
         return self._result
 
-    @property
-    def lrs(self) -> np.ndarray:
-        self._check_run()
-        return np.asarray(self.recorder.lrs, dtype=np.float64)
-
-    @property
-    def losses(self) -> np.ndarray:
-        """Raw loss of each sweep step."""
-        self._check_run()
-        return np.asarray(self.recorder.losses, dtype=np.float64)
-
-    @property
-    def smooth_losses(self) -> np.ndarray:
-        """Debiased moving average of the losses (``beta``)."""
-        self._check_run()
-        return np.asarray(self.recorder.smooth_losses, dtype=np.float64)
-
-    def plot(self, **kwargs):
-        """The curve with the suggestions; ``Recorder.plot(**kwargs)``, returns the Axes."""
-        self._check_run()
-        return self.recorder.plot(**kwargs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -297,7 +304,7 @@ def _learning_rate_schedule(optimizer: Any) -> Any:
     return None
 
 
-class LRFinderCallback(keras.callbacks.Callback):
+class LRFinderCallback(_CurveViews, keras.callbacks.Callback):
     """LR range test inside ``model.fit``: one batch per LR, then the weights are put back.
 
     ``model.fit(ds, epochs=E, callbacks=[cb])`` with ``E * steps_per_epoch >= num_it`` (the
@@ -482,25 +489,3 @@ class LRFinderCallback(keras.callbacks.Callback):
             raise RuntimeError("No range test yet: pass the callback to model.fit(..., "
                                "callbacks=[cb]) first.")
 
-    @property
-    def lrs(self) -> np.ndarray:
-        """The LR of each step, as the optimizer's variable held it."""
-        self._check_run()
-        return np.asarray(self.recorder.lrs, dtype=np.float64)
-
-    @property
-    def losses(self) -> np.ndarray:
-        """Raw loss of each step."""
-        self._check_run()
-        return np.asarray(self.recorder.losses, dtype=np.float64)
-
-    @property
-    def smooth_losses(self) -> np.ndarray:
-        """Debiased moving average of the losses (``beta``)."""
-        self._check_run()
-        return np.asarray(self.recorder.smooth_losses, dtype=np.float64)
-
-    def plot(self, **kwargs):
-        """The curve with the suggestions; ``Recorder.plot(**kwargs)``, returns the Axes."""
-        self._check_run()
-        return self.recorder.plot(**kwargs)
