@@ -62,3 +62,39 @@ def test_bad_arguments(blob_data, kwargs, err, words):
         learn.fit_one_cycle(**kwargs)
     assert words in str(info.value)
     assert learn.recorder.lrs == []
+
+
+def test_effective_momentum_and_update_match_a_hand_computation():
+    """Linear regression, one full batch per epoch, tflearner.SGD(momentum>0): at every batch
+    the optimizer's *effective* momentum equals the schedule, and the weights follow
+    v = mom_i * v - lr_i * g;  w = w + v  computed in numpy."""
+    from tflearner import Callback, DataBundle
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 3)).astype("float32")
+    y = (x @ np.array([1.0, -2.0, 0.5]) + 0.3).astype("float32")[:, None]
+    data = DataBundle.from_arrays(x, y, valid_pct=0.0, batch_size=32, seed=0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    learn = Learner(model, data, opt=SGD(0.01, momentum=0.9), quiet=True)
+    seen = []
+
+    class ReadOptimizer(Callback):
+        order = 10  # after the scheduler: what the step will actually use
+
+        def before_batch(self, state):
+            seen.append((float(learn.opt.learning_rate.numpy()),
+                         float(np.asarray(learn.opt.momentum))))
+
+    w, b = (v.numpy().astype(float) for v in model.variables)
+    learn.fit_one_cycle(6, 0.05, callbacks=[ReadOptimizer()])
+    lrs, moms = one_cycle(6, 0.05)
+    np.testing.assert_allclose([s[0] for s in seen], lrs, rtol=1e-6)
+    np.testing.assert_allclose([s[1] for s in seen], moms, rtol=1e-6)
+    vw, vb = np.zeros_like(w), np.zeros_like(b)
+    for lr, mom in zip(lrs, moms, strict=True):
+        err = x @ w + b - y
+        gw, gb = 2 * x.T @ err / len(x), 2 * err.mean(0)
+        vw, vb = mom * vw - lr * gw, mom * vb - lr * gb
+        w, b = w + vw, b + vb
+    np.testing.assert_allclose(model.variables[0].numpy(), w, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(model.variables[1].numpy(), b, rtol=1e-4, atol=1e-6)
