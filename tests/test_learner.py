@@ -41,6 +41,14 @@ def test_fit_learns_and_validate_predict_agree(blob_data):
     assert learn.predict(learn.data.valid).shape == (len(xv), 3)
 
 
+def test_an_optimizer_instance_keeps_its_lr_unless_lr_is_given(blob_data):
+    assert Learner(mlp(), blob_data, opt=keras.optimizers.Adam(3e-4)).hypers.lr == pytest.approx(
+        3e-4)
+    assert Learner(mlp(), blob_data, opt=keras.optimizers.Adam(3e-4),
+                   lr=0.02).hypers.lr == pytest.approx(0.02)
+    assert Learner(mlp(), blob_data, opt="adam").hypers.lr == pytest.approx(1e-3)
+
+
 def test_fit_lr_and_wd_arguments_set_the_hypers(blob_data):
     learn = Learner(mlp(), blob_data, quiet=True)
     learn.fit(1, lr=0.05, wd=0.01)

@@ -62,12 +62,13 @@ class Learner:
     ``loss_fn`` and ``metrics`` default from the data (CIFAR-10: sparse categorical
     cross-entropy, ``from_logits`` matching the model's last activation; accuracy). ``opt`` is
     a Keras optimizer instance, class or name; the default is plain SGD (the seed's setting).
-    ``lr`` and ``wd`` are the starting learning rate and decoupled weight decay.
+    ``lr`` and ``wd`` are the starting learning rate and decoupled weight decay; ``lr=None``
+    keeps an optimizer instance's own learning rate (and means 1e-3 otherwise).
     ``callbacks`` are added to every fit; ``quiet=True`` turns progress output off.
     """
 
     def __init__(self, model: keras.Model, data: DataBundle, loss_fn: Any = None,
-                 opt: Any = None, metrics: list | None = None, lr: float = 1e-3,
+                 opt: Any = None, metrics: list | None = None, lr: float | None = None,
                  wd: float | None = None, callbacks: list[Callback] | None = None,
                  quiet: bool = False, jit_compile: bool = False) -> None:
         if not isinstance(model, keras.Model):
@@ -98,7 +99,7 @@ class Learner:
         self._check_loss(y_spec, out)
         self.metrics = self._make_metrics(metrics)
 
-        self.opt = get_optimizer(opt, lr)
+        self.opt = get_optimizer(opt, 1e-3 if lr is None else lr)
         self.opt.build(model.trainable_variables)
         self.hypers = Hypers(self.opt)
         self.hypers.set(lr=lr, wd=wd)
