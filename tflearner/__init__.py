@@ -9,6 +9,7 @@ from .callbacks import EVENTS, Callback, CallbackList, FitState
 from .cifar import CIFAR10_CLASSES, CifarFormatError, CifarNotFoundError, load_cifar10
 from .data import DataBundle, cifar10_data
 from .keras_lr_finder import KerasLRFinder, LRFinderCallback
+from .keras_one_cycle import OneCycleCallback, OneCycleSchedule
 from .learner import Learner
 from .loop import TrainLoop
 from .lr_finder import LRFinder
@@ -37,6 +38,8 @@ __all__ = [
     "LRFinderCallback",
     "LeNet",
     "Learner",
+    "OneCycleCallback",
+    "OneCycleSchedule",
     "ProgressCallback",
     "Recorder",
     "SGD",
