@@ -10,17 +10,25 @@ from conftest import mlp
 from tflearner import SGD, Learner
 from tflearner.schedules import flat_cos, one_cycle
 
+# Learner.fit_one_cycle's defaults (Smith's three-phase linear form, chosen by measurement)
+SMITH = {"pct_start": 0.45, "div": 10.0, "div_final": 1e4, "anneal": "linear",
+         "three_phase": True}
+
 
 def test_fit_one_cycle_sets_lr_and_beta1_per_batch_without_retrace(blob_data):
     learn = Learner(mlp(), blob_data, opt="adam", quiet=True)
     learn.fit(1)
     traces = dict(learn.loop.trace_counts)
     learn.fit_one_cycle(3, 0.01)
-    lrs, moms = one_cycle(24, 0.01)
+    lrs, moms = one_cycle(24, 0.01, **SMITH)
     np.testing.assert_allclose(learn.recorder.lrs, lrs, rtol=1e-6)
     np.testing.assert_allclose(learn.recorder.moms, moms, rtol=1e-6)
     assert dict(learn.loop.trace_counts) == traces
-    assert learn.recorder.lrs[0] == pytest.approx(0.01 / 25, rel=1e-6)
+    assert learn.recorder.lrs[0] == pytest.approx(0.01 / 10, rel=1e-6)
+    fastai = {"pct_start": 0.25, "div": 25.0, "div_final": 1e5, "anneal": "cos",
+              "three_phase": False}
+    learn.fit_one_cycle(3, 0.01, **fastai)
+    np.testing.assert_allclose(learn.recorder.lrs, one_cycle(24, 0.01)[0], rtol=1e-6)
 
 
 def test_sgd_momentum_is_cycled_and_plain_sgd_gets_lr_only(blob_data):
@@ -30,7 +38,7 @@ def test_sgd_momentum_is_cycled_and_plain_sgd_gets_lr_only(blob_data):
     np.testing.assert_allclose(learn.recorder.moms, moms, rtol=1e-6)
     plain = Learner(mlp(), blob_data, quiet=True)
     plain.fit_one_cycle(1, 0.1)
-    np.testing.assert_allclose(plain.recorder.lrs, one_cycle(8, 0.1)[0], rtol=1e-6)
+    np.testing.assert_allclose(plain.recorder.lrs, one_cycle(8, 0.1, **SMITH)[0], rtol=1e-6)
     assert np.all(np.isnan(plain.recorder.moms))
 
 
@@ -40,7 +48,7 @@ def test_max_lr_none_uses_the_lr_find_suggestion_or_says_what_to_do(blob_data):
         learn.fit_one_cycle(1)
     learn.suggested_lr = 0.003
     learn.fit_one_cycle(1)
-    assert max(learn.recorder.lrs) == pytest.approx(0.003, rel=1e-3)
+    np.testing.assert_allclose(learn.recorder.lrs, one_cycle(8, 0.003, **SMITH)[0], rtol=1e-6)
 
 
 def test_fit_flat_cos(blob_data):
@@ -87,7 +95,7 @@ def test_effective_momentum_and_update_match_a_hand_computation():
 
     w, b = (v.numpy().astype(float) for v in model.variables)
     learn.fit_one_cycle(6, 0.05, callbacks=[ReadOptimizer()])
-    lrs, moms = one_cycle(6, 0.05)
+    lrs, moms = one_cycle(6, 0.05, **SMITH)
     np.testing.assert_allclose([s[0] for s in seen], lrs, rtol=1e-6)
     np.testing.assert_allclose([s[1] for s in seen], moms, rtol=1e-6)
     vw, vb = np.zeros_like(w), np.zeros_like(b)
