@@ -1,11 +1,18 @@
-"""Throughput of ``Learner.fit`` against ``model.fit`` (the named baseline), in one process.
+"""Throughput of the Learner's loop against ``model.fit`` (the named baseline), in one process.
 
 LeNet-5, CIFAR-shaped data in memory (random uint8 images, scaled to [0, 1] by the same tf.data
-pipeline for both), batch 128, plain SGD, progress off, no validation. Each round trains one
-epoch with each side, alternating which goes first; the first round (tracing) is discarded.
-Prints img/s per round, the median of the per-round ratios Learner.fit / model.fit, and the
-ratio of the best rounds (robust to the stalls this shared 2-core VM shows: some epochs of
-either side take ~2x as long for reasons outside the process).
+pipeline for all sides), batch 128, SGD with momentum 0.9, no validation. Sides:
+
+* ``model.fit``: Keras 3 ``model.fit`` (``steps_per_execution=1``, its default), verbose 0.
+* ``one_cycle``: ``Learner.fit_one_cycle`` with the defaults (8 batches per compiled call), LR
+  and momentum set every batch, recorder on, tqdm progress on (to a null stream).
+* ``one_cycle/spe1``: the same with ``steps_per_execution=1`` (one batch per call).
+* ``fit``: ``Learner.fit`` at a constant LR, progress off.
+
+Each round trains one epoch with each side, in a rotating order; a warm-up round (tracing) is
+discarded. Prints img/s per round, the median of the per-round ratios to ``model.fit``, and the
+ratio of the best rounds (robust to the stalls this shared 2-core VM shows: some epochs of any
+side take ~2x as long for reasons outside the process).
 
     python benchmarks/bench_loop.py [--n 20000] [--rounds 7] [--batch-size 128]
 """
@@ -13,6 +20,7 @@ either side take ~2x as long for reasons outside the process).
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import time
@@ -21,8 +29,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from tqdm.auto import tqdm  # noqa: E402
 
-from tflearner import DataBundle, Learner, LeNet  # noqa: E402
+from tflearner import SGD, DataBundle, Learner, LeNet, ProgressCallback  # noqa: E402
 
 
 def main() -> None:
@@ -37,39 +46,55 @@ def main() -> None:
     x = rng.integers(0, 256, (args.n, 32, 32, 3), dtype=np.uint8)
     y = rng.integers(0, 10, args.n)
     data = DataBundle.from_arrays(x, y, batch_size=args.batch_size, valid_pct=0.0)
+    null = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
 
     keras.utils.set_random_seed(0)
-    learn = Learner(LeNet(), data, lr=args.lr, quiet=True)
+    bar = functools.partial(tqdm, file=null)
+    learners = {
+        "one_cycle": Learner(LeNet(), data, opt=SGD(args.lr, momentum=0.9), quiet=True),
+        "one_cycle/spe1": Learner(LeNet(), data, opt=SGD(args.lr, momentum=0.9), quiet=True,
+                                  steps_per_execution=1),
+        "fit": Learner(LeNet(), data, opt=SGD(args.lr, momentum=0.9), quiet=True),
+    }
     baseline = LeNet()
-    baseline.compile(optimizer=keras.optimizers.SGD(args.lr),
+    baseline.compile(optimizer=keras.optimizers.SGD(args.lr, momentum=0.9),
                      loss="sparse_categorical_crossentropy")
 
-    def run_learner() -> float:
+    def one_cycle(learn: Learner) -> None:
+        progress = ProgressCallback(bar=bar, write=null.write)
+        learn.fit_one_cycle(1, args.lr * 10, callbacks=[progress])
+
+    runs = {
+        "model.fit": lambda: baseline.fit(data.train, epochs=1, verbose=0),
+        "one_cycle": lambda: one_cycle(learners["one_cycle"]),
+        "one_cycle/spe1": lambda: one_cycle(learners["one_cycle/spe1"]),
+        "fit": lambda: learners["fit"].fit(1),
+    }
+
+    def timed(name: str) -> float:
         t = time.perf_counter()
-        learn.fit(1)
+        runs[name]()
         return args.n / (time.perf_counter() - t)
 
-    def run_keras() -> float:
-        t = time.perf_counter()
-        baseline.fit(data.train, epochs=1, verbose=0)
-        return args.n / (time.perf_counter() - t)
-
-    run_learner(), run_keras()  # warm-up: tracing
-    ours, theirs = [], []
+    names = list(runs)
+    for name in names:  # warm-up: tracing
+        timed(name)
+    speed: dict[str, list[float]] = {name: [] for name in names}
     for r in range(args.rounds):
-        order = (run_learner, run_keras) if r % 2 == 0 else (run_keras, run_learner)
-        res = {f.__name__: f() for f in order}
-        ours.append(res["run_learner"])
-        theirs.append(res["run_keras"])
-        print(f"round {r}: Learner.fit {ours[-1]:8.0f} img/s   model.fit {theirs[-1]:8.0f} img/s"
-              f"   ratio {ours[-1] / theirs[-1]:.3f}")
-    ratios = [a / b for a, b in zip(ours, theirs, strict=True)]
-    print(f"median: Learner.fit {statistics.median(ours):.0f} img/s, model.fit "
-          f"{statistics.median(theirs):.0f} img/s, ratio {statistics.median(ratios):.3f} "
-          f"(baseline: keras model.fit, steps_per_execution=1)")
-    print(f"best rounds: Learner.fit {max(ours):.0f} img/s, model.fit {max(theirs):.0f} img/s, "
-          f"ratio {max(ours) / max(theirs):.3f}")
-    print(f"traces: {dict(learn.loop.trace_counts)}")
+        order = names[r % len(names):] + names[:r % len(names)]
+        for name in order:
+            speed[name].append(timed(name))
+        print(f"round {r}: " + "  ".join(f"{name} {speed[name][-1]:6.0f}" for name in names)
+              + " img/s", flush=True)
+    base = speed["model.fit"]
+    print(f"baseline: keras model.fit (steps_per_execution=1), median "
+          f"{statistics.median(base):.0f} img/s, best {max(base):.0f} img/s")
+    for name in names[1:]:
+        ratios = [a / b for a, b in zip(speed[name], base, strict=True)]
+        print(f"{name:15s} median {statistics.median(speed[name]):6.0f} img/s   ratio to "
+              f"model.fit: median of rounds {statistics.median(ratios):.3f}, best rounds "
+              f"{max(speed[name]) / max(base):.3f}")
+    print("traces: " + ", ".join(f"{k} {dict(v.loop.trace_counts)}" for k, v in learners.items()))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ class EventLog(Callback):
 
 
 def test_event_order_for_two_epochs(blob_data):
-    learn = Learner(mlp(), blob_data, quiet=True)
+    learn = Learner(mlp(), blob_data, quiet=True, steps_per_execution=1)
     log = EventLog()
     learn.fit(2, callbacks=[log])
     names = [e[0] for e in log.events]
@@ -31,6 +31,68 @@ def test_event_order_for_two_epochs(blob_data):
              + ["after_train", "before_validate", "after_validate", "after_epoch"])
     assert names == ["before_fit"] + epoch * 2 + ["after_fit"]
     assert log.events[-2] == ("after_epoch", 1, n_iter)
+
+
+def test_event_order_with_chunks_of_three(blob_data):
+    """8 batches, 3 per compiled call: before_batch for each batch of a chunk (with the
+    iter it will have), then the call, then after_batch for each."""
+    learn = Learner(mlp(), blob_data, quiet=True, steps_per_execution=3)
+    log = EventLog()
+    learn.fit(1, callbacks=[log])
+    batch_events = [e for e in log.events if e[0] in ("before_batch", "after_batch")]
+    expected = []
+    for chunk in ([0, 1, 2], [3, 4, 5], [6, 7]):
+        expected += [("before_batch", 0, i) for i in chunk]
+        expected += [("after_batch", 0, i) for i in chunk]
+    assert batch_events == expected
+
+
+def _one_cycle_run(data, steps_per_execution):
+    import keras
+
+    from tflearner import SGD
+    keras.utils.set_random_seed(1)
+    for v in data.rng_state:
+        v.assign(0)
+    learn = Learner(mlp(), data, opt=SGD(momentum=0.9), quiet=True,
+                    steps_per_execution=steps_per_execution)
+    learn.fit_one_cycle(3, 0.1)
+    return learn
+
+
+@pytest.mark.parametrize("steps_per_execution", [3, 8, 50])
+def test_chunked_execution_equals_one_batch_per_call(blob_data, steps_per_execution):
+    """Same schedule (LR and momentum per batch), same data order: running several batches
+    per compiled call changes nothing the user can see: weights, recorded values, history."""
+    ref = _one_cycle_run(blob_data, 1)
+    got = _one_cycle_run(blob_data, steps_per_execution)
+    for a, b in zip(ref.model.variables, got.model.variables, strict=True):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=0, atol=1e-6)
+    for name in ("lrs", "moms", "wds", "losses", "smooth_losses", "iters", "epoch_ends"):
+        np.testing.assert_allclose(getattr(got.recorder, name), getattr(ref.recorder, name),
+                                   rtol=1e-5, err_msg=name)
+    assert got.hypers.as_dict() == pytest.approx(ref.hypers.as_dict())
+    assert int(got.opt.iterations.numpy()) == int(ref.opt.iterations.numpy()) == 24
+    assert got.loop.trace_counts["train"] == 1
+
+
+def test_unknown_length_dataset_is_discovered_then_chunked():
+    x, y = blobs(100)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(16).filter(lambda a, b: True)
+    assert int(ds.cardinality()) == tf.data.UNKNOWN_CARDINALITY
+    learn = Learner(mlp(), DataBundle.from_datasets(ds), quiet=True, steps_per_execution=4)
+    state = learn.fit(2)
+    assert state.n_iter == 7
+    assert len(learn.recorder.losses) == 14 and learn.recorder.epoch_ends == [7, 14]
+    assert int(learn.opt.iterations.numpy()) == 14
+    assert learn.loop.trace_counts["train"] == 1
+
+
+@pytest.mark.parametrize("bad,exc", [(0, ValueError), (-2, ValueError), (2.5, TypeError),
+                                     ("8", TypeError), (True, TypeError)])
+def test_bad_steps_per_execution(blob_data, bad, exc):
+    with pytest.raises(exc, match="steps_per_execution"):
+        Learner(mlp(), blob_data, steps_per_execution=bad)
 
 
 class LRPerBatch(Callback):
@@ -84,16 +146,37 @@ def test_per_batch_lr_reaches_the_compiled_step_exactly():
     np.testing.assert_allclose(learn.recorder.lrs, lrs, rtol=1e-6)
 
 
-def test_stop_training_ends_the_fit_after_that_batch(blob_data):
-    class StopAt(Callback):
-        def after_batch(self, state):
-            if state.step == 2:
-                state.stop_training = True
+class StopAt(Callback):
+    def after_batch(self, state):
+        if state.step == 2:
+            state.stop_training = True
 
-    learn = Learner(mlp(), blob_data, quiet=True)
+
+class SyncStopAt(StopAt):
+    sync_every_batch = True
+
+
+def test_stop_training_ends_the_fit_after_that_batch(blob_data):
+    learn = Learner(mlp(), blob_data, quiet=True, steps_per_execution=1)
     state = learn.fit(5, callbacks=[StopAt()])
     assert len(learn.recorder.losses) == 3
     assert state.epoch == 0 and len(learn.recorder.values) == 1
+
+
+def test_stop_training_takes_effect_at_the_end_of_a_chunk(blob_data):
+    """Like Keras with steps_per_execution: the batches of the chunk already ran, so they are
+    all reported; nothing after the chunk runs."""
+    learn = Learner(mlp(), blob_data, quiet=True, steps_per_execution=4)
+    learn.fit(5, callbacks=[StopAt()])
+    assert len(learn.recorder.losses) == 4
+    assert int(learn.opt.iterations.numpy()) == 4
+
+
+def test_sync_every_batch_callback_stops_at_the_very_batch(blob_data):
+    learn = Learner(mlp(), blob_data, quiet=True, steps_per_execution=4)
+    learn.fit(5, callbacks=[SyncStopAt()])
+    assert len(learn.recorder.losses) == 3
+    assert int(learn.opt.iterations.numpy()) == 3
 
 
 def test_after_fit_runs_when_a_callback_raises(blob_data):

@@ -87,9 +87,10 @@ def test_effective_momentum_and_update_match_a_hand_computation():
     seen = []
 
     class ReadOptimizer(Callback):
-        order = 10  # after the scheduler: what the step will actually use
+        """One batch per epoch, so one batch per compiled call: after it, the optimizer's
+        variables still hold what that batch's update used."""
 
-        def before_batch(self, state):
+        def after_batch(self, state):
             seen.append((float(learn.opt.learning_rate.numpy()),
                          float(np.asarray(learn.opt.momentum))))
 

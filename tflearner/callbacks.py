@@ -6,7 +6,8 @@ Event order for one ``fit`` (the loop in :mod:`tflearner.loop` calls them)::
       for each epoch:
         before_epoch
           before_train
-            for each batch:  before_batch → [compiled train step] → after_batch
+            for each chunk of up to steps_per_execution batches:
+              before_batch × n → [one compiled call: n train steps] → after_batch × n
           after_train
           before_validate → [compiled eval steps] → after_validate   (if there is valid data)
         after_epoch
@@ -78,9 +79,17 @@ class Callback:
     ``order`` sorts callbacks (lower runs first): schedules (< 0) set hyper-parameters before
     the recorder (0) reads them, progress (> 0) shows what the recorder stored. Reset any
     per-run state in ``before_fit`` so one instance can be reused.
+
+    The loop runs several batches per compiled call (``steps_per_execution``): it calls
+    ``before_batch`` for each batch of a chunk first (hyper-parameters set there are planned
+    per batch, so schedules work unchanged), runs the chunk, then calls ``after_batch`` for
+    each. A callback that must act between two batches (stop at the very batch, or set a
+    hyper-parameter from the last loss) sets ``sync_every_batch = True``; the loop then runs
+    one batch per call while it is present.
     """
 
     order: int = 0
+    sync_every_batch: bool = False
 
     def before_fit(self, state: FitState) -> None: ...
     def before_epoch(self, state: FitState) -> None: ...

@@ -81,6 +81,7 @@ class LRFinder(Callback):
     """
 
     order = -20
+    sync_every_batch = True  # stop at the very batch that diverged
 
     def __init__(self, lrs: np.ndarray, stop_div: bool = True, div_threshold: float = 4.0):
         self.lrs = np.asarray(lrs, dtype=float)

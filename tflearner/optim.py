@@ -162,26 +162,38 @@ class Hypers:
         self._wd = tf.Variable(0.0 if wd is None else float(wd), trainable=False,
                                dtype=tf.float32, name="tflearner_wd")
         optimizer.weight_decay = self._wd
+        self._pending: dict[str, float] | None = None  # set while deferred (see deferred())
 
     @property
     def variables(self) -> list:
         """The variables this object owns (lr lives in ``optimizer.variables``)."""
         return [v for v in (self._mom, self._wd) if v is not None]
 
+    def _get(self, name: str, var: Any) -> float:
+        if self._pending is not None and name in self._pending:
+            return self._pending[name]
+        return float(var.numpy())
+
+    def _put(self, name: str, var: Any, value: float) -> None:
+        if self._pending is not None:
+            self._pending[name] = value
+        else:
+            var.assign(value)
+
     @property
     def lr(self) -> float:
-        return float(self._lr.numpy())
+        return self._get("lr", self._lr)
 
     @lr.setter
     def lr(self, value: float) -> None:
         value = _as_float("lr", value)
         if value == 0:
             raise ValueError("lr must be > 0, got 0.")
-        self._lr.assign(value)
+        self._put("lr", self._lr, value)
 
     @property
     def mom(self) -> float | None:
-        return None if self._mom is None else float(self._mom.numpy())
+        return None if self._mom is None else self._get("mom", self._mom)
 
     @mom.setter
     def mom(self, value: float) -> None:
@@ -195,15 +207,40 @@ class Hypers:
         value = _as_float("mom", value)
         if value >= 1:
             raise ValueError(f"mom must be in [0, 1), got {value!r}.")
-        self._mom.assign(value)
+        self._put("mom", self._mom, value)
 
     @property
     def wd(self) -> float:
-        return float(self._wd.numpy())
+        return self._get("wd", self._wd)
 
     @wd.setter
     def wd(self, value: float) -> None:
-        self._wd.assign(_as_float("wd", value))
+        self._put("wd", self._wd, _as_float("wd", value))
+
+    # ---- deferred assignment, for running several batches per compiled call ---------------
+    def begin_plan(self) -> None:
+        """Start collecting assignments instead of writing the variables (getters return the
+        collected values); :meth:`take_row` hands them over one batch at a time."""
+        self._pending = {}
+
+    def take_row(self) -> list[float]:
+        """``[lr, mom, wd]`` as planned so far (NaN: never assigned during this plan, keep the
+        variable's value). The compiled step applies the row with :meth:`assign_row` just
+        before the batch it was planned for."""
+        pending = self._pending or {}
+        return [pending.get(k, math.nan) for k in ("lr", "mom", "wd")]
+
+    def end_plan(self) -> None:
+        """Back to writing the variables directly (anything not taken is dropped)."""
+        self._pending = None
+
+    def assign_row(self, row: tf.Tensor) -> None:
+        """In a compiled step: assign ``row = [lr, mom, wd]`` to the variables, skipping NaNs."""
+        for i, var in enumerate((self._lr, self._mom, self._wd)):
+            if var is None:
+                continue
+            value = tf.cast(row[i], var.dtype)
+            var.assign(tf.where(tf.math.is_nan(value), tf.convert_to_tensor(var), value))
 
     def read(self) -> list[tf.Tensor]:
         """``[lr, mom, wd]`` as float32 tensors (mom NaN when there is none); for use inside
