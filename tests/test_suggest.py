@@ -81,16 +81,13 @@ def test_robust_clean_sigmoid(c, w):
     loss = sigmoid_curve(LRS, c, w)
     s = robust(LRS, loss)
     lr, (lower, upper) = math.log10(s.lr), map(math.log10, s.lr_range)
-    # The documented rule: 90 %-of-steepest point, 0.65 w left of c (smoothing adds < 0.1).
-    assert c - SHIFT_90 * w - 0.1 <= lr <= c - SHIFT_90 * w + 0.02
-    # Never above the steepest point, at most a factor 2 below it; for a sharp descent
-    # (w <= 0.15 decades) within a factor 10**0.2 = 1.6 of it.
-    assert c - 0.3 <= lr <= c
-    if w <= 0.15:
-        assert abs(lr - c) <= 0.2
+    # The documented rule: halfway between the steepest point (c) and the minimum (where the
+    # blow-up starts, c + 4 w), i.e. c + 2 w; smoothing moves it by less than 0.12 decades.
+    assert c + 2 * w - 0.12 <= lr <= c + 2 * w + 0.05
+    true_min = math.log10(LRS[np.argmin(loss)])
+    assert c < lr < true_min
     # Range: brackets the suggestion, starts at or before the analytic 1/3-slope point (the
     # smoothing widens it a little), ends before the curve's true minimum.
-    true_min = math.log10(LRS[np.argmin(loss)])
     assert lower < lr < upper <= true_min
     assert c - SHIFT_THIRD * w - 0.5 <= lower <= c - SHIFT_THIRD * w + 0.05
     assert s.point == (s.lr, pytest.approx(float(np.interp(lr, np.log10(LRS), loss))))
@@ -110,13 +107,14 @@ def test_robust_with_multiplicative_noise(c, w, stop_div):
         noisy = clean * np.exp(0.1 * np.random.default_rng(seed).standard_normal(n))
         s = robust(lrs, noisy)
         assert s.lr is not None
-        assert abs(math.log10(s.lr) - c) <= 0.4  # within a factor 2.5 of the steepest point
+        assert abs(math.log10(s.lr) - (c + 2 * w)) <= 0.4  # within a factor 2.5 of the rule
         assert s.lr_range[0] <= s.lr < s.lr_range[1] <= true_min  # never past the minimum
-        rob.append(math.log10(s.lr) - c)
+        rob.append(math.log10(s.lr) - (c + 2 * w))
         stp.append(math.log10(steep(lrs, noisy).lr) - c)
         val.append(math.log10(valley(lrs, noisy).lr) - c)
-    # Reported, not asserted: where fastai's rules land on the same curves (decades from c).
-    print(f"\nc={c} w={w} stop_div={stop_div} 10% noise, log10(lr) - c, 20 seeds: robust "
+    # Reported, not asserted: where fastai's rules land on the same curves (decades from
+    # their own targets: c for steep and valley, c + 2 w for robust); robust scatters less.
+    print(f"\nc={c} w={w} stop_div={stop_div} 10% noise, log10(lr) - target, 20 seeds: robust "
           f"[{min(rob):+.2f}, {max(rob):+.2f}], steep [{min(stp):+.2f}, {max(stp):+.2f}], "
           f"valley [{min(val):+.2f}, {max(val):+.2f}]")
     assert max(map(abs, rob)) < max(map(abs, stp))
@@ -188,11 +186,52 @@ def test_robust_rising_curve_gives_none():
         assert robust(LRS, loss) == Suggestion(None, None, None)
 
 
-def test_robust_tiny_dip_is_not_a_descent():
-    # A clean 1 % dip: below the 3 % floor, so no suggestion.
-    loss = 2.3 - 0.023 / (1 + np.exp(-(np.log10(LRS) + 3) / 0.2)) + 0.01 * (LRS > 1e-1)
-    with pytest.warns(UserWarning, match="drops by only .* within the noise"):
-        assert robust(LRS, loss).lr is None
+def ema(raw: np.ndarray, beta: float = 0.98) -> np.ndarray:
+    """lr_find's debiased EMA: avg = beta*avg + (1-beta)*loss; smooth = avg / (1-beta**(i+1))."""
+    avg, out = 0.0, []
+    for i, v in enumerate(raw):
+        avg = beta * avg + (1 - beta) * v
+        out.append(avg / (1 - beta ** (i + 1)))
+    return np.array(out)
+
+
+SWEEP = np.logspace(-7, 1, 100)  # lr_find's default sweep
+
+
+@pytest.mark.parametrize("sigma", [0.02, 0.05, 0.2])
+def test_robust_ema_of_flat_noise_gives_none(sigma):
+    """An EMA of pure noise wanders slowly; told the curve's beta, robust sees the wander for
+    what it is: at most 2 of 100 curves (documented: ~1 %) get a suggestion, against most of
+    them when it is not told."""
+    told = blind = 0
+    for seed in range(100):
+        raw = 2.3 * np.exp(sigma * np.random.default_rng(seed).standard_normal(len(SWEEP)))
+        lrs, smooth = trim(SWEEP, ema(raw), num_it=100)
+        told += quiet(robust, lrs, smooth, 100, beta=0.98).lr is not None
+        blind += quiet(robust, lrs, smooth, 100).lr is not None
+    assert told <= 2
+    assert blind >= 50
+    with pytest.warns(UserWarning, match="robust: no suggestion: the loss never descends"):
+        robust(*trim(SWEEP, ema(2.3 * np.exp(sigma * np.random.default_rng(0).standard_normal(
+            len(SWEEP)))), num_it=100), 100, beta=0.98)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_robust_ema_of_a_small_real_descent_is_found(seed):
+    """A 6 % descent (2.43 -> 2.28) under 2 % batch noise, through lr_find's EMA: found every
+    time, and the answer sits on the descent (centre 1e-2, width 0.4 decades)."""
+    x = np.log10(SWEEP)
+    clean = 2.43 - 0.15 / (1 + np.exp(-(x + 2) / 0.4))
+    raw = clean * np.exp(0.02 * np.random.default_rng(seed).standard_normal(len(x)))
+    lrs, smooth = trim(SWEEP, ema(raw), num_it=100)
+    s = quiet(robust, lrs, smooth, 100, beta=0.98)
+    assert s.lr is not None
+    assert 10**-3 <= s.lr <= 10**0.5
+
+
+def test_robust_rejects_a_bad_beta():
+    with pytest.raises(ValueError, match=r"beta must be in \[0, 1\) or None, got 1.0"):
+        robust(LRS, sigmoid_curve(LRS, -3, 0.2), beta=1.0)
 
 
 # --------------------------------------------------------------------------------------------

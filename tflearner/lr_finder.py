@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections import namedtuple
 from collections.abc import Callable, Sequence
@@ -132,7 +133,8 @@ def compute_suggestions(rec: Any, names: Sequence[str], funcs: Sequence[Callable
     """Trim ``rec``'s smoothed curve the fastai way, run each suggester, store the results in
     ``rec.suggestions`` and return them as a ``SuggestedLRs`` named tuple of LRs."""
     t_lrs, t_losses = trim(rec.lrs, rec.smooth_losses, num_it=num_it)
-    rec.suggestions = {name: _call(fn, t_lrs, t_losses, num_it)
+    beta = rec.lr_find_info.get("beta")
+    rec.suggestions = {name: _call(fn, t_lrs, t_losses, num_it, beta)
                        for name, fn in zip(names, funcs, strict=True)}
     return _suggested_type(names)(*(s.lr for s in rec.suggestions.values()))
 
@@ -171,13 +173,25 @@ def lr_find(learn: Learner, start_lr: float = 1e-7, end_lr: float = 10.0, num_it
     return result
 
 
-def _call(fn: Callable, lrs: np.ndarray, losses: np.ndarray, num_it: int) -> Suggestion:
+def _call(fn: Callable, lrs: np.ndarray, losses: np.ndarray, num_it: int,
+          beta: float | None = None) -> Suggestion:
     """Run one suggester; a user function may return a Suggestion, an LR, None, or fastai's
-    ``(lr, (x, y))`` pair."""
-    out = fn(lrs, losses, num_it=num_it)
+    ``(lr, (x, y))`` pair. Suggesters with a ``beta`` keyword (robust) are told the EMA factor
+    the curve was smoothed with."""
+    kw = {"num_it": num_it}
+    if beta is not None and _takes_beta(fn):
+        kw["beta"] = beta
+    out = fn(lrs, losses, **kw)
     if isinstance(out, Suggestion):
         return out
     if isinstance(out, tuple) and len(out) == 2:
         lr, point = out
         return Suggestion(None if lr is None else float(lr), tuple(point) if point else None)
     return Suggestion(None if out is None else float(out), None, None)
+
+
+def _takes_beta(fn: Callable) -> bool:
+    try:
+        return "beta" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # builtins and some callables have no signature
+        return False

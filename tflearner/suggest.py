@@ -4,8 +4,9 @@ Every suggester takes the *already trimmed* curve — ``lrs`` (1-D, strictly inc
 ``losses`` (same length) — plus an ``num_it`` argument that fastai passes and most rules ignore,
 and returns a :class:`Suggestion`. :func:`trim` does the trimming exactly as fastai's ``lr_find``.
 
-* :func:`robust` (tflearner's default): steepest descent of a Savitzky-Golay-smoothed curve in
-  log-LR space, never past the smoothed minimum, with an ``lr_range`` for cyclic schedules.
+* :func:`robust` (tflearner's default): halfway (in log LR) between the steepest descent and
+  the minimum of a Savitzky-Golay-smoothed curve, never past the minimum, with an
+  ``lr_range`` for cyclic schedules and ``None`` when the curve does not descend.
 * :func:`valley`, :func:`slide`, :func:`steep`, :func:`minimum`: fastai's four rules with
   fastai's exact semantics, from ``fastai/callback/schedule.py`` (fastai/fastai, the version
   whose ``lr_find`` drops NaN losses).
@@ -52,11 +53,10 @@ MIN_POINTS = 5
 # robust's constants (see its docstring for the reasoning).
 _WINDOW_FRACTION = 0.3  # Savitzky-Golay window, as a fraction of the number of points
 _POLYORDER = 3  # local cubic: keeps a sigmoid-like descent's steepest point in place
-_SAFETY_FRACTION = 0.9  # suggestion: leftmost point of the steepest run still this steep
 _START_FRACTION = 1 / 3  # lr_range lower end: where the slope first reaches 1/3 of the steepest
 _BOTTOM_FRACTION = 0.05  # lr_range upper end: where the loss gets within 5 % of the drop of its min
-_NOISE_FACTOR = 6.0  # a real descent drops more than 6 standard errors ...
-_RELATIVE_DROP = 0.03  # ... and more than 3 % of the loss scale
+_NOISE_FACTOR = 6.0  # a real descent drops more than 6 noise units (white-noise model) ...
+_EMA_NOISE_FACTOR = 4.0  # ... and more than 4 wander units (EMA model, when beta is known)
 
 ArrayLike = Sequence[float] | np.ndarray
 
@@ -364,8 +364,9 @@ def _savgol_window(n: int) -> int:
     return w if w % 2 else w - 1
 
 
-def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None) -> Suggestion:
-    """tflearner's default: a little below the steepest descent of the smoothed curve.
+def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None, *,
+           beta: float | None = None) -> Suggestion:
+    """tflearner's default: halfway (in log LR) between the steepest descent and the minimum.
 
     Rule, in ``x = log10(lr)`` (resampled onto an even grid of the same size if the LRs are not
     log-spaced, as they are in an exponential sweep):
@@ -373,45 +374,59 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None) -> Sugg
     1. Smooth with a Savitzky-Golay filter: local cubic (quadratic below 9 points) over an odd
        window of ~30 % of the points (at least 5), ``mode="mirror"``; its ``deriv=1`` gives the
        slope ``d loss / d x`` of the same local fits. Why Savitzky-Golay and not a smoothing
-       spline: the amount of smoothing is fixed by the window instead of by a noise estimate
-       (recorded losses are usually an EMA, whose autocorrelated noise fools the spline's
-       ``s = n * sigma^2`` rule); a cubic keeps the steepest point of a symmetric descent in
-       place where a quadratic's slope (a moving linear regression) smears it; ``mirror``
-       makes the slope 0 at both ends, so the noisy extrapolated edge fits can never be
-       picked as the steepest point. Window and order were chosen on synthetic sigmoid curves
-       with up to 30 % multiplicative noise (1/5 of the points is too noisy, 1/3 no better).
+       spline: the amount of smoothing is fixed by the window instead of by a noise estimate;
+       a cubic keeps the steepest point of a symmetric descent in place where a quadratic's
+       slope (a moving linear regression) smears it; ``mirror`` makes the slope 0 at both
+       ends, so the noisy extrapolated edge fits can never be picked as the steepest point.
     2. ``i_min`` = argmin of the smoothed loss up to the lowest loss the curve was given (a
        hard cap: a loss spike followed by a recovery cannot pull the answer past it). Only
-       points before it are considered, so the suggestion (and the whole range) is never past
+       points before it are considered, so the suggestion and the whole range are never past
        either minimum.
     3. Meaningful descent: ``drop`` = (highest smoothed loss before ``i_min``) - (smoothed
-       minimum) must exceed both ``6 * sqrt(1 + 10/m) * se`` and 3 % of the loss scale
-       (``max(|top|, |min|)``). ``se = sigma * sqrt(2 * h0)`` is the standard error of a
-       difference of two smoothed values (``h0``: the filter's centre weight), ``sigma`` the
-       MAD-based noise of the ``m`` residuals ``y - smooth`` before the minimum (at least the
-       first half of the curve), corrected by ``1 / sqrt(1 - h0)`` for what the fit absorbs.
-       Otherwise (flat noise, a rising curve): a warning and no suggestion. The 3 % floor is
-       for EMA-smoothed curves, whose slow wander the residuals cannot see.
-    4. ``i_steep`` = argmin of the slope before ``i_min``. The suggestion is the leftmost point
-       of the run ending at ``i_steep`` whose slope is still at least 90 % of the steepest.
-       Why shift: the slope is flat to second order at its extreme, so this costs at most
-       10 % of the descent rate for a lower LR — a margin for the recorded loss being an EMA
-       that lags the LR (features appear at larger LRs than the ones that caused them) and for
-       the loss surface sharpening as training goes on. On a sigmoid of width ``w`` (in
-       decades) the shift is ``2 * artanh(sqrt(0.1)) * w = 0.65 w``.
-    5. ``lr_range = (lower, upper)``: ``lower`` scans left from ``i_steep`` to the first point
-       whose slope is shallower than 1/3 of the steepest (where the descent starts; the first
-       LR if it starts at once). ``upper`` is the lowest LR of the run ending at ``i_min`` where
-       the smoothed loss is within 5 % of ``drop`` of its minimum (where the loss bottoms out;
-       a bit below the minimum itself, which smoothing blurs), and always above ``i_steep``.
+       minimum) must exceed 6 noise units, else a warning and no suggestion (flat noise, a
+       rising curve). Two noise models, the larger threshold wins:
 
-    ``lower <= lr < upper <= lr at the smoothed minimum``. If that minimum is the last point,
-    the loss was still falling when the sweep ended: the answer comes with a warning to raise
-    ``end_lr``. ``point`` is ``(lr, raw loss interpolated at lr)``.
+       * white noise on the points: ``se = sigma * sqrt(2 * h0)``, the standard error of a
+         difference of two smoothed values (``h0``: the filter's centre weight), ``sigma`` the
+         MAD-based noise of the ``m`` residuals ``y - smooth`` before the minimum (at least
+         the first half), corrected by ``1 / sqrt(1 - h0)``; the drop must exceed
+         ``6 sqrt(1 + 10/m) se``.
+       * ``beta`` given (the curve is a debiased EMA ``avg = beta*avg + (1-beta)*loss``, as
+         ``lr_find`` records it; it passes its ``beta``): an EMA of noise wanders slowly, which
+         residuals cannot see. Its increments have ``sd_d = (1-beta) sigma_raw
+         sqrt(2/(1+beta))`` and its wander ``sd_w = sigma_raw sqrt((1-beta)/(1+beta))``, so
+         ``sd_w = sd_d / sqrt(2 (1-beta))``, with ``sd_d`` the MAD-based spread of the
+         increments before the minimum; the drop must exceed ``4 sd_w``. Simulated (beta
+         0.98, lr_find's trimmed 85 points, 2-5 % batch noise): 1 % of pure-noise curves pass
+         (the debiased EMA wanders most at its start); real LeNet/CIFAR-10 sweeps drop 8-9
+         ``sd_w``; a 3 % descent under 3.5 % batch noise is found about half the time.
+    4. ``i_steep`` = argmin of the slope before ``i_min``. The suggestion is the point halfway
+       between ``i_steep`` and ``i_min`` on the log-LR grid: the geometric mean of the LR of
+       steepest descent and the LR of the lowest loss. Why: the steepest point is where the
+       LR clearly works (a safe constant LR), the minimum is where the short sweep's loss
+       stops falling (the recorded loss lags the LR, and a longer run's loss surface is
+       sharper, so it is too high); a one-cycle schedule's peak does best between them.
+       Measured with ``benchmarks/suggest_quality.py`` (one-cycle accuracy regret against the
+       best of a log grid of max LRs). If the minimum is the last point, the loss was still
+       falling when the sweep ended: the true minimum lies beyond, so the answer (computed with
+       the last point) is a lower bound of the rule's, and a warning says to raise ``end_lr``.
+    5. ``lr_range = (lower, upper)`` for cyclic schedules: ``lower`` scans left from
+       ``i_steep`` to the first point whose slope is shallower than 1/3 of the steepest
+       (where the descent starts; the first LR if it starts at once). ``upper`` is the lowest
+       LR of the run ending at ``i_min`` where the smoothed loss is within 5 % of ``drop`` of
+       its minimum (where the loss bottoms out), and always above the suggestion.
+
+    ``lower <= lr < upper <= lr at the smoothed minimum``. ``point`` is
+    ``(lr, raw loss interpolated at lr)``.
     """
     prepared = _prepare(lrs, losses, num_it, "robust")
     if prepared is None:
         return _NONE
+    if beta is not None:
+        _check_real("beta", beta, positive=False, default="0.98")
+        if not 0 <= float(beta) < 1:
+            raise ValueError(f"beta must be in [0, 1) or None, got {beta!r}; pass the EMA "
+                             "factor the curve was smoothed with (lr_find's beta, 0.98).")
     lrs_a, losses_a = prepared
     # Hard cap: nothing past the lowest loss of the curve as given. Without it a spike followed
     # by a recovery (partial divergence) can leave a later, lower smoothed minimum.
@@ -433,20 +448,22 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None) -> Sugg
     i_min = int(np.argmin(smooth[: cap_x + 1]))
     top = float(np.max(smooth[: i_min + 1]))
     drop = top - float(smooth[i_min])
-    # Noise sigma from the residuals before the minimum (at least the first half: not the
-    # divergent tail, whose noise scales with its huge losses); h0 = the filter's centre weight.
+    # Noise from the part before the minimum (at least the first half: not the divergent
+    # tail, whose noise scales with its huge losses).
+    head = max(i_min + 1, n // 2)
     h0 = float(savgol_coeffs(window, polyorder)[window // 2])
-    resid = (y - smooth)[: max(i_min + 1, n // 2)]
+    resid = (y - smooth)[:head]
     m = len(resid)
-    sigma = 1.4826 * float(np.median(np.abs(resid - np.median(resid)))) / math.sqrt(1 - h0)
-    std_err = sigma * math.sqrt(2 * h0)  # of a difference of two smoothed values
-    scale = max(abs(top), abs(float(smooth[i_min])))
-    needed = max(_NOISE_FACTOR * math.sqrt(1 + 10 / m) * std_err, _RELATIVE_DROP * scale)
+    sigma = _mad_sd(resid) / math.sqrt(1 - h0)
+    unit = math.sqrt(1 + 10 / m) * sigma * math.sqrt(2 * h0)  # of a difference of two smooths
+    needed = _NOISE_FACTOR * unit
+    if beta is not None and beta > 0:
+        wander = _mad_sd(np.diff(y[:head])) / math.sqrt(2 * (1 - float(beta)))
+        needed = max(needed, _EMA_NOISE_FACTOR * wander)
     if i_min == 0 or drop <= needed or float(np.min(slope[:i_min])) >= 0:
         why = ("the smoothed loss is lowest at the first LR (it only rises)" if i_min == 0 else
                f"the smoothed loss drops by only {drop:.3g} before its minimum, which is "
-               f"within the noise (it needs > {needed:.3g}, the larger of 6 standard errors "
-               f"and 3 % of the loss)")
+               f"within the noise (it needs > {needed:.3g})")
         warnings.warn(
             f"robust: no suggestion: the loss never descends meaningfully: {why}; check the "
             f"curve (plot it), start the sweep at a lower start_lr, or pick an LR by hand.",
@@ -456,14 +473,12 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None) -> Sugg
 
     i_steep = int(np.argmin(slope[:i_min]))
     steepest = float(slope[i_steep])
-    i_lr = i_steep
-    while i_lr > 0 and slope[i_lr - 1] <= _SAFETY_FRACTION * steepest:
-        i_lr -= 1
+    i_lr = (i_steep + i_min) // 2
     i_low = i_steep
     while i_low > 0 and slope[i_low] <= _START_FRACTION * steepest:
         i_low -= 1
     i_up = i_min
-    while i_up > i_steep + 1 and smooth[i_up - 1] <= smooth[i_min] + _BOTTOM_FRACTION * drop:
+    while i_up > i_lr + 1 and smooth[i_up - 1] <= smooth[i_min] + _BOTTOM_FRACTION * drop:
         i_up -= 1
 
     def lr_at(i: int) -> float:
@@ -471,13 +486,19 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None) -> Sugg
 
     if still_falling:
         warnings.warn(
-            "robust: the loss was still falling at the largest LR of the sweep, so the range's "
-            "upper end is only a lower bound; rerun the LR finder with a larger end_lr.",
+            "robust: the loss was still falling at the largest LR of the sweep, so its minimum "
+            "lies beyond it: the suggestion and the range's upper end are lower bounds; rerun "
+            "the LR finder with a larger end_lr.",
             stacklevel=2,
         )
     lr = lr_at(i_lr)
     point = (lr, float(np.interp(np.log10(lr), x_raw, losses_a)))
     return Suggestion(lr, point, (lr_at(i_low), lr_at(i_up)))
+
+
+def _mad_sd(values: np.ndarray) -> float:
+    """Robust standard deviation: 1.4826 * median absolute deviation from the median."""
+    return 1.4826 * float(np.median(np.abs(values - np.median(values))))
 
 
 # --------------------------------------------------------------------------------------------
