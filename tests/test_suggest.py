@@ -14,8 +14,10 @@
 from __future__ import annotations
 
 import functools
+import json
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -628,3 +630,33 @@ def test_robust_never_past_a_spike_then_recovery():
     s = robust(lrs, loss)
     assert s.lr is not None and s.lr <= lrs[int(np.argmin(loss))]
     assert s.lr_range[1] <= lrs[int(np.argmin(loss))]
+
+
+# --------------------------------------------------------------------------------------------
+# Real sweeps (recorded by benchmarks/suggest_quality.py on the full CIFAR-10)
+# --------------------------------------------------------------------------------------------
+
+CURVES = json.loads((Path(__file__).parent / "data" / "lr_find_curves.json").read_text())
+
+
+def _grid_accuracy(grid: dict, lr: float) -> float:
+    """Validation accuracy at ``lr``, interpolated in log LR between the measured grid LRs."""
+    pts = sorted((float(k), v) for k, v in grid.items())
+    return float(np.interp(math.log10(lr), [math.log10(a) for a, _ in pts], [b for _, b in pts]))
+
+
+@pytest.mark.parametrize("combo", sorted(CURVES["combos"]))
+def test_robust_on_recorded_cifar10_sweeps(combo):
+    """On the four recorded lr_find sweeps (LeNet + SGD / Adam / SGD-momentum, a BN CNN +
+    SGD-momentum), robust's suggestion trains (one-cycle, 3 epochs) within 8 points of the
+    best grid LR, and it does at least as well as fastai's valley on each."""
+    c = CURVES["combos"][combo]
+    lrs, smooth = trim(c["lrs"], c["smooth_losses"], num_it=100)
+    s = quiet(robust, lrs, smooth, 100, beta=0.98)
+    assert s.lr is not None
+    lower, upper = s.lr_range
+    assert lower <= s.lr < upper <= lrs[int(np.argmin(smooth))]
+    best = max(c["grid"].values())
+    ours = _grid_accuracy(c["grid"], s.lr)
+    assert best - ours <= 0.08
+    assert ours >= _grid_accuracy(c["grid"], valley(lrs, smooth).lr) - 0.005
