@@ -63,6 +63,14 @@ def test_fit_flat_cos(blob_data):
     ({"epochs": 1, "max_lr": 0.1, "pct_start": 1.2}, ValueError, "pct_start"),
     ({"epochs": 1, "max_lr": 0.1, "anneal": "sqrt"}, ValueError, "anneal"),
     ({"epochs": 1, "max_lr": 0.1, "moms": (0.9, 0.8)}, ValueError, "moms"),
+    ({"epochs": 1, "max_lr": 0.1, "moms": (0.9, 1.2, 0.9)}, ValueError, "moms[1]=1.2"),
+    ({"epochs": 1, "max_lr": 0.1, "div": 0}, ValueError, "div must be > 0, got 0.0"),
+    ({"epochs": 1, "max_lr": 0.1, "div_final": -1}, ValueError, "div_final must be > 0"),
+    ({"epochs": 1, "max_lr": 0.1, "pct_start": 0.5}, ValueError, "three_phase"),
+    ({"epochs": 1, "max_lr": 0.1, "pct_start": 0.5, "three_phase": False, "anneal": "cosine"},
+     ValueError, "anneal"),
+    ({"epochs": 1}, ValueError, "run learn.lr_find() first or pass max_lr"),
+    ({"epochs": 1.5, "max_lr": 0.1}, TypeError, "epochs must be a positive int"),
 ])
 def test_bad_arguments(blob_data, kwargs, err, words):
     learn = Learner(mlp(), blob_data, quiet=True)
