@@ -1,10 +1,11 @@
 """The README's main job: LeNet on the shipped CIFAR-10 sample, offline, with progress.
 
-    python -m tflearner [--epochs 20] [--lr 0.05] [--batch-size 64] [--data-dir DIR] [--out DIR]
+    python -m tflearner [--epochs 20] [--lr LR] [--batch-size 64] [--data-dir DIR] [--out DIR]
 
 Runs ``lr_find`` (restoring everything afterwards) and saves its plot, then trains with
-``Learner.fit`` (plain SGD, the seed's optimizer), prints the fastai-style epoch table and the
-test accuracy, and saves the loss and schedule plots plus the weights to ``--out``.
+``Learner.fit_one_cycle`` at the suggested LR (or ``--lr``; plain SGD, the seed's optimizer),
+prints the fastai-style epoch table and the test accuracy, and saves the loss and schedule
+plots plus the weights to ``--out``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ __all__ = ["main"]
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m tflearner", description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--lr", type=float, default=None,
+                   help="one-cycle max LR (default: lr_find's suggestion)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--data-dir", default=None,
                    help="full CIFAR-10 (folder or cifar-10-python.tar.gz); default: the shipped "
@@ -46,12 +48,18 @@ def main(argv: list[str] | None = None) -> int:
     sample = args.data_dir is None
     data = cifar10_data(args.batch_size, seed=args.seed, path=args.data_dir, sample=sample)
     print(f"data: {'shipped sample' if sample else args.data_dir} {data}")
-    learn = Learner(LeNet(), data, lr=args.lr, quiet=args.quiet)
+    learn = Learner(LeNet(), data, quiet=args.quiet)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    print(f"lr_find: {learn.lr_find()}")
+    found = learn.lr_find()
+    print(f"lr_find: {found}")
     learn.recorder.plot().figure.savefig(out / "lr_find.png", dpi=110, bbox_inches="tight")
-    learn.fit(args.epochs)
+    max_lr = args.lr if args.lr is not None else found[0]
+    if max_lr is None:
+        print("lr_find gave no suggestion (see lr_find.png); pass --lr", file=sys.stderr)
+        return 2
+    print(f"fit_one_cycle({args.epochs}, max_lr={max_lr:.3g})")
+    learn.fit_one_cycle(args.epochs, max_lr)
     test = learn.validate(data.test)
     print(f"test: loss {test['loss']:.4f}, accuracy {test['accuracy']:.2%} "
           f"({data.meta['n_test']} images)")
