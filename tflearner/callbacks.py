@@ -42,6 +42,13 @@ class FitState:
     average ``avg = beta*avg + (1-beta)*loss; smooth = avg / (1 - beta**(step+1))``.
     ``lr``, ``mom`` and ``wd`` are the values the last/coming step uses. ``logs`` holds the
     epoch results (``train_loss``, ``valid_loss``, metric names, ``time``) after validation.
+
+    Guards, applied inside the compiled loop at the very batch (set them in ``before_fit``):
+    a batch whose loss or gradients are non-finite is never applied (the weights stay as they
+    were) and counted in ``n_skipped``; with ``terminate_on_nan`` it also ends the fit
+    (``stop_reason = "non-finite"``). ``div_limit > 0`` ends the fit once
+    ``smooth_loss > div_limit * best smooth_loss so far`` (``"diverged"``, lr_find's stop).
+    ``max_steps`` ends it after that many batches.
     """
 
     learner: Any
@@ -59,6 +66,11 @@ class FitState:
     wd: float = 0.0
     training: bool = True
     stop_training: bool = False
+    stop_reason: str | None = None
+    max_steps: int | None = None
+    div_limit: float = 0.0
+    terminate_on_nan: bool = True
+    n_skipped: int = 0
     logs: dict[str, float] = field(default_factory=dict)
 
     @property

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -202,16 +203,35 @@ class Learner:
         return CallbackList(cbs)
 
     def fit(self, epochs: int, lr: float | None = None, wd: float | None = None,
-            callbacks: list[Callback] | None = None, quiet: bool | None = None):
+            callbacks: list[Callback] | None = None, quiet: bool | None = None,
+            terminate_on_nan: bool = True):
         """Train for ``epochs`` epochs at a constant ``lr`` (None keeps the current one).
 
-        Returns the :class:`FitState` of the run; per-batch and per-epoch results are in
+        A batch whose loss or gradients are NaN/Inf is never applied, so the weights are never
+        poisoned; it ends the fit with a warning naming the batch and LR
+        (``terminate_on_nan=False``: skip such batches and go on). Returns the
+        :class:`FitState` of the run; per-batch and per-epoch results are in
         ``learn.recorder``.
         """
         epochs = _check_epochs(epochs)
+        if not isinstance(terminate_on_nan, bool):
+            raise TypeError(f"terminate_on_nan must be True or False, got "
+                            f"{type(terminate_on_nan).__name__}: {terminate_on_nan!r}.")
         self.hypers.set(lr=lr, wd=wd)
-        return self.loop.fit(self.data.train, epochs, self.data.valid,
-                             self._callbacks(callbacks, quiet), learner=self)
+        state = self.loop.fit(self.data.train, epochs, self.data.valid,
+                              self._callbacks(callbacks, quiet), learner=self,
+                              terminate_on_nan=terminate_on_nan)
+        if state.stop_reason == "non-finite":
+            warnings.warn(
+                f"fit stopped at epoch {state.epoch}, batch {state.iter - 1} (step "
+                f"{state.step - 1}, lr {state.lr:.3g}): the loss was {state.loss}; that batch "
+                "was not applied, so the weights are those from before it. Lower the learning "
+                "rate (run learn.lr_find()), check the data for NaN/Inf, or pass "
+                "terminate_on_nan=False to skip such batches.", RuntimeWarning, stacklevel=2)
+        elif state.n_skipped:
+            warnings.warn(f"fit skipped {state.n_skipped} batch(es) whose loss or gradients "
+                          "were NaN/Inf (terminate_on_nan=False).", RuntimeWarning, stacklevel=2)
+        return state
 
     def _total_steps(self, epochs: int) -> int:
         n_iter = self.data.n_train_batches
@@ -233,7 +253,8 @@ class Learner:
                       div: float = 10.0, div_final: float = 1e4,
                       moms: tuple[float, float, float] | None = (0.95, 0.85, 0.95),
                       anneal: str = "linear", three_phase: bool = True, wd: float | None = None,
-                      callbacks: list[Callback] | None = None, quiet: bool | None = None):
+                      callbacks: list[Callback] | None = None, quiet: bool | None = None,
+                      terminate_on_nan: bool = True):
         """Fit with the one-cycle policy: LR and momentum (SGD with momentum > 0, or the Adam
         family's ``beta_1``) set every batch from :func:`tflearner.schedules.one_cycle`.
 
@@ -255,17 +276,19 @@ class Learner:
             log.info("fit_one_cycle: %s has no momentum term; cycling the LR only.",
                      type(self.opt).__name__)
         return self.fit(epochs, wd=wd, callbacks=[ParamScheduler(scheds), *(callbacks or [])],
-                        quiet=quiet)
+                        quiet=quiet, terminate_on_nan=terminate_on_nan)
 
     def fit_flat_cos(self, epochs: int, lr: float | None = None, pct_start: float = 0.75,
                      div_final: float = 1e5, wd: float | None = None,
-                     callbacks: list[Callback] | None = None, quiet: bool | None = None):
+                     callbacks: list[Callback] | None = None, quiet: bool | None = None,
+                     terminate_on_nan: bool = True):
         """fastai's flat-then-cosine: ``lr`` for ``pct_start`` of training, then cosine
         annealing to ``lr / div_final``. ``lr=None`` uses the last ``lr_find`` suggestion."""
         epochs = _check_epochs(epochs)
         lrs = flat_cos(self._total_steps(epochs), self._max_lr(lr), pct_start, div_final)
         return self.fit(epochs, wd=wd, callbacks=[ParamScheduler({"lr": lrs}),
-                                                  *(callbacks or [])], quiet=quiet)
+                                                  *(callbacks or [])], quiet=quiet,
+                        terminate_on_nan=terminate_on_nan)
 
     def validate(self, ds: tf.data.Dataset | None = None) -> dict[str, float]:
         """Loss and metrics over ``ds`` (default: the validation set), e.g.

@@ -16,6 +16,7 @@ tests can prove the no-retrace promise.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -92,14 +93,23 @@ class TrainLoop:
                 loss = loss + tf.add_n(model.losses)
             return loss
 
-        def train_steps(iterator, plan):
-            """``len(plan)`` updates; row ``i`` of ``plan`` is ``[lr, mom, wd]`` for batch ``i``
-            (NaN: keep). Returns one row ``[loss, lr, mom, wd, batch_size]`` per batch, with the
-            values the update actually used (mom NaN if there is none)."""
+        def train_steps(iterator, plan, guard):
+            """Up to ``len(plan)`` updates; row ``i`` of ``plan`` is ``[lr, mom, wd]`` for batch
+            ``i`` (NaN: keep). ``guard`` is ``[avg, best, step, beta, div_limit, terminate]``
+            (float64): the loss EMA so far, the best smoothed loss so far, the global step of
+            the first batch, the EMA factor, the divergence limit (0: off) and whether a
+            non-finite loss ends the call. Returns one float64 row per batch run,
+            ``[loss, lr, mom, wd, batch_size, smooth, avg, ok]``, with the values the update
+            actually used (mom NaN if there is none); ``ok`` is 0 when the loss or a gradient
+            was non-finite, in which case the update was skipped (the weights are untouched).
+            The loop ends early after such a batch (``terminate``) or after the smoothed loss
+            exceeds ``div_limit * best`` (lr_find's divergence stop)."""
             self.trace_counts["train"] += 1
             n = tf.shape(plan)[0]
+            beta, div_limit = guard[3], guard[4]
+            terminate = guard[5] > 0
 
-            def body(i, out):
+            def body(i, avg, best, stop, out):
                 x, y = iterator.get_next()
                 # Every state change waits for the batch (ops on other resources are not
                 # ordered otherwise), so running out of data leaves all variables alone.
@@ -109,13 +119,33 @@ class TrainLoop:
                     with tf.GradientTape() as tape:
                         loss = compute_loss(y, model(x, training=True))
                     grads = tape.gradient(loss, tvars)
-                    opt.apply_gradients(zip(grads, tvars, strict=True))
-                    bs = tf.cast(tf.shape(x)[0], tf.float32)
-                    row = tf.stack([tf.cast(loss, tf.float32), *hp, bs])
-                return i + 1, out.write(i, row)
+                    ok = tf.math.is_finite(loss)
+                    for g in grads:
+                        if g is not None:
+                            ok = tf.logical_and(ok, tf.reduce_all(tf.math.is_finite(g)))
 
-            out = tf.TensorArray(tf.float32, size=n, element_shape=[5])
-            _, out = tf.while_loop(lambda i, _: i < n, body, [tf.constant(0), out])
+                    def update():
+                        opt.apply_gradients(zip(grads, tvars, strict=True))
+                        return tf.constant(True)
+
+                    tf.cond(ok, update, lambda: tf.constant(False))
+                    loss64 = tf.cast(loss, tf.float64)
+                    # Debiased EMA of the finite losses (a skipped batch leaves it alone).
+                    avg = tf.where(ok, beta * avg + (1 - beta) * loss64, avg)
+                    step = guard[2] + tf.cast(i, tf.float64)
+                    smooth = avg / (1 - tf.pow(beta, step + 1))
+                    diverged = tf.logical_and(div_limit > 0, smooth > div_limit * best)
+                    best = tf.minimum(best, smooth)
+                    stop = tf.logical_or(diverged, tf.logical_and(tf.logical_not(ok), terminate))
+                    bs = tf.cast(tf.shape(x)[0], tf.float64)
+                    row = tf.stack([loss64, *(tf.cast(h, tf.float64) for h in hp), bs, smooth,
+                                    avg, tf.cast(ok, tf.float64)])
+                return i + 1, avg, best, stop, out.write(i, row)
+
+            out = tf.TensorArray(tf.float64, size=0, dynamic_size=True, element_shape=[8])
+            loop_vars = [tf.constant(0), guard[0], guard[1], tf.constant(False), out]
+            *_, out = tf.while_loop(lambda i, _a, _b, stop, _o: tf.logical_and(
+                i < n, tf.logical_not(stop)), body, loop_vars)
             return out.stack()
 
         def eval_step(x, y):
@@ -135,7 +165,9 @@ class TrainLoop:
         # number of plan rows, so neither a partial batch nor a short chunk retraces.
         it_spec = tf.data.IteratorSpec((self.x_spec, self.y_spec))
         plan_spec = tf.TensorSpec([None, 3], tf.float32, name="plan")
-        self.train_steps = tf.function(train_steps, input_signature=[it_spec, plan_spec], **kw)
+        guard_spec = tf.TensorSpec([6], tf.float64, name="guard")
+        self.train_steps = tf.function(train_steps, input_signature=[it_spec, plan_spec,
+                                                                     guard_spec], **kw)
         self.eval_step = tf.function(eval_step, input_signature=xy, **kw)
         self.predict_step = tf.function(predict_step, input_signature=[self.x_spec], **kw)
 
@@ -159,23 +191,27 @@ class TrainLoop:
 
     # ---- the event loop -----------------------------------------------------------------------
     def fit(self, train: tf.data.Dataset, epochs: int, valid: tf.data.Dataset | None,
-            cbs: CallbackList, learner: Any = None, smooth_beta: float = SMOOTH_BETA) -> FitState:
+            cbs: CallbackList, learner: Any = None, smooth_beta: float = SMOOTH_BETA,
+            terminate_on_nan: bool = True) -> FitState:
         """Run ``epochs`` epochs over ``train``, calling ``cbs`` at each event; see module doc.
 
         ``smooth_beta`` is the factor of the debiased moving average in ``state.smooth_loss``.
+        A batch with a non-finite loss or gradient is never applied; ``terminate_on_nan`` also
+        ends the fit there (see :class:`FitState`).
         """
         self._ensure_current()
         self.check_dataset("train", train)
         if valid is not None:
             self.check_dataset("valid", valid)
         n = int(train.cardinality())
-        # Callbacks that must act between any two batches (lr_find's divergence stop) get
-        # one batch per call; otherwise a stop request takes effect at the end of a chunk.
+        # Callbacks that must act between any two batches get one batch per call; otherwise a
+        # stop request from after_batch takes effect at the end of a chunk. (Non-finite losses
+        # and lr_find's divergence end a chunk inside the compiled loop, at the very batch.)
         chunk = 1 if any(getattr(cb, "sync_every_batch", False) for cb in cbs) else (
             self.steps_per_execution)
         state = FitState(learner=learner, hypers=self.hypers, epochs=epochs,
-                         n_iter=n if n >= 0 else None)
-        avg = 0.0
+                         n_iter=n if n >= 0 else None, terminate_on_nan=bool(terminate_on_nan))
+        avg, best = 0.0, math.inf
         try:
             cbs("before_fit", state)
             for epoch in range(epochs):
@@ -189,32 +225,46 @@ class TrainLoop:
                 while not state.stop_training:
                     known = state.n_iter is not None
                     n = min(chunk, state.n_iter - state.iter) if known else 1
+                    if state.max_steps is not None:
+                        n = min(n, state.max_steps - state.step)
                     if n <= 0:
                         break
                     plan = self._plan(n, state, cbs)
+                    guard = tf.constant([avg, best, state.step, smooth_beta, state.div_limit,
+                                         float(state.terminate_on_nan)], tf.float64)
                     try:
-                        rows = self.train_steps(iterator, plan).numpy().tolist()
+                        rows = self.train_steps(iterator, plan, guard).numpy().tolist()
                     except tf.errors.OutOfRangeError:
                         if known:
                             raise
                         break  # an unknown-length epoch ends when a batch is asked for
-                    for loss, lr, mom, wd, bs in rows:
+                    for loss, lr, mom, wd, bs, smooth, avg_after, ok in rows:
+                        avg = avg_after  # the EMA state the next chunk continues from
                         state.lr, state.wd = lr, wd
                         state.mom = None if self.hypers.mom_attr is None else mom
-                        avg = smooth_beta * avg + (1 - smooth_beta) * loss
                         state.loss, state.batch_size = loss, int(bs)
-                        state.smooth_loss = avg / (1 - smooth_beta ** (state.step + 1))
-                        loss_sum += loss * bs
-                        seen += int(bs)
+                        state.smooth_loss = smooth
+                        if ok:
+                            loss_sum += loss * bs
+                            seen += int(bs)
+                        else:
+                            state.n_skipped += 1
+                            if state.terminate_on_nan:
+                                state.stop_training, state.stop_reason = True, "non-finite"
+                        if state.div_limit > 0 and smooth > state.div_limit * best:
+                            state.stop_training, state.stop_reason = True, "diverged"
+                        best = min(best, smooth)
                         cbs("after_batch", state)
                         state.iter += 1
                         state.step += 1
+                    if state.max_steps is not None and state.step >= state.max_steps:
+                        state.stop_training = True
                 if state.n_iter is None and not state.stop_training:
                     state.n_iter = state.iter
-                if seen == 0:
+                if state.iter == 0:
                     raise ValueError("train yielded no batches in this epoch; it must yield at "
                                      "least one batch per epoch.")
-                state.logs["train_loss"] = loss_sum / seen
+                state.logs["train_loss"] = loss_sum / seen if seen else math.nan
                 cbs("after_train", state)
                 if valid is not None:
                     state.training = False

@@ -82,7 +82,6 @@ class LRFinder(Callback):
     """
 
     order = -20
-    sync_every_batch = True  # stop at the very batch that diverged
 
     def __init__(self, lrs: np.ndarray, stop_div: bool = True, div_threshold: float = 4.0):
         self.lrs = np.asarray(lrs, dtype=float)
@@ -94,6 +93,11 @@ class LRFinder(Callback):
 
     def before_fit(self, state: FitState) -> None:
         self.best, self.stop_step, self.stop_reason = math.inf, None, None
+        # The loop applies these inside the compiled step, so a chunk of batches ends at the
+        # very batch this callback's own after_batch check stops at.
+        state.max_steps = len(self.lrs)
+        state.div_limit = self.div_threshold if self.stop_div else 0.0
+        state.terminate_on_nan = True
 
     def before_batch(self, state: FitState) -> None:
         state.hypers.lr = self.lrs[state.step]
