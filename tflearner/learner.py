@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -16,7 +17,7 @@ import tensorflow as tf
 
 from .callbacks import Callback, CallbackList
 from .data import DataBundle
-from .loop import STEPS_PER_EXECUTION, TrainLoop, check_steps_per_execution
+from .loop import STEPS_PER_EXECUTION, TrainLoop, check_steps_per_execution, is_default_strategy
 from .lr_finder import DEFAULT_SUGGESTIONS, lr_find
 from .optim import Hypers, get_optimizer
 from .param_scheduler import ParamScheduler
@@ -30,6 +31,39 @@ __all__ = ["Learner"]
 log = logging.getLogger(__name__)
 
 _FORMAT = "tflearner-state-v1"
+
+
+def _strategy_of(model: keras.Model) -> tf.distribute.Strategy | None:
+    """The strategy whose scope the model's variables were created in (None: no strategy)."""
+    for v in model.variables:
+        raw = v.value if isinstance(v, keras.Variable) else v
+        strategy = getattr(raw, "_distribute_strategy", None)
+        if strategy is not None:
+            return strategy
+    return None
+
+
+def resolve_strategy(model: keras.Model, strategy: Any) -> tf.distribute.Strategy | None:
+    """``strategy``, or the one the model was built under; refuses a mismatch."""
+    if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
+        raise TypeError(f"strategy must be a tf.distribute.Strategy, got "
+                        f"{type(strategy).__name__}: {strategy!r}.")
+    if strategy is not None and is_default_strategy(strategy):
+        strategy = None
+    built_under = _strategy_of(model) if getattr(model, "variables", None) else None
+    if strategy is None:
+        return built_under
+    if built_under is None:
+        raise ValueError(
+            f"strategy={type(strategy).__name__} was given, but the model's variables were not "
+            "created under it. Build the model inside `with strategy.scope():` and pass it "
+            "to the Learner (the Learner then finds the strategy itself).")
+    if built_under is not strategy:
+        raise ValueError(
+            f"strategy={type(strategy).__name__} does not match the strategy the model's "
+            f"variables were created under ({type(built_under).__name__}); pass that one, or "
+            "build the model under this strategy's scope.")
+    return strategy
 
 
 def _check_epochs(epochs: Any) -> int:
@@ -76,7 +110,8 @@ class Learner:
                  opt: Any = None, metrics: list | None = None, lr: float | None = None,
                  wd: float | None = None, callbacks: list[Callback] | None = None,
                  quiet: bool = False, jit_compile: bool = False,
-                 steps_per_execution: int = STEPS_PER_EXECUTION) -> None:
+                 steps_per_execution: int = STEPS_PER_EXECUTION,
+                 strategy: tf.distribute.Strategy | None = None) -> None:
         if not isinstance(model, keras.Model):
             raise TypeError(f"model must be a keras.Model, got {type(model).__name__}: "
                             f"{model!r}. Wrap layers in keras.Sequential([...]) or "
@@ -86,6 +121,8 @@ class Learner:
                             "Build one with DataBundle.from_arrays(x, y) or "
                             "DataBundle.from_datasets(train_ds, valid_ds).")
         steps_per_execution = check_steps_per_execution(steps_per_execution)
+        self.strategy = resolve_strategy(model, strategy)
+        self._check_replica_batch(data, self.strategy)
         self.model, self.data = model, data
         self.quiet = bool(quiet)
         self.callbacks = list(CallbackList(callbacks or ()))
@@ -104,18 +141,34 @@ class Learner:
                             f"{type(loss_fn).__name__}: {loss_fn!r}.")
         self.loss_fn = loss_fn
         self._check_loss(y_spec, out)
-        self.metrics = self._make_metrics(metrics)
-
-        self.opt = get_optimizer(opt, 1e-3 if lr is None else lr)
-        self.opt.build(model.trainable_variables)
-        self.hypers = Hypers(self.opt)
+        with self.scope():  # optimizer slots, hyper-parameters, metrics: beside the model
+            self.metrics = self._make_metrics(metrics)
+            self.opt = get_optimizer(opt, 1e-3 if lr is None else lr)
+            self.opt.build(model.trainable_variables)
+            self.hypers = Hypers(self.opt)
         self.hypers.set(lr=lr, wd=wd)
         self.recorder = Recorder()
         self.suggested_lr: float | None = None  # set by lr_find (its first suggestion)
         self._snapshot: Snapshot | None = None
         self.loop = TrainLoop(model, self.opt, self.loss_fn, self.metrics,
                               (x_spec, y_spec), self.hypers, jit_compile=jit_compile,
-                              steps_per_execution=steps_per_execution)
+                              steps_per_execution=steps_per_execution, strategy=self.strategy)
+
+    def scope(self):
+        """The strategy's scope (a no-op context without one): create variables that must
+        live beside the model's in it."""
+        return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
+
+    @staticmethod
+    def _check_replica_batch(data: DataBundle, strategy: tf.distribute.Strategy | None) -> None:
+        if strategy is None:
+            return
+        n, bs = strategy.num_replicas_in_sync, data.batch_size
+        if bs is not None and bs % n:
+            raise ValueError(
+                f"data has batch_size={bs}, which {n} replicas cannot share evenly; the "
+                f"global batch is split across replicas, so use a multiple of {n} (e.g. "
+                f"{bs - bs % n or n} or {bs + n - bs % n}).")
 
     # ---- construction checks ------------------------------------------------------------------
     def _probe_model(self, x_spec: tf.TensorSpec) -> np.ndarray:
@@ -330,7 +383,7 @@ class Learner:
         current = flatten_state(self.state_variables())
         if self._snapshot is None or [id(v) for v in self._snapshot.variables] != [
                 id(v) for v in current]:
-            self._snapshot = Snapshot(current)
+            self._snapshot = Snapshot(current, scope=self.scope)
         return self._snapshot
 
     def lr_find(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100,

@@ -44,6 +44,11 @@ def _relaxed(spec: tf.TensorSpec, name: str) -> tf.TensorSpec:
     return tf.TensorSpec((None, *spec.shape[1:]), spec.dtype, name=name)
 
 
+def is_default_strategy(strategy: tf.distribute.Strategy) -> bool:
+    """True for TensorFlow's default (no-op) strategy, which needs no distributed datasets."""
+    return type(strategy).__name__ == "_DefaultDistributionStrategy"
+
+
 def check_steps_per_execution(value: Any) -> int:
     """``value`` as a positive int, or a ValueError/TypeError naming it."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
@@ -66,8 +71,11 @@ class TrainLoop:
                  loss_fn: Callable, metrics: list[keras.metrics.Metric],
                  element_spec: tuple[tf.TensorSpec, tf.TensorSpec], hypers: Hypers,
                  jit_compile: bool = False,
-                 steps_per_execution: int = STEPS_PER_EXECUTION) -> None:
+                 steps_per_execution: int = STEPS_PER_EXECUTION,
+                 strategy: tf.distribute.Strategy | None = None) -> None:
         self.model = model
+        self.strategy = strategy if strategy is not None else tf.distribute.get_strategy()
+        self.distributed = not is_default_strategy(self.strategy)
         self.optimizer = optimizer
         self.loss_fn = loss_fn
         self.metrics = metrics
@@ -83,29 +91,60 @@ class TrainLoop:
     # ---- compiled steps ---------------------------------------------------------------------
     def _build_steps(self) -> None:
         """(Re)create the tf.functions; called once, and again only if trainability changed."""
-        model, opt = self.model, self.optimizer
+        model, opt, strategy = self.model, self.optimizer, self.strategy
         tvars = list(model.trainable_variables)
         self._trainable_key = tuple(id(v) for v in tvars)
+        replicas = strategy.num_replicas_in_sync
+        # Keras losses with a mean reduction already divide by the replica count under a
+        # strategy (keras.src.losses.loss.scale_loss_for_distribution); other losses and the
+        # model's own losses (regularisers) are divided here, so that the gradients summed over
+        # replicas are those of the global-batch mean.
+        keras_scaled = isinstance(self.loss_fn, keras.losses.Loss) and getattr(
+            self.loss_fn, "reduction", None) in ("sum_over_batch_size", "mean")
 
         def compute_loss(y, pred):
+            """The replica's share of the global-batch mean loss (the mean itself on one)."""
             loss = self.loss_fn(y, pred)
+            if replicas > 1 and not keras_scaled:
+                loss = loss / replicas
             if model.losses:
-                loss = loss + tf.add_n(model.losses)
+                loss = loss + tf.add_n(model.losses) / replicas
             return loss
 
-        def train_steps(iterator, plan, guard):
-            """Up to ``len(plan)`` updates; row ``i`` of ``plan`` is ``[lr, mom, wd]`` for batch
-            ``i`` (NaN: keep). ``guard`` is ``[avg, best, step, beta, div_limit, terminate]``
+        def replica_grads(x, y):
+            with tf.GradientTape() as tape:
+                loss = compute_loss(y, model(x, training=True))
+            grads = tape.gradient(loss, tvars)
+            bad = tf.logical_not(tf.math.is_finite(loss))
+            for g in grads:
+                if g is not None:
+                    bad = tf.logical_or(bad, tf.logical_not(tf.reduce_all(tf.math.is_finite(g))))
+            return (tf.cast(loss, tf.float32), grads, tf.cast(bad, tf.float32),
+                    tf.cast(tf.shape(x)[0], tf.float32))
+
+        def replica_apply(grads):
+            opt.apply_gradients(zip(grads, tvars, strict=True))
+
+        def total(per_replica):
+            return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+        def train_steps(iterator, plan, n, guard):
+            """Up to ``n`` updates; row ``i`` of ``plan`` is ``[lr, mom, wd]`` for batch ``i``
+            (NaN: keep). ``guard`` is ``[avg, best, step, beta, div_limit, terminate]``
             (float64): the loss EMA so far, the best smoothed loss so far, the global step of
             the first batch, the EMA factor, the divergence limit (0: off) and whether a
             non-finite loss ends the call. Returns one float64 row per batch run,
             ``[loss, lr, mom, wd, batch_size, smooth, avg, ok]``, with the values the update
             actually used (mom NaN if there is none); ``ok`` is 0 when the loss or a gradient
-            was non-finite, in which case the update was skipped (the weights are untouched).
+            was non-finite on any replica, in which case the update was skipped everywhere.
             The loop ends early after such a batch (``terminate``) or after the smoothed loss
-            exceeds ``div_limit * best`` (lr_find's divergence stop)."""
+            exceeds ``div_limit * best`` (lr_find's divergence stop).
+
+            Gradients are computed in one ``strategy.run`` and applied in a second one, inside
+            a ``tf.cond`` on the all-replica finiteness flag: a synchronisation point (Keras'
+            gradient all-reduce) may not sit inside control flow within a replica function.
+            """
             self.trace_counts["train"] += 1
-            n = tf.shape(plan)[0]
             beta, div_limit = guard[3], guard[4]
             terminate = guard[5] > 0
 
@@ -113,19 +152,15 @@ class TrainLoop:
                 x, y = iterator.get_next()
                 # Every state change waits for the batch (ops on other resources are not
                 # ordered otherwise), so running out of data leaves all variables alone.
-                with tf.control_dependencies([x, y]):
+                with tf.control_dependencies(tf.nest.flatten((x, y), expand_composites=True)):
                     self.hypers.assign_row(plan[i])
                     hp = self.hypers.read()  # read before the update that uses them
-                    with tf.GradientTape() as tape:
-                        loss = compute_loss(y, model(x, training=True))
-                    grads = tape.gradient(loss, tvars)
-                    ok = tf.math.is_finite(loss)
-                    for g in grads:
-                        if g is not None:
-                            ok = tf.logical_and(ok, tf.reduce_all(tf.math.is_finite(g)))
+                    loss, grads, bad, bs = strategy.run(replica_grads, args=(x, y))
+                    loss, bad, bs = total(loss), total(bad), total(bs)
+                    ok = bad < 0.5
 
                     def update():
-                        opt.apply_gradients(zip(grads, tvars, strict=True))
+                        strategy.run(replica_apply, args=(grads,))
                         return tf.constant(True)
 
                     tf.cond(ok, update, lambda: tf.constant(False))
@@ -137,9 +172,9 @@ class TrainLoop:
                     diverged = tf.logical_and(div_limit > 0, smooth > div_limit * best)
                     best = tf.minimum(best, smooth)
                     stop = tf.logical_or(diverged, tf.logical_and(tf.logical_not(ok), terminate))
-                    bs = tf.cast(tf.shape(x)[0], tf.float64)
-                    row = tf.stack([loss64, *(tf.cast(h, tf.float64) for h in hp), bs, smooth,
-                                    avg, tf.cast(ok, tf.float64)])
+                    row = tf.stack([loss64, *(tf.cast(h, tf.float64) for h in hp),
+                                    tf.cast(bs, tf.float64), smooth, avg,
+                                    tf.cast(ok, tf.float64)])
                 return i + 1, avg, best, stop, out.write(i, row)
 
             out = tf.TensorArray(tf.float64, size=0, dynamic_size=True, element_shape=[8])
@@ -148,28 +183,37 @@ class TrainLoop:
                 i < n, tf.logical_not(stop)), body, loop_vars)
             return out.stack()
 
-        def eval_step(x, y):
-            self.trace_counts["eval"] += 1
+        def replica_eval(x, y):
             pred = model(x, training=False)
             for m in self.metrics:
                 m.update_state(y, pred)
-            return compute_loss(y, pred)
+            return (tf.cast(compute_loss(y, pred), tf.float32),
+                    tf.cast(tf.shape(x)[0], tf.float32))
+
+        def eval_step(x, y):
+            """``[loss, batch_size]`` of one global batch (loss: the global-batch mean)."""
+            self.trace_counts["eval"] += 1
+            loss, bs = strategy.run(replica_eval, args=(x, y))
+            return tf.stack([total(loss), total(bs)])
 
         def predict_step(x):
             self.trace_counts["predict"] += 1
-            return model(x, training=False)
+            out = strategy.run(lambda x: model(x, training=False), args=(x,))
+            return strategy.gather(out, axis=0) if self.distributed else out
 
         kw = {"jit_compile": self.jit_compile}
-        xy = [self.x_spec, self.y_spec]
-        # One signature for every iterator over data of this spec (any batch size) and any
-        # number of plan rows, so neither a partial batch nor a short chunk retraces.
-        it_spec = tf.data.IteratorSpec((self.x_spec, self.y_spec))
-        plan_spec = tf.TensorSpec([None, 3], tf.float32, name="plan")
-        guard_spec = tf.TensorSpec([6], tf.float64, name="guard")
-        self.train_steps = tf.function(train_steps, input_signature=[it_spec, plan_spec,
-                                                                     guard_spec], **kw)
-        self.eval_step = tf.function(eval_step, input_signature=xy, **kw)
-        self.predict_step = tf.function(predict_step, input_signature=[self.x_spec], **kw)
+        # No input signatures: every iterator over the training data has the same type spec
+        # (batch dimension None, so the partial last batch fits), the plan always has
+        # steps_per_execution rows (n says how many to run) and the guard 6, so each function
+        # traces once per Learner. Distributed iterators and values get the same treatment.
+        self.train_steps = tf.function(train_steps, **kw)
+        if self.distributed:
+            self.eval_step = tf.function(eval_step, **kw)
+            self.predict_step = tf.function(predict_step, **kw)
+        else:
+            xy = [self.x_spec, self.y_spec]
+            self.eval_step = tf.function(eval_step, input_signature=xy, **kw)
+            self.predict_step = tf.function(predict_step, input_signature=[self.x_spec], **kw)
 
     def _ensure_current(self) -> None:
         """Retrace only when the set of trainable variables changed (freeze / unfreeze)."""
@@ -221,7 +265,7 @@ class TrainLoop:
                 state.training = True
                 cbs("before_train", state)
                 loss_sum, seen = 0.0, 0
-                iterator = iter(train)
+                iterator = iter(self._distribute(train))
                 while not state.stop_training:
                     known = state.n_iter is not None
                     n = min(chunk, state.n_iter - state.iter) if known else 1
@@ -233,7 +277,8 @@ class TrainLoop:
                     guard = tf.constant([avg, best, state.step, smooth_beta, state.div_limit,
                                          float(state.terminate_on_nan)], tf.float64)
                     try:
-                        rows = self.train_steps(iterator, plan, guard).numpy().tolist()
+                        rows = self.train_steps(iterator, plan, tf.constant(n),
+                                                guard).numpy().tolist()
                     except tf.errors.OutOfRangeError:
                         if known:
                             raise
@@ -281,7 +326,8 @@ class TrainLoop:
 
     def _plan(self, n: int, state: FitState, cbs: CallbackList) -> tf.Tensor:
         """Call ``before_batch`` for the next ``n`` batches (``state.iter`` / ``state.step`` as
-        each will be) and collect the hyper-parameters they set into an ``(n, 3)`` plan."""
+        each will be) and collect the hyper-parameters they set into a plan of
+        ``steps_per_execution`` rows (rows past ``n`` are NaN and never used)."""
         rows = []
         it0, step0 = state.iter, state.step
         self.hypers.begin_plan()
@@ -293,17 +339,22 @@ class TrainLoop:
         finally:
             self.hypers.end_plan()
             state.iter, state.step = it0, step0
+        rows += [[math.nan] * 3] * (self.steps_per_execution - n)
         return tf.constant(rows, tf.float32)
+
+    def _distribute(self, ds: tf.data.Dataset):
+        """``ds`` itself, or split across the strategy's replicas."""
+        return self.strategy.experimental_distribute_dataset(ds) if self.distributed else ds
 
     def evaluate(self, ds: tf.data.Dataset, prefix_loss: str = "loss") -> dict[str, float]:
         """Mean loss (weighted by batch size) and metric results over ``ds``."""
         for m in self.metrics:
             m.reset_state()
         loss_sum, seen = 0.0, 0
-        for x, y in ds:
-            bs = int(x.shape[0])
-            loss_sum += float(self.eval_step(x, y)) * bs
-            seen += bs
+        for x, y in self._distribute(ds):
+            loss, bs = self.eval_step(x, y).numpy().tolist()
+            loss_sum += loss * bs
+            seen += int(bs)
         if seen == 0:
             raise ValueError("the evaluation dataset yielded no batches.")
         out = {prefix_loss: loss_sum / seen}
@@ -314,7 +365,7 @@ class TrainLoop:
     def predict(self, ds: tf.data.Dataset) -> np.ndarray:
         """Concatenated model outputs over ``ds`` (elements ``x`` or ``(x, y)``)."""
         outs = []
-        for elem in ds:
+        for elem in self._distribute(ds):
             x = elem[0] if isinstance(elem, tuple) else elem
             outs.append(self.predict_step(x).numpy())
         if not outs:

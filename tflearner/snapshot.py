@@ -14,8 +14,10 @@ The restore runs in a ``finally``: after success, an exception, or ``KeyboardInt
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -45,19 +47,23 @@ def _raw(v):
 class Snapshot:
     """Shadow copies of ``variables``; :meth:`save` and :meth:`restore` are single graph calls.
 
-    Shadows are created once (in the current distribution strategy's scope, when the originals
-    are mirrored the shadows are too) and reused, so a snapshot costs only the copy.
+    Shadows are created once and reused, so a snapshot costs only the copy. ``scope`` (a
+    context-manager factory such as ``strategy.scope``) is entered to create them, so the
+    shadows of mirrored variables are mirrored too.
     """
 
-    def __init__(self, variables: Mapping[str, Iterable] | Iterable) -> None:
+    def __init__(self, variables: Mapping[str, Iterable] | Iterable,
+                 scope: Callable[[], Any] | None = None) -> None:
         self.variables = flatten_state(variables)
+        self._scope = scope or contextlib.nullcontext
         self._shadows: list[tf.Variable] | None = None
         self._save_fn = self._restore_fn = None
 
     def _build(self) -> None:
         raws = [_raw(v) for v in self.variables]
-        self._shadows = [tf.Variable(tf.zeros(r.shape, r.dtype), trainable=False,
-                                     name="tflearner_shadow") for r in raws]
+        with self._scope():  # beside the originals: mirrored when they are
+            self._shadows = [tf.Variable(tf.zeros(r.shape, r.dtype), trainable=False,
+                                         name="tflearner_shadow") for r in raws]
         shadows = self._shadows
 
         def save():
