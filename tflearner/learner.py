@@ -144,6 +144,11 @@ class Learner:
         with self.scope():  # optimizer slots, hyper-parameters, metrics: beside the model
             self.metrics = self._make_metrics(metrics)
             self.opt = get_optimizer(opt, 1e-3 if lr is None else lr)
+            if self.strategy is not None and getattr(
+                    self.opt, "_distribution_strategy", self.strategy) is not self.strategy:
+                # Keras optimizers bind the strategy current at construction; one made outside
+                # the scope is rebuilt from its config inside it.
+                self.opt = type(self.opt).from_config(self.opt.get_config())
             self.opt.build(model.trainable_variables)
             self.hypers = Hypers(self.opt)
         self.hypers.set(lr=lr, wd=wd)
