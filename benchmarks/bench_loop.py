@@ -10,9 +10,11 @@ pipeline for all sides), batch 128, SGD with momentum 0.9, no validation. Sides:
 * ``fit``: ``Learner.fit`` at a constant LR, progress off.
 
 Each round trains one epoch with each side, in a rotating order; a warm-up round (tracing) is
-discarded. Prints img/s per round, the median of the per-round ratios to ``model.fit``, and the
-ratio of the best rounds (robust to the stalls this shared 2-core VM shows: some epochs of any
-side take ~2x as long for reasons outside the process).
+discarded. This shared 2-core VM pins whole epochs of any side to one fixed low rate at random
+(the same rate to 0.3 %, e.g. 11.74k img/s, for reasons outside the process), so three ratios
+to ``model.fit`` are printed: the median of the per-round ratios, the ratio of the best rounds,
+and the ratio of the medians over *unpinned* epochs (rate more than 2 % above the lowest rate
+seen in the run), the headline figure.
 
     python benchmarks/bench_loop.py [--n 20000] [--rounds 7] [--batch-size 128]
 """
@@ -87,13 +89,21 @@ def main() -> None:
         print(f"round {r}: " + "  ".join(f"{name} {speed[name][-1]:6.0f}" for name in names)
               + " img/s", flush=True)
     base = speed["model.fit"]
+    pinned = min(min(v) for v in speed.values()) * 1.02
+
+    def free(values: list[float]) -> float:
+        above = [v for v in values if v > pinned]
+        return statistics.median(above) if above else float("nan")
+
     print(f"baseline: keras model.fit (steps_per_execution=1), median "
-          f"{statistics.median(base):.0f} img/s, best {max(base):.0f} img/s")
+          f"{statistics.median(base):.0f} img/s, best {max(base):.0f} img/s, unpinned median "
+          f"{free(base):.0f} img/s ({sum(v > pinned for v in base)} of {len(base)} epochs)")
     for name in names[1:]:
         ratios = [a / b for a, b in zip(speed[name], base, strict=True)]
-        print(f"{name:15s} median {statistics.median(speed[name]):6.0f} img/s   ratio to "
-              f"model.fit: median of rounds {statistics.median(ratios):.3f}, best rounds "
-              f"{max(speed[name]) / max(base):.3f}")
+        unpinned = free(speed[name]) / free(base)
+        print(f"{name:15s} ratio to model.fit: unpinned medians {unpinned:.3f}"
+              f" ({sum(v > pinned for v in speed[name])} epochs), median of rounds "
+              f"{statistics.median(ratios):.3f}, best rounds {max(speed[name]) / max(base):.3f}")
     print("traces: " + ", ".join(f"{k} {dict(v.loop.trace_counts)}" for k, v in learners.items()))
 
 

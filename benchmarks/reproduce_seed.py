@@ -46,7 +46,7 @@ SEED = {"a": 31.1, "b": 49.2, "c": 54.7, "d": None, "e": 59.1, "f": 10.0, "g": N
 SEED_NOTES = {"c": "per-epoch triangle", "f": "Adam + per-epoch triangle"}
 
 #: (g): the best recipe found on the validation set (see docs/results.md for the search).
-RECIPE_G = {"opt": "adamw", "max_lr": 3e-3, "wd": 0.1, "fit": {}}
+RECIPE_G = {"opt": "adamw", "max_lr": 7e-3, "wd": 0.1, "fit": {}}
 
 
 def make_learner(data: DataBundle, seed: int, opt=None, **kw) -> Learner:

@@ -89,10 +89,30 @@ def test_unknown_length_dataset_is_discovered_then_chunked():
 
 
 @pytest.mark.parametrize("bad,exc", [(0, ValueError), (-2, ValueError), (2.5, TypeError),
-                                     ("8", TypeError), (True, TypeError)])
+                                     ("8", ValueError), ("fast", ValueError), (True, TypeError),
+                                     (None, TypeError)])
 def test_bad_steps_per_execution(blob_data, bad, exc):
     with pytest.raises(exc, match="steps_per_execution"):
         Learner(mlp(), blob_data, steps_per_execution=bad)
+
+
+def test_auto_chunk_is_the_documented_function():
+    from tflearner.loop import AUTO_CHUNK_SECONDS, AUTO_MAX_STEPS, auto_chunk
+    assert (AUTO_CHUNK_SECONDS, AUTO_MAX_STEPS) == (0.25, 32)
+    assert auto_chunk(0.006) == 32  # LeNet on CPU: capped
+    assert auto_chunk(0.01) == 25
+    assert auto_chunk(0.1) == 2
+    assert auto_chunk(0.2) == 1 and auto_chunk(3.0) == 1  # heavy models: one batch per call
+    assert auto_chunk(0.0) == 32
+
+
+def test_auto_steps_per_execution_equals_one_batch_per_call(blob_data):
+    ref = _one_cycle_run(blob_data, 1)
+    got = _one_cycle_run(blob_data, "auto")
+    assert got.loop.max_chunk == 32 and 1 <= got.loop._auto_chunk <= 32
+    for a, b in zip(ref.model.variables, got.model.variables, strict=True):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(got.recorder.losses, ref.recorder.losses, rtol=1e-5)
 
 
 class LRPerBatch(Callback):
