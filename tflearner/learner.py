@@ -21,6 +21,7 @@ from .loop import STEPS_PER_EXECUTION, TrainLoop, check_steps_per_execution, is_
 from .lr_finder import DEFAULT_SUGGESTIONS, lr_find
 from .optim import Hypers, get_optimizer
 from .param_scheduler import ParamScheduler
+from .precision import apply_policy, check_policy, model_policy
 from .progress import ProgressCallback
 from .recorder import Recorder
 from .schedules import flat_cos, one_cycle
@@ -100,6 +101,12 @@ class Learner:
     ``lr`` and ``wd`` are the starting learning rate and decoupled weight decay; ``lr=None``
     keeps an optimizer instance's own learning rate (and means 1e-3 otherwise).
     ``callbacks`` are added to every fit; ``quiet=True`` turns progress output off.
+    ``strategy``: a ``tf.distribute.Strategy`` the model was built under (found from the
+    model's variables when omitted). ``mixed_precision``: ``"mixed_float16"`` or
+    ``"mixed_bfloat16"`` (applied to the built model, output layer kept float32; float16 adds
+    Keras' ``LossScaleOptimizer``), ``"float32"``, or None to keep the model's own policy.
+    ``jit_compile=True`` compiles the steps with XLA (off by default: 0.41-0.45x the speed
+    on CPU here; try it on GPU/TPU).
     ``steps_per_execution`` batches run per compiled call (Keras' name). The default ``"auto"``
     sizes chunks to ~0.25 s (at most 32 batches): small models run up to ~1.2x faster than one
     batch per call, heavy ones keep responsive progress. Callbacks still see every batch; a
@@ -112,7 +119,8 @@ class Learner:
                  wd: float | None = None, callbacks: list[Callback] | None = None,
                  quiet: bool = False, jit_compile: bool = False,
                  steps_per_execution: int | str = STEPS_PER_EXECUTION,
-                 strategy: tf.distribute.Strategy | None = None) -> None:
+                 strategy: tf.distribute.Strategy | None = None,
+                 mixed_precision: str | None = None) -> None:
         if not isinstance(model, keras.Model):
             raise TypeError(f"model must be a keras.Model, got {type(model).__name__}: "
                             f"{model!r}. Wrap layers in keras.Sequential([...]) or "
@@ -122,6 +130,7 @@ class Learner:
                             "Build one with DataBundle.from_arrays(x, y) or "
                             "DataBundle.from_datasets(train_ds, valid_ds).")
         steps_per_execution = check_steps_per_execution(steps_per_execution)
+        mixed_precision = check_policy(mixed_precision)
         self.strategy = resolve_strategy(model, strategy)
         self._check_replica_batch(data, self.strategy)
         self.model, self.data = model, data
@@ -150,8 +159,14 @@ class Learner:
                 # Keras optimizers bind the strategy current at construction; one made outside
                 # the scope is rebuilt from its config inside it.
                 self.opt = type(self.opt).from_config(self.opt.get_config())
+            if mixed_precision is not None:
+                apply_policy(model, mixed_precision)
+            self.precision = model_policy(model)
+            if self.precision == "mixed_float16":
+                self.opt = keras.optimizers.LossScaleOptimizer(self.opt)
             self.opt.build(model.trainable_variables)
-            self.hypers = Hypers(self.opt)
+            # The per-batch hyper-parameters live on the optimizer that updates the weights.
+            self.hypers = Hypers(getattr(self.opt, "inner_optimizer", self.opt))
         self.hypers.set(lr=lr, wd=wd)
         self.recorder = Recorder()
         self.suggested_lr: float | None = None  # set by lr_find (its first suggestion)

@@ -125,9 +125,11 @@ class TrainLoop:
         keras_scaled = isinstance(self.loss_fn, keras.losses.Loss) and getattr(
             self.loss_fn, "reduction", None) in ("sum_over_batch_size", "mean")
 
+        loss_scaling = hasattr(opt, "scale_loss") and hasattr(opt, "inner_optimizer")
+
         def compute_loss(y, pred):
             """The replica's share of the global-batch mean loss (the mean itself on one)."""
-            loss = self.loss_fn(y, pred)
+            loss = self.loss_fn(y, tf.cast(pred, tf.float32) if pred.dtype != tf.float64 else pred)
             if replicas > 1 and not keras_scaled:
                 loss = loss / replicas
             if model.losses:
@@ -137,9 +139,12 @@ class TrainLoop:
         def replica_grads(x, y):
             with tf.GradientTape() as tape:
                 loss = compute_loss(y, model(x, training=True))
-            grads = tape.gradient(loss, tvars)
+                scaled = opt.scale_loss(loss) if loss_scaling else loss
+            grads = tape.gradient(scaled, tvars)
             bad = tf.logical_not(tf.math.is_finite(loss))
-            for g in grads:
+            # With loss scaling, overflowing gradients are the LossScaleOptimizer's to handle
+            # (it skips the step and lowers the scale), so only the loss is checked here.
+            for g in [] if loss_scaling else grads:
                 if g is not None:
                     bad = tf.logical_or(bad, tf.logical_not(tf.reduce_all(tf.math.is_finite(g))))
             return (tf.cast(loss, tf.float32), grads, tf.cast(bad, tf.float32),
