@@ -90,3 +90,23 @@ def test_model_built_under_a_global_policy_is_detected():
 def test_unknown_policy(bad, exc, words):
     with pytest.raises(exc, match=words):
         Learner(mlp(), data(), mixed_precision=bad)
+
+
+def test_jit_compile_trains_like_the_default():
+    """XLA compiles the forward/backward math; the loop around it (iterator, while loop,
+    cross-replica update) stays a plain tf.function, so results match and nothing retraces."""
+    results = []
+    for jit in (False, True):
+        keras.utils.set_random_seed(0)
+        learn = Learner(mlp(), DataBundle.from_arrays(*blobs(128), valid_pct=0.25,
+                                                      batch_size=32, seed=0),
+                        opt=SGD(momentum=0.9), quiet=True, jit_compile=jit)
+        learn.fit_one_cycle(2, 0.1)
+        learn.lr_find(num_it=20)
+        results.append((learn.recorder.losses, learn.validate()["loss"],
+                        learn.predict(blobs(8)[0]), dict(learn.loop.trace_counts)))
+    (plain, plain_valid, plain_pred, _), (jit, jit_valid, jit_pred, traces) = results
+    np.testing.assert_allclose(jit, plain, rtol=1e-5, atol=1e-6)
+    assert jit_valid == pytest.approx(plain_valid, rel=1e-5)
+    np.testing.assert_allclose(jit_pred, plain_pred, rtol=1e-5, atol=1e-6)
+    assert traces == {"train": 1, "eval": 1, "predict": 1}

@@ -150,6 +150,16 @@ class TrainLoop:
             return (tf.cast(loss, tf.float32), grads, tf.cast(bad, tf.float32),
                     tf.cast(tf.shape(x)[0], tf.float32))
 
+        # XLA (jit_compile) compiles the math only: the forward/backward pass and the forward
+        # pass of eval/predict. The outer functions hold the iterator, the while loop and the
+        # optimizer's cross-replica update, which XLA cannot compile or must not nest.
+        def forward(x):
+            return model(x, training=False)
+
+        if self.jit_compile:
+            replica_grads = tf.function(replica_grads, jit_compile=True)
+            forward = tf.function(forward, jit_compile=True)
+
         def replica_apply(grads):
             opt.apply_gradients(zip(grads, tvars, strict=True))
 
@@ -212,7 +222,7 @@ class TrainLoop:
             return out.stack()
 
         def replica_eval(x, y):
-            pred = model(x, training=False)
+            pred = forward(x)
             for m in self.metrics:
                 m.update_state(y, pred)
             return (tf.cast(compute_loss(y, pred), tf.float32),
@@ -226,10 +236,10 @@ class TrainLoop:
 
         def predict_step(x):
             self.trace_counts["predict"] += 1
-            out = strategy.run(lambda x: model(x, training=False), args=(x,))
+            out = strategy.run(forward, args=(x,))
             return strategy.gather(out, axis=0) if self.distributed else out
 
-        kw = {"jit_compile": self.jit_compile}
+        kw: dict[str, Any] = {}
         # No input signatures: every iterator over the training data has the same type spec
         # (batch dimension None, so the partial last batch fits), the plan always has
         # max_chunk rows (n says how many to run) and the guard 6, so each function
