@@ -5,7 +5,7 @@ Every suggester takes the *already trimmed* curve — ``lrs`` (1-D, strictly inc
 and returns a :class:`Suggestion`. :func:`trim` does the trimming exactly as fastai's ``lr_find``.
 
 * :func:`robust` (tflearner's default): halfway (in log LR) between the steepest descent and
-  the minimum of a Savitzky-Golay-smoothed curve, never past the minimum, with an
+  the bottom of a Savitzky-Golay-smoothed curve, never past the minimum, with an
   ``lr_range`` for cyclic schedules and ``None`` when the curve does not descend.
 * :func:`valley`, :func:`slide`, :func:`steep`, :func:`minimum`: fastai's four rules with
   fastai's exact semantics, from ``fastai/callback/schedule.py`` (fastai/fastai, the version
@@ -366,7 +366,7 @@ def _savgol_window(n: int) -> int:
 
 def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None, *,
            beta: float | None = None) -> Suggestion:
-    """tflearner's default: halfway (in log LR) between the steepest descent and the minimum.
+    """tflearner's default: halfway (in log LR) between the steepest descent and the bottom.
 
     Rule, in ``x = log10(lr)`` (resampled onto an even grid of the same size if the LRs are not
     log-spaced, as they are in an exponential sweep):
@@ -400,21 +400,23 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None, *,
          0.98, lr_find's trimmed 85 points, 2-5 % batch noise): 1 % of pure-noise curves pass
          (the debiased EMA wanders most at its start); real LeNet/CIFAR-10 sweeps drop 8-9
          ``sd_w``; a 3 % descent under 3.5 % batch noise is found about half the time.
-    4. ``i_steep`` = argmin of the slope before ``i_min``. The suggestion is the point halfway
-       between ``i_steep`` and ``i_min`` on the log-LR grid: the geometric mean of the LR of
-       steepest descent and the LR of the lowest loss. Why: the steepest point is where the
-       LR clearly works (a safe constant LR), the minimum is where the short sweep's loss
+    4. ``i_steep`` = argmin of the slope before ``i_min``; ``i_up`` = the lowest point of the
+       run ending at ``i_min`` where the smoothed loss is within 5 % of ``drop`` of its
+       minimum (where the loss bottoms out; on a flat bottom a far more stable landmark than
+       the argmin itself), always after ``i_steep``. The suggestion is the point halfway
+       between ``i_steep`` and ``i_up`` on the log-LR grid: the geometric mean of the LR of
+       steepest descent and the LR where the loss bottoms out. Why: the steepest point is where
+       the LR clearly works (a safe constant LR); the bottom is where the short sweep's loss
        stops falling (the recorded loss lags the LR, and a longer run's loss surface is
        sharper, so it is too high); a one-cycle schedule's peak does best between them.
        Measured with ``benchmarks/suggest_quality.py`` (one-cycle accuracy regret against the
        best of a log grid of max LRs). If the minimum is the last point, the loss was still
-       falling when the sweep ended: the true minimum lies beyond, so the answer (computed with
-       the last point) is a lower bound of the rule's, and a warning says to raise ``end_lr``.
+       falling when the sweep ended: the true bottom lies beyond, so the answer is a lower
+       bound of the rule's, and a warning says to raise ``end_lr``. On a sigmoid descent of
+       width ``w`` decades the answer is ``ln(19) / 2 = 1.47 w`` above its centre.
     5. ``lr_range = (lower, upper)`` for cyclic schedules: ``lower`` scans left from
        ``i_steep`` to the first point whose slope is shallower than 1/3 of the steepest
-       (where the descent starts; the first LR if it starts at once). ``upper`` is the lowest
-       LR of the run ending at ``i_min`` where the smoothed loss is within 5 % of ``drop`` of
-       its minimum (where the loss bottoms out), and always above the suggestion.
+       (where the descent starts; the first LR if it starts at once); ``upper`` is ``i_up``.
 
     ``lower <= lr < upper <= lr at the smoothed minimum``. ``point`` is
     ``(lr, raw loss interpolated at lr)``.
@@ -473,13 +475,13 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None, *,
 
     i_steep = int(np.argmin(slope[:i_min]))
     steepest = float(slope[i_steep])
-    i_lr = (i_steep + i_min) // 2
     i_low = i_steep
     while i_low > 0 and slope[i_low] <= _START_FRACTION * steepest:
         i_low -= 1
     i_up = i_min
-    while i_up > i_lr + 1 and smooth[i_up - 1] <= smooth[i_min] + _BOTTOM_FRACTION * drop:
+    while i_up > i_steep + 1 and smooth[i_up - 1] <= smooth[i_min] + _BOTTOM_FRACTION * drop:
         i_up -= 1
+    i_lr = (i_steep + i_up) // 2
 
     def lr_at(i: int) -> float:
         return float(lrs_a[i]) if even else float(10.0 ** x[i])
