@@ -18,6 +18,7 @@ from .optim import SGD, Hypers, get_optimizer
 from .progress import ProgressCallback, SweepProgress
 from .recorder import Recorder
 from .schedules import exp_sweep, lin_sweep, one_cycle
+from .seed import set_seed
 from .snapshot import Snapshot, preserved
 from .suggest import Suggestion
 
@@ -54,5 +55,6 @@ __all__ = [
     "load_cifar10",
     "one_cycle",
     "preserved",
+    "set_seed",
     "__version__",
 ]

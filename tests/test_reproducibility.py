@@ -1,0 +1,49 @@
+"""set_seed makes lr_find curves and fits repeatable run to run on CPU."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from conftest import blobs
+
+from tflearner import DataBundle, Learner, set_seed
+
+
+def model() -> keras.Model:
+    return keras.Sequential([keras.Input((8,)), keras.layers.Dense(32, activation="relu"),
+                             keras.layers.Dropout(0.3), keras.layers.Dense(3,
+                                                                           activation="softmax")])
+
+
+def fresh(seed: int) -> Learner:
+    set_seed(seed)
+    x, y = blobs(320)
+    return Learner(model(), DataBundle.from_arrays(x, y, valid_pct=0.2, batch_size=32,
+                                                   seed=seed), opt="adam", quiet=True)
+
+
+def test_lr_find_twice_gives_the_same_curve_exactly():
+    curves = []
+    for _ in range(2):
+        learn = fresh(7)
+        learn.lr_find(num_it=50)
+        curves.append((np.array(learn.recorder.lrs), np.array(learn.recorder.losses)))
+    assert curves[0][0].tobytes() == curves[1][0].tobytes()
+    assert curves[0][1].tobytes() == curves[1][1].tobytes()  # dropout included
+
+
+def test_fit_is_repeatable_and_the_seed_matters():
+    weights = []
+    for seed in (3, 3, 4):
+        learn = fresh(seed)
+        learn.fit_one_cycle(2, 3e-3)
+        weights.append(np.concatenate([v.numpy().ravel() for v in learn.model.weights]))
+    assert weights[0].tobytes() == weights[1].tobytes()
+    assert not np.array_equal(weights[0], weights[2])
+
+
+@pytest.mark.parametrize("bad", [-1, 2**32, 1.5, "1", True])
+def test_bad_seed(bad):
+    with pytest.raises(ValueError, match="seed must be an int"):
+        set_seed(bad)
