@@ -18,7 +18,7 @@ from conftest import mlp
 
 from tflearner import DataBundle, Learner
 
-HERE = Path(__file__).parent / "dist"
+HERE = Path(__file__).parent / "procs"
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
 
 

@@ -49,6 +49,15 @@ class FitState:
     (``stop_reason = "non-finite"``). ``div_limit > 0`` ends the fit once
     ``smooth_loss > div_limit * best smooth_loss so far`` (``"diverged"``, lr_find's stop).
     ``max_steps`` ends it after that many batches.
+
+    ``chunk_end`` is True at ``after_batch`` of the last batch of a compiled call: only there
+    do the model's variables hold the state right after the current batch (checkpoints save
+    there). ``smooth_avg`` / ``smooth_best`` are the loss EMA's running average and best value;
+    ``loss_sum`` / ``seen`` the current epoch's batch-size-weighted loss total and sample count.
+    A ``before_fit`` hook may set ``resume = {"epoch", "iter", "step", "avg", "best",
+    "loss_sum", "seen"}`` (after
+    restoring the variables): the loop then continues from that position, skipping the epoch's
+    first ``iter`` batches of the (restored) data order.
     """
 
     learner: Any
@@ -71,6 +80,12 @@ class FitState:
     div_limit: float = 0.0
     terminate_on_nan: bool = True
     n_skipped: int = 0
+    chunk_end: bool = True
+    loss_sum: float = 0.0
+    seen: int = 0
+    smooth_avg: float = 0.0
+    smooth_best: float = float("inf")
+    resume: dict[str, Any] | None = None
     logs: dict[str, float] = field(default_factory=dict)
 
     @property

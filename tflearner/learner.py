@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from .callbacks import Callback, CallbackList
+from .checkpoint import CheckpointCallback, assign_state, read_state, schedule_hash, write_state
 from .data import DataBundle
 from .loop import STEPS_PER_EXECUTION, TrainLoop, check_steps_per_execution, is_default_strategy
 from .lr_finder import DEFAULT_SUGGESTIONS, lr_find
@@ -278,20 +277,46 @@ class Learner:
 
     def fit(self, epochs: int, lr: float | None = None, wd: float | None = None,
             callbacks: list[Callback] | None = None, quiet: bool | None = None,
-            terminate_on_nan: bool = True):
+            terminate_on_nan: bool = True, checkpoint: str | os.PathLike | None = None,
+            checkpoint_every: int | None = None):
         """Train for ``epochs`` epochs at a constant ``lr`` (None keeps the current one).
 
         A batch whose loss or gradients are NaN/Inf is never applied, so the weights are never
         poisoned; it ends the fit with a warning naming the batch and LR
-        (``terminate_on_nan=False``: skip such batches and go on). Returns the
-        :class:`FitState` of the run; per-batch and per-epoch results are in
+        (``terminate_on_nan=False``: skip such batches and go on). ``checkpoint``: a directory
+        where the full state is saved at every epoch end (and every ``checkpoint_every``
+        batches); calling the same fit again resumes there (see :mod:`tflearner.checkpoint`).
+        Returns the :class:`FitState` of the run; per-batch and per-epoch results are in
         ``learn.recorder``.
         """
         epochs = _check_epochs(epochs)
+        self.hypers.set(lr=lr, wd=wd)
+        signature = {"method": "fit", "lr": self.hypers.lr, "wd": self.hypers.wd}
+        return self._fit(epochs, callbacks, quiet, terminate_on_nan, checkpoint,
+                         checkpoint_every, signature)
+
+    def _fit(self, epochs: int, callbacks: list[Callback] | None, quiet: bool | None,
+             terminate_on_nan: bool, checkpoint: str | os.PathLike | None,
+             checkpoint_every: int | None, signature: dict[str, Any]):
+        """The one path into the loop for fit, fit_one_cycle and fit_flat_cos."""
         if not isinstance(terminate_on_nan, bool):
             raise TypeError(f"terminate_on_nan must be True or False, got "
                             f"{type(terminate_on_nan).__name__}: {terminate_on_nan!r}.")
-        self.hypers.set(lr=lr, wd=wd)
+        callbacks = list(callbacks or [])
+        if checkpoint is not None:
+            if not isinstance(checkpoint, (str, os.PathLike)):
+                raise TypeError(f"checkpoint must be a directory path, got "
+                                f"{type(checkpoint).__name__}: {checkpoint!r}.")
+            if checkpoint_every is not None and (isinstance(checkpoint_every, bool) or not
+                                                 isinstance(checkpoint_every, int) or
+                                                 checkpoint_every < 1):
+                raise ValueError(f"checkpoint_every must be None or an int >= 1 (batches), "
+                                 f"got {checkpoint_every!r}.")
+            signature = {**signature, "epochs": epochs, "n_iter": self.data.n_train_batches,
+                         "model": [list(v.shape) for v in self.model.variables]}
+            callbacks.append(CheckpointCallback(self, checkpoint, signature, checkpoint_every))
+        elif checkpoint_every is not None:
+            raise ValueError("checkpoint_every needs checkpoint=<directory>.")
         state = self.loop.fit(self.data.train, epochs, self.data.valid,
                               self._callbacks(callbacks, quiet), learner=self,
                               terminate_on_nan=terminate_on_nan)
@@ -301,10 +326,10 @@ class Learner:
                 f"{state.step - 1}, lr {state.lr:.3g}): the loss was {state.loss}; that batch "
                 "was not applied, so the weights are those from before it. Lower the learning "
                 "rate (run learn.lr_find()), check the data for NaN/Inf, or pass "
-                "terminate_on_nan=False to skip such batches.", RuntimeWarning, stacklevel=2)
+                "terminate_on_nan=False to skip such batches.", RuntimeWarning, stacklevel=3)
         elif state.n_skipped:
             warnings.warn(f"fit skipped {state.n_skipped} batch(es) whose loss or gradients "
-                          "were NaN/Inf (terminate_on_nan=False).", RuntimeWarning, stacklevel=2)
+                          "were NaN/Inf (terminate_on_nan=False).", RuntimeWarning, stacklevel=3)
         return state
 
     def _total_steps(self, epochs: int) -> int:
@@ -328,7 +353,8 @@ class Learner:
                       moms: tuple[float, float, float] | None = (0.95, 0.85, 0.95),
                       anneal: str = "linear", three_phase: bool = True, wd: float | None = None,
                       callbacks: list[Callback] | None = None, quiet: bool | None = None,
-                      terminate_on_nan: bool = True):
+                      terminate_on_nan: bool = True, checkpoint: str | os.PathLike | None = None,
+                      checkpoint_every: int | None = None):
         """Fit with the one-cycle policy: LR and momentum (SGD with momentum > 0, or the Adam
         family's ``beta_1``) set every batch from :func:`tflearner.schedules.one_cycle`.
 
@@ -349,20 +375,26 @@ class Learner:
         elif mom_values is not None:
             log.info("fit_one_cycle: %s has no momentum term; cycling the LR only.",
                      type(self.opt).__name__)
-        return self.fit(epochs, wd=wd, callbacks=[ParamScheduler(scheds), *(callbacks or [])],
-                        quiet=quiet, terminate_on_nan=terminate_on_nan)
+        self.hypers.set(wd=wd)
+        signature = {"method": "fit_one_cycle", "schedule": schedule_hash(scheds),
+                     "wd": self.hypers.wd}
+        return self._fit(epochs, [ParamScheduler(scheds), *(callbacks or [])], quiet,
+                         terminate_on_nan, checkpoint, checkpoint_every, signature)
 
     def fit_flat_cos(self, epochs: int, lr: float | None = None, pct_start: float = 0.75,
                      div_final: float = 1e5, wd: float | None = None,
                      callbacks: list[Callback] | None = None, quiet: bool | None = None,
-                     terminate_on_nan: bool = True):
+                     terminate_on_nan: bool = True, checkpoint: str | os.PathLike | None = None,
+                     checkpoint_every: int | None = None):
         """fastai's flat-then-cosine: ``lr`` for ``pct_start`` of training, then cosine
         annealing to ``lr / div_final``. ``lr=None`` uses the last ``lr_find`` suggestion."""
         epochs = _check_epochs(epochs)
         lrs = flat_cos(self._total_steps(epochs), self._max_lr(lr), pct_start, div_final)
-        return self.fit(epochs, wd=wd, callbacks=[ParamScheduler({"lr": lrs}),
-                                                  *(callbacks or [])], quiet=quiet,
-                        terminate_on_nan=terminate_on_nan)
+        self.hypers.set(wd=wd)
+        signature = {"method": "fit_flat_cos", "schedule": schedule_hash({"lr": lrs}),
+                     "wd": self.hypers.wd}
+        return self._fit(epochs, [ParamScheduler({"lr": lrs}), *(callbacks or [])], quiet,
+                         terminate_on_nan, checkpoint, checkpoint_every, signature)
 
     def validate(self, ds: tf.data.Dataset | None = None) -> dict[str, float]:
         """Loss and metrics over ``ds`` (default: the validation set), e.g.
@@ -430,24 +462,8 @@ class Learner:
         path = Path(path)
         if path.suffix != ".npz":
             path = path.with_name(path.name + ".npz")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        arrays, index = {}, {}
-        for group, variables in self.state_variables().items():
-            index[group] = []
-            for i, v in enumerate(variables):
-                arrays[f"{group}/{i}"] = np.asarray(v.numpy())
-                index[group].append([getattr(v, "path", v.name), list(v.shape)])
-        meta = {"format": _FORMAT, "optimizer": type(self.opt).__name__, "index": index}
-        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-        fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-        return path
+        opt_name = type(getattr(self.opt, "inner_optimizer", self.opt)).__name__
+        return write_state(self, path, {"format": _FORMAT, "optimizer": opt_name})
 
     def load(self, path: str | os.PathLike) -> Learner:
         """Restore what :meth:`save` wrote; refuses a file from a different model/optimizer."""
@@ -457,29 +473,10 @@ class Learner:
         if not path.exists():
             raise FileNotFoundError(f"path={str(path)!r} does not exist; pass the file written "
                                     "by learn.save(...).")
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                arrays = {k: f[k] for k in f.files}
-            meta = json.loads(arrays.pop("meta").tobytes().decode())
-        except Exception as exc:  # noqa: BLE001
-            raise ValueError(f"{path} is not a tflearner state file: {exc}") from None
+        meta, arrays = read_state(self, path, "state file")
         if meta.get("format") != _FORMAT:
             raise ValueError(f"{path} has format {meta.get('format')!r}, expected {_FORMAT!r}.")
-        if meta["optimizer"] != type(self.opt).__name__:
-            raise ValueError(f"{path} holds {meta['optimizer']} state but this Learner uses "
-                             f"{type(self.opt).__name__}; build the Learner with the same opt.")
-        variables = self.state_variables()
-        for group, entries in meta["index"].items():
-            mine = variables.get(group, [])
-            shapes = [list(v.shape) for v in mine]
-            if [e[1] for e in entries] != shapes:
-                raise ValueError(
-                    f"{path} does not match this Learner's {group} variables (saved "
-                    f"{len(entries)} with shapes {[e[1] for e in entries][:4]}..., here "
-                    f"{len(mine)} with {shapes[:4]}...). Load it into the same architecture.")
-        for group, mine in variables.items():
-            for i, v in enumerate(mine):
-                v.assign(arrays[f"{group}/{i}"])
+        assign_state(self, arrays)
         return self
 
     def __repr__(self) -> str:

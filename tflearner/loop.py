@@ -295,14 +295,24 @@ class TrainLoop:
         avg, best = 0.0, math.inf
         try:
             cbs("before_fit", state)
-            for epoch in range(epochs):
-                state.epoch, state.iter, state.logs = epoch, 0, {}
+            resume = state.resume or {}
+            first_epoch = int(resume.get("epoch", 0))
+            if resume:
+                state.step = int(resume["step"])
+                avg, best = float(resume["avg"]), float(resume["best"])
+                state.smooth_avg, state.smooth_best = avg, best
+            for epoch in range(first_epoch, epochs):
+                skip = int(resume.get("iter", 0)) if epoch == first_epoch else 0
+                state.epoch, state.iter, state.logs = epoch, skip, {}
                 start = time.perf_counter()
                 cbs("before_epoch", state)
                 state.training = True
                 cbs("before_train", state)
-                loss_sum, seen = 0.0, 0
+                loss_sum, seen = ((float(resume.get("loss_sum", 0.0)), int(resume.get("seen", 0)))
+                                  if skip else (0.0, 0))
                 iterator = iter(self._distribute(train))
+                for _ in range(skip):  # resuming mid-epoch: the same order, minus what ran
+                    next(iterator)
                 while not state.stop_training:
                     known = state.n_iter is not None
                     chunk = 1 if sync else self._auto_chunk if self.auto else self.max_chunk
@@ -324,8 +334,9 @@ class TrainLoop:
                         break  # an unknown-length epoch ends when a batch is asked for
                     if self.auto and rows:
                         self._auto_chunk = auto_chunk((time.perf_counter() - started) / len(rows))
-                    for loss, lr, mom, wd, bs, smooth, avg_after, ok in rows:
+                    for j, (loss, lr, mom, wd, bs, smooth, avg_after, ok) in enumerate(rows):
                         avg = avg_after  # the EMA state the next chunk continues from
+                        state.chunk_end = j == len(rows) - 1
                         state.lr, state.wd = lr, wd
                         state.mom = None if self.hypers.mom_attr is None else mom
                         state.loss, state.batch_size = loss, int(bs)
@@ -340,6 +351,8 @@ class TrainLoop:
                         if state.div_limit > 0 and smooth > state.div_limit * best:
                             state.stop_training, state.stop_reason = True, "diverged"
                         best = min(best, smooth)
+                        state.smooth_avg, state.smooth_best = avg, best
+                        state.loss_sum, state.seen = loss_sum, seen
                         cbs("after_batch", state)
                         state.iter += 1
                         state.step += 1
@@ -350,6 +363,7 @@ class TrainLoop:
                 if state.iter == 0:
                     raise ValueError("train yielded no batches in this epoch; it must yield at "
                                      "least one batch per epoch.")
+                state.chunk_end = True
                 state.logs["train_loss"] = loss_sum / seen if seen else math.nan
                 cbs("after_train", state)
                 if valid is not None:

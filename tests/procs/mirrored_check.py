@@ -1,0 +1,99 @@
+"""Run in a fresh process (logical devices must be set before TensorFlow starts): compares
+tflearner under MirroredStrategy over 2 logical CPUs with a single-device run. Prints JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import tensorflow as tf  # noqa: E402
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from tflearner import SGD, DataBundle, Learner  # noqa: E402
+
+
+def model() -> keras.Model:
+    return keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
+                             keras.layers.Dense(3, activation="softmax")])
+
+
+def data() -> DataBundle:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 256)
+    x = (rng.normal(size=(256, 8)) + y[:, None]).astype("float32")
+    return DataBundle.from_arrays(x, y, valid_pct=0.25, batch_size=32, seed=0)
+
+
+def learner(strategy, init, opt):
+    d = data()
+    if strategy is None:
+        m = model()
+    else:
+        with strategy.scope():
+            m = model()
+    m.set_weights(init)
+    return Learner(m, d, opt=opt, quiet=True)
+
+
+def main() -> None:
+    keras.utils.set_random_seed(0)
+    init = model().get_weights()
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    out = {"replicas": strategy.num_replicas_in_sync}
+
+    single = learner(None, init, SGD(momentum=0.9))
+    single.fit_one_cycle(2, 0.1)
+    dist = learner(strategy, init, SGD(momentum=0.9))
+    out["detected"] = dist.strategy is strategy
+    dist.fit_one_cycle(2, 0.1)
+    out["traces"] = dict(dist.loop.trace_counts)
+    out["loss_diff"] = float(np.max(np.abs(np.subtract(single.recorder.losses,
+                                                       dist.recorder.losses))))
+    out["n_batches"] = len(dist.recorder.losses)
+    out["moms_equal"] = bool(np.allclose(single.recorder.moms, dist.recorder.moms))
+    out["weight_diff"] = max(float(np.max(np.abs(a - b))) for a, b in zip(
+        single.model.get_weights(), dist.model.get_weights(), strict=True))
+    out["valid_diff"] = abs(single.validate()["loss"] - dist.validate()["loss"])
+    out["acc_equal"] = single.validate()["accuracy"] == dist.validate()["accuracy"]
+    out["predict_diff"] = float(np.max(np.abs(single.predict(data().valid)
+                                              - dist.predict(data().valid))))
+
+    # Each replica's copy of every state variable, before and after lr_find: bitwise equal.
+    def replica_values():
+        vals = []
+        for group in dist.state_variables().values():
+            for v in group:
+                raw = v.value if isinstance(v, keras.Variable) else v
+                parts = getattr(raw, "values", None) or (raw,)
+                vals += [np.array(p.numpy()) for p in parts]
+        return vals
+
+    before = replica_values()
+    dist.lr_find(num_it=30)
+    after = replica_values()
+    out["lr_find_points"] = len(dist.recorder.lrs)
+    out["restored_bitwise"] = len(before) == len(after) and all(
+        a.dtype == b.dtype and a.tobytes() == b.tobytes() for a, b in zip(before, after,
+                                                                           strict=True))
+    out["mirrored_copies"] = len(before)
+
+    x, y = np.zeros((66, 8), "float32"), np.zeros(66, "int64")
+    try:
+        with strategy.scope():
+            m = model()
+        Learner(m, DataBundle.from_arrays(x, y, valid_pct=0.0, batch_size=33))
+        out["odd_batch_error"] = ""
+    except ValueError as exc:
+        out["odd_batch_error"] = str(exc)
+    print("RESULT " + json.dumps(out))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
