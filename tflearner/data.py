@@ -265,9 +265,13 @@ def _check_arrays(xname: str, yname: str, x: Any, y: Any) -> tuple[np.ndarray, n
         x, y = np.asarray(x), np.asarray(y)
     except ValueError as exc:  # ragged lists
         raise ValueError(f"{xname}/{yname} must be rectangular arrays: {exc}") from None
-    if x.dtype == object or y.dtype == object:
-        raise TypeError(f"{xname} and {yname} must be numeric arrays, got dtypes "
-                        f"{x.dtype} and {y.dtype}.")
+    for name, a in ((xname, x), (yname, y)):
+        if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
+            raise TypeError(f"{name} must be a numeric array, got dtype {a.dtype} (e.g. strings "
+                            f"or mixed objects); convert it, e.g. {name}.astype('float32').")
+    if np.issubdtype(x.dtype, np.floating) and not np.all(np.isfinite(x)):
+        raise ValueError(f"{xname} contains {int(np.sum(~np.isfinite(x)))} NaN/Inf values; "
+                         "clean or impute them before training.")
     if x.ndim < 2:
         raise ValueError(f"{xname} must have shape (n_examples, ...), got shape {x.shape}.")
     if len(x) != len(y):

@@ -18,7 +18,7 @@ from .checkpoint import CheckpointCallback, assign_state, read_state, schedule_h
 from .data import DataBundle
 from .loop import STEPS_PER_EXECUTION, TrainLoop, check_steps_per_execution, is_default_strategy
 from .lr_finder import DEFAULT_SUGGESTIONS, lr_find
-from .optim import Hypers, get_optimizer
+from .optim import Hypers, _as_float, get_optimizer
 from .param_scheduler import ParamScheduler
 from .precision import apply_policy, check_policy, model_policy
 from .progress import ProgressCallback
@@ -64,6 +64,17 @@ def resolve_strategy(model: keras.Model, strategy: Any) -> tf.distribute.Strateg
             f"variables were created under ({type(built_under).__name__}); pass that one, or "
             "build the model under this strategy's scope.")
     return strategy
+
+
+def _check_callbacks(callbacks: Any) -> list:
+    """``callbacks`` as a list of Callback (None: empty); errors index into the caller's list."""
+    if callbacks is None:
+        return []
+    if not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"callbacks must be a list of tflearner.Callback, got "
+                        f"{type(callbacks).__name__}: {callbacks!r}.")
+    CallbackList(callbacks)
+    return list(callbacks)
 
 
 def _check_epochs(epochs: Any) -> int:
@@ -130,6 +141,11 @@ class Learner:
                             "DataBundle.from_datasets(train_ds, valid_ds).")
         steps_per_execution = check_steps_per_execution(steps_per_execution)
         mixed_precision = check_policy(mixed_precision)
+        if lr is not None and not _as_float("lr", lr) > 0:
+            raise ValueError(f"lr must be > 0, got {lr!r}; e.g. lr=1e-3, or None to keep the "
+                             "optimizer's own.")
+        if wd is not None:
+            _as_float("wd", wd)
         self.strategy = resolve_strategy(model, strategy)
         self._check_replica_batch(data, self.strategy)
         self.model, self.data = model, data
@@ -290,6 +306,7 @@ class Learner:
         ``learn.recorder``.
         """
         epochs = _check_epochs(epochs)
+        callbacks = _check_callbacks(callbacks)
         self.hypers.set(lr=lr, wd=wd)
         signature = {"method": "fit", "lr": self.hypers.lr, "wd": self.hypers.wd}
         return self._fit(epochs, callbacks, quiet, terminate_on_nan, checkpoint,
@@ -367,6 +384,7 @@ class Learner:
         term (plain SGD) get the LR schedule only.
         """
         epochs = _check_epochs(epochs)
+        callbacks = _check_callbacks(callbacks)
         lrs, mom_values = one_cycle(self._total_steps(epochs), self._max_lr(max_lr), pct_start,
                                     div, div_final, moms, anneal, three_phase)
         scheds = {"lr": lrs}
@@ -389,6 +407,7 @@ class Learner:
         """fastai's flat-then-cosine: ``lr`` for ``pct_start`` of training, then cosine
         annealing to ``lr / div_final``. ``lr=None`` uses the last ``lr_find`` suggestion."""
         epochs = _check_epochs(epochs)
+        callbacks = _check_callbacks(callbacks)
         lrs = flat_cos(self._total_steps(epochs), self._max_lr(lr), pct_start, div_final)
         self.hypers.set(wd=wd)
         signature = {"method": "fit_flat_cos", "schedule": schedule_hash({"lr": lrs}),

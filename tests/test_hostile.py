@@ -1,0 +1,152 @@
+"""Hostile-input sweep: every public entry point answers bad input with a ValueError or
+TypeError whose message names the argument, never a traceback from deep inside TensorFlow."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import pytest
+from conftest import blobs, mlp
+
+import tflearner as tl
+from tflearner import DataBundle, Learner
+
+NAN, INF = math.nan, math.inf
+
+
+@pytest.fixture(scope="module")
+def learn():
+    x, y = blobs(96)
+    return Learner(mlp(), DataBundle.from_arrays(x, y, valid_pct=0.25, batch_size=16, seed=0),
+                   quiet=True)
+
+
+def _data():
+    x, y = blobs(64)
+    return DataBundle.from_arrays(x, y, valid_pct=0.0, batch_size=16)
+
+
+LEARNER_CASES = [
+    # (call, expected exception, words that must appear)
+    (lambda L: L.fit(0), ValueError, "epochs"),
+    (lambda L: L.fit(-3), ValueError, "epochs"),
+    (lambda L: L.fit("3"), TypeError, "epochs"),
+    (lambda L: L.fit(2.5), TypeError, "epochs"),
+    (lambda L: L.fit(None), TypeError, "epochs"),
+    (lambda L: L.fit(1, lr=NAN), ValueError, "lr"),
+    (lambda L: L.fit(1, lr=-0.1), ValueError, "lr"),
+    (lambda L: L.fit(1, lr=INF), ValueError, "lr"),
+    (lambda L: L.fit(1, lr="fast"), TypeError, "lr"),
+    (lambda L: L.fit(1, wd=-1), ValueError, "wd"),
+    (lambda L: L.fit(1, wd=NAN), ValueError, "wd"),
+    (lambda L: L.fit(1, callbacks=[print]), TypeError, "callbacks[0]"),
+    (lambda L: L.fit_one_cycle(1, NAN), ValueError, "max_lr"),
+    (lambda L: L.fit_one_cycle(1, INF), ValueError, "max_lr"),
+    (lambda L: L.fit_one_cycle(1, "0.1"), TypeError, "max_lr"),
+    (lambda L: L.fit_one_cycle(1, 0.1, pct_start=NAN), ValueError, "pct_start"),
+    (lambda L: L.fit_one_cycle(1, 0.1, div=-1), ValueError, "div"),
+    (lambda L: L.fit_one_cycle(1, 0.1, moms="high"), TypeError, "moms"),
+    (lambda L: L.fit_one_cycle(1, 0.1, anneal=None), TypeError, "anneal"),
+    (lambda L: L.fit_flat_cos(1, -1.0), ValueError, "lr"),
+    (lambda L: L.fit_flat_cos(1, 0.1, pct_start=1.5), ValueError, "pct_start"),
+    (lambda L: L.lr_find(start_lr=0), ValueError, "start_lr"),
+    (lambda L: L.lr_find(start_lr=NAN), ValueError, "start_lr"),
+    (lambda L: L.lr_find(end_lr=1e-9), ValueError, "end_lr"),
+    (lambda L: L.lr_find(end_lr=INF), ValueError, "end_lr"),
+    (lambda L: L.lr_find(num_it=1), ValueError, "num_it"),
+    (lambda L: L.lr_find(num_it="100"), TypeError, "num_it"),
+    (lambda L: L.lr_find(beta=1.0), ValueError, "beta"),
+    (lambda L: L.lr_find(beta=NAN), ValueError, "beta"),
+    (lambda L: L.lr_find(div_threshold=1), ValueError, "div_threshold"),
+    (lambda L: L.lr_find(suggest_funcs=["best"]), ValueError, "best"),
+    (lambda L: L.lr_find(suggest_funcs=[3]), TypeError, "suggester"),
+    (lambda L: L.lr_find(mode="log"), ValueError, "mode"),
+    (lambda L: L.validate(np.zeros((4, 8))), TypeError, "ds"),
+    (lambda L: L.validate(_data().train.map(lambda x, y: (x[:, :4], y))), ValueError, "ds"),
+    (lambda L: L.predict("images"), TypeError, "ds"),
+    (lambda L: L.load("/nonexistent/file.npz"), FileNotFoundError, "path"),
+    (lambda L: L.recorder.plot(skip_start=-1), ValueError, "skip_start"),
+    (lambda L: L.recorder.plot_loss(skip_start="5"), ValueError, "skip_start"),
+    (lambda L: L.recorder.plot_sched(keys=("lr", "beta")), ValueError, "keys"),
+]
+
+
+@pytest.mark.parametrize("i", range(len(LEARNER_CASES)))
+def test_learner_methods_refuse_bad_input(learn, i):
+    call, exc, words = LEARNER_CASES[i]
+    if "plot" in words or i >= len(LEARNER_CASES) - 3:
+        learn.fit(1)  # the recorder needs something to plot
+    with pytest.raises(exc) as info:
+        call(learn)
+    assert words in str(info.value)
+
+
+CONSTRUCTION_CASES = [
+    (lambda: Learner("lenet", _data()), TypeError, "model"),
+    (lambda: Learner(mlp(), None), TypeError, "data"),
+    (lambda: Learner(mlp(), (np.zeros((4, 8)), np.zeros(4))), TypeError, "data"),
+    (lambda: Learner(mlp(), _data(), loss_fn="mse!"), TypeError, "loss_fn"),
+    (lambda: Learner(mlp(), _data(), opt="sgdd"), ValueError, "opt"),
+    (lambda: Learner(mlp(), _data(), opt=3), TypeError, "opt"),
+    (lambda: Learner(mlp(), _data(), metrics=[3]), TypeError, "metrics[0]"),
+    (lambda: Learner(mlp(), _data(), lr=-1), ValueError, "lr"),
+    (lambda: Learner(mlp(), _data(), wd=NAN), ValueError, "wd"),
+    (lambda: Learner(mlp(), _data(), callbacks=["cb"]), TypeError, "callbacks[0]"),
+    (lambda: Learner(mlp(), _data(), steps_per_execution=0), ValueError,
+     "steps_per_execution"),
+    (lambda: Learner(mlp(), _data(), strategy="mirrored"), TypeError, "strategy"),
+    (lambda: Learner(mlp(), _data(), mixed_precision="fp8"), ValueError, "mixed_precision"),
+    (lambda: Learner(keras.Sequential([keras.Input((5,)), keras.layers.Dense(3)]), _data()),
+     ValueError, "input"),
+    (lambda: Learner(keras.Sequential([keras.Input((8,)), keras.layers.Dense(7)]), _data()),
+     ValueError, "classes"),
+    (lambda: DataBundle.from_arrays(np.zeros((4, 8)), np.zeros(5)), ValueError, "y"),
+    (lambda: DataBundle.from_arrays(np.zeros((0, 8)), np.zeros(0)), ValueError, "x"),
+    (lambda: DataBundle.from_arrays([[1, 2], [3]], [0, 1]), ValueError, "x"),
+    (lambda: DataBundle.from_arrays(np.array([["a", "b"], ["c", "d"]]), np.zeros(2)), TypeError,
+     "x must be a numeric array"),
+    (lambda: DataBundle.from_arrays(np.zeros((2, 2)), np.array(["cat", "dog"])), TypeError,
+     "y must be a numeric array"),
+    (lambda: DataBundle.from_arrays(np.full((2, 2), NAN), np.zeros(2)), ValueError,
+     "x contains 4 NaN/Inf"),
+    (lambda: Learner(mlp(), _data()).fit(1, callbacks=print), TypeError, "callbacks"),
+    (lambda: DataBundle.from_arrays(np.zeros((4, 8)), np.zeros(4), batch_size=0), ValueError,
+     "batch_size"),
+    (lambda: DataBundle.from_arrays(np.zeros((4, 8)), np.zeros(4), valid_pct=1.5), ValueError,
+     "valid_pct"),
+    (lambda: DataBundle.from_datasets(None), TypeError, "train"),
+    (lambda: tl.cifar10_data(batch_size=-1, sample=True), ValueError, "batch_size"),
+    (lambda: tl.one_cycle(10, NAN), ValueError, "max_lr"),
+    (lambda: tl.one_cycle("10", 0.1), TypeError, "total_steps"),
+    (lambda: tl.exp_sweep(1e-3, 1e-4, 10), ValueError, "end_lr"),
+    (lambda: tl.lin_sweep(0, 1, 10), ValueError, "start_lr"),
+    (lambda: tl.OneCycleSchedule(0, 0.1), ValueError, "total_steps"),
+    (lambda: tl.OneCycleSchedule(100, -0.1), ValueError, "max_lr"),
+    (lambda: tl.OneCycleCallback(max_lr=NAN), ValueError, "max_lr"),
+    (lambda: tl.set_seed(-1), ValueError, "seed"),
+]
+
+
+@pytest.mark.parametrize("i", range(len(CONSTRUCTION_CASES)))
+def test_constructors_and_pure_functions_refuse_bad_input(i):
+    call, exc, words = CONSTRUCTION_CASES[i]
+    with pytest.raises(exc) as info:
+        call()
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["robust", "valley", "slide", "steep", "minimum"])
+@pytest.mark.parametrize("lrs,losses,exc,words", [
+    ([1e-3, 1e-2], [1.0], ValueError, "same length"),
+    ("lrs", [1.0], TypeError, "lrs"),
+    ([[1e-3, 1e-2]], [[1.0, 2.0]], ValueError, "1-D"),
+    ([1e-2, 1e-3, 1e-1, 1, 10], [1, 2, 3, 4, 5], ValueError, "increasing"),
+    ([-1e-2, 1e-3, 1e-1, 1, 10], [1, 2, 3, 4, 5], ValueError, "lrs"),
+])
+def test_suggesters_refuse_bad_curves(name, lrs, losses, exc, words):
+    from tflearner.suggest import SUGGESTERS
+    with pytest.raises(exc) as info:
+        SUGGESTERS[name](lrs, losses)
+    assert words in str(info.value)
