@@ -45,7 +45,7 @@ from tflearner.data import DataBundle  # noqa: E402
 SEED = {"a": 31.1, "b": 49.2, "c": 54.7, "d": None, "e": 59.1, "f": 10.0, "g": None}
 SEED_NOTES = {"c": "per-epoch triangle", "f": "Adam + per-epoch triangle"}
 
-#: (g): the best recipe found on the validation set (see docs/results.md for the search).
+#: (g): the best recipe found on the validation set (seed 0; see docs/results.md for the search).
 RECIPE_G = {"opt": "adamw", "max_lr": 7e-3, "wd": 0.1, "fit": {}}
 
 
@@ -101,7 +101,7 @@ def run_all(data: DataBundle, seed: int, epochs: int, out: Path | None) -> dict[
                lambda L: L.fit_one_cycle(epochs, 3e-1), make_learner(data, seed))
     if out is not None and seed == 0:
         axes = c.recorder.plot_sched()
-        axes[0].figure.suptitle("(c) fit_one_cycle(10, 3e-1): plain SGD, LR per batch")
+        axes[0].figure.suptitle("(c) fit_one_cycle(10, 3e-1): plain SGD, LR per batch", y=1.03)
         axes[0].figure.savefig(out / "sched_c.png", dpi=110, bbox_inches="tight")
         plt.close(axes[0].figure)
         ax = c.recorder.plot_loss()
@@ -116,7 +116,7 @@ def run_all(data: DataBundle, seed: int, epochs: int, out: Path | None) -> dict[
                lambda L: L.fit_one_cycle(epochs, adam_lr), make_learner(data, seed, opt="adam"))
     if out is not None and seed == 0:
         axes = f.recorder.plot_sched()
-        axes[0].figure.suptitle("(f) Adam one-cycle: LR and beta_1 per batch")
+        axes[0].figure.suptitle("(f) Adam one-cycle: LR and beta_1 per batch", y=1.03)
         axes[0].figure.savefig(out / "sched_f.png", dpi=110, bbox_inches="tight")
         plt.close(axes[0].figure)
     g = RECIPE_G
@@ -152,12 +152,14 @@ def main() -> None:
         res = [r[row] for r in per_seed]
         acc = statistics.mean(r["test"] for r in res)
         spread = (f" ±{statistics.stdev(r['test'] for r in res):.1f}" if len(res) > 1 else "")
-        lrs = {f"{r['lr']:.3g}" for r in res}
+        lr_values = sorted({r["lr"] for r in res})
+        lrs = {f"{lr_values[0]:.2g}" if len(lr_values) == 1 else
+               f"{lr_values[0]:.2g}-{lr_values[-1]:.2g}"}
         seed_val = SEED[row]
         seed_txt = "—" if seed_val is None else (f"~{seed_val:.0f}" if row == "f" else
                                                    f"{seed_val:.1f}")
         note = f"  (seed: {SEED_NOTES[row]})" if row in SEED_NOTES else ""
-        print(f"({row}) {res[0]['desc']:43s} {'/'.join(sorted(lrs)):>12s} "
+        print(f"({row}) {res[0]['desc']:43s} {lrs.pop():>12s} "
               f"{acc:7.1f}{spread:5s} {seed_txt:>6s}{note}")
 
 
