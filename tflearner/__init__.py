@@ -8,6 +8,7 @@ Pure helpers: :mod:`tflearner.schedules` (numpy) and :mod:`tflearner.suggest` (n
 from .callbacks import EVENTS, Callback, CallbackList, FitState
 from .cifar import CIFAR10_CLASSES, CifarFormatError, CifarNotFoundError, load_cifar10
 from .data import DataBundle, cifar10_data
+from .keras_callbacks import KerasCallbacks
 from .keras_lr_finder import KerasLRFinder, LRFinderCallback
 from .keras_one_cycle import OneCycleCallback, OneCycleSchedule
 from .learner import Learner
@@ -34,6 +35,7 @@ __all__ = [
     "EVENTS",
     "FitState",
     "Hypers",
+    "KerasCallbacks",
     "KerasLRFinder",
     "LRFinder",
     "LRFinderCallback",

@@ -16,6 +16,7 @@ import tensorflow as tf
 from .callbacks import Callback, CallbackList
 from .checkpoint import CheckpointCallback, assign_state, read_state, schedule_hash, write_state
 from .data import DataBundle
+from .keras_callbacks import KerasCallbacks, check_no_lr_callbacks
 from .loop import STEPS_PER_EXECUTION, TrainLoop, check_steps_per_execution, is_default_strategy
 from .lr_finder import DEFAULT_SUGGESTIONS, lr_find
 from .optim import Hypers, _as_float, get_optimizer
@@ -67,13 +68,19 @@ def resolve_strategy(model: keras.Model, strategy: Any) -> tf.distribute.Strateg
 
 
 def _check_callbacks(callbacks: Any) -> list:
-    """``callbacks`` as a list of Callback (None: empty); errors index into the caller's list."""
+    """``callbacks`` as a list of tflearner or Keras callbacks (None: empty); errors index into
+    the caller's list."""
     if callbacks is None:
         return []
     if not isinstance(callbacks, (list, tuple)):
-        raise TypeError(f"callbacks must be a list of tflearner.Callback, got "
-                        f"{type(callbacks).__name__}: {callbacks!r}.")
-    CallbackList(callbacks)
+        raise TypeError(f"callbacks must be a list of tflearner.Callback or "
+                        f"keras.callbacks.Callback, got {type(callbacks).__name__}: "
+                        f"{callbacks!r}.")
+    for i, cb in enumerate(callbacks):
+        if not isinstance(cb, (Callback, keras.callbacks.Callback)):
+            raise TypeError(
+                f"callbacks[{i}] must be a tflearner.Callback or a keras.callbacks.Callback, "
+                f"got {type(cb).__name__}: {cb!r}.")
     return list(callbacks)
 
 
@@ -320,6 +327,12 @@ class Learner:
             raise TypeError(f"terminate_on_nan must be True or False, got "
                             f"{type(terminate_on_nan).__name__}: {terminate_on_nan!r}.")
         callbacks = list(callbacks or [])
+        keras_cbs = [cb for cb in callbacks if isinstance(cb, keras.callbacks.Callback)]
+        callbacks = [cb for cb in callbacks if not isinstance(cb, keras.callbacks.Callback)]
+        if keras_cbs:
+            if signature["method"] != "fit":
+                check_no_lr_callbacks(keras_cbs, signature["method"])
+            callbacks.append(KerasCallbacks(self, keras_cbs))
         if checkpoint is not None:
             if not isinstance(checkpoint, (str, os.PathLike)):
                 raise TypeError(f"checkpoint must be a directory path, got "
