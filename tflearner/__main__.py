@@ -1,4 +1,4 @@
-"""``python -m tflearner``: the README's main job (see :mod:`tflearner.demo`)."""
+"""``python -m tflearner [options]``: ``tflearner demo`` (see :mod:`tflearner.cli`)."""
 
 import sys
 
