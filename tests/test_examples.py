@@ -1,0 +1,36 @@
+"""Smoke test of every example on the shipped sample (1 epoch): each runs end to end offline."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.mark.parametrize("name", ["fit_lenet_cifar10", "adam_one_cycle", "keras_model_fit",
+                                  "transfer_learning"])
+def test_example_runs_on_the_sample(name, tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    module = importlib.import_module(name)
+    try:
+        acc = module.main(["--epochs", "1", "--batch-size", "64", "--out", str(tmp_path)]
+                          if name in ("fit_lenet_cifar10", "adam_one_cycle") else
+                          ["--epochs", "1", "--batch-size", "64"])
+    finally:
+        sys.modules.pop(name, None)
+        sys.modules.pop("_common", None)
+    assert 0.0 <= acc <= 1.0
+    if name == "fit_lenet_cifar10":
+        assert (tmp_path / "lr_find.png").stat().st_size > 10_000
+    if name == "adam_one_cycle":
+        assert (tmp_path / "sched.png").stat().st_size > 10_000
+
+
+def test_every_example_is_smoke_tested():
+    scripts = {p.stem for p in EXAMPLES.glob("*.py") if not p.stem.startswith("_")}
+    assert scripts == {"fit_lenet_cifar10", "adam_one_cycle", "keras_model_fit",
+                       "transfer_learning"}
