@@ -137,3 +137,16 @@ def test_not_a_callback_is_refused():
     with pytest.raises(TypeError, match="callbacks\\[1\\] must be a tflearner.Callback or a "
                                         "keras.callbacks.Callback, got int"):
         learner().fit(1, callbacks=[EpochWeights(), 3])
+
+
+def test_keras_callbacks_given_to_the_learner_join_every_fit_but_not_lr_find(tmp_path):
+    keras.utils.set_random_seed(0)
+    x, y = blobs(320)
+    log = KerasLog()
+    learn = Learner(mlp(), DataBundle.from_arrays(x, y, valid_pct=0.25, batch_size=32),
+                    quiet=True, callbacks=[log, EpochWeights()])
+    learn.lr_find(num_it=20)
+    assert log.events == []
+    learn.fit(1)
+    learn.fit_one_cycle(1, 0.1)
+    assert [e[0] for e in log.events].count("train_begin") == 2

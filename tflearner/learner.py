@@ -117,7 +117,8 @@ class Learner:
     a Keras optimizer instance, class or name; the default is plain SGD (the seed's setting).
     ``lr`` and ``wd`` are the starting learning rate and decoupled weight decay; ``lr=None``
     keeps an optimizer instance's own learning rate (and means 1e-3 otherwise).
-    ``callbacks`` are added to every fit; ``quiet=True`` turns progress output off.
+    ``callbacks`` (tflearner or Keras) are added to every fit (tflearner ones to lr_find too);
+    ``quiet=True`` turns progress output off.
     ``strategy``: a ``tf.distribute.Strategy`` the model was built under (found from the
     model's variables when omitted). ``mixed_precision``: ``"mixed_float16"`` or
     ``"mixed_bfloat16"`` (applied to the built model, output layer kept float32; float16 adds
@@ -157,7 +158,11 @@ class Learner:
         self._check_replica_batch(data, self.strategy)
         self.model, self.data = model, data
         self.quiet = bool(quiet)
-        self.callbacks = list(CallbackList(callbacks or ()))
+        given = _check_callbacks(callbacks)
+        # tflearner callbacks join every fit and lr_find; Keras ones join every fit only.
+        self.callbacks = list(CallbackList(
+            [cb for cb in given if not isinstance(cb, keras.callbacks.Callback)]))
+        self.keras_callbacks = [cb for cb in given if isinstance(cb, keras.callbacks.Callback)]
         x_spec, y_spec = data.train.element_spec
 
         # Probe the model and loss once on zeros: builds the model, checks shapes, no side effects.
@@ -327,7 +332,8 @@ class Learner:
             raise TypeError(f"terminate_on_nan must be True or False, got "
                             f"{type(terminate_on_nan).__name__}: {terminate_on_nan!r}.")
         callbacks = list(callbacks or [])
-        keras_cbs = [cb for cb in callbacks if isinstance(cb, keras.callbacks.Callback)]
+        keras_cbs = [*self.keras_callbacks,
+                     *(cb for cb in callbacks if isinstance(cb, keras.callbacks.Callback))]
         callbacks = [cb for cb in callbacks if not isinstance(cb, keras.callbacks.Callback)]
         if keras_cbs:
             if signature["method"] != "fit":
