@@ -10,6 +10,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
 from tflearner import DataBundle  # noqa: E402
 
@@ -45,3 +46,10 @@ def cifar_like() -> DataBundle:
     x = rng.integers(0, 256, (200, 32, 32, 3), dtype=np.uint8)
     y = rng.integers(0, 10, 200)
     return DataBundle.from_arrays(x, y, batch_size=64, valid_pct=0.1, seed=0)
+
+
+# CI runs property tests with a fixed seed (a red build then always reproduces); local runs
+# explore new examples each time.
+settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")

@@ -551,3 +551,12 @@ def test_numpy_scalars_are_accepted():
     lrs, moms = one_cycle(np.int64(10), np.float32(0.5), pct_start=np.float64(0.3),
                           moms=[0.95, 0.85, 0.95])
     assert lrs.shape == (10,) and lrs[3] == 0.5 and moms[3] == 0.85
+
+
+def test_anneal_exp_survives_extreme_ends():
+    """Found by hypothesis: 0.5 / 5e-324 overflows, so the ratio form gave inf; the log form
+    gives the geometric mean sqrt(0.5 * 5e-324) at pos 0.5."""
+    from tflearner.schedules import anneal_exp
+    mid = float(anneal_exp(0.5, 5e-324, 0.5))
+    assert np.isfinite(mid) and mid == pytest.approx(np.sqrt(0.5) * np.sqrt(5e-324), rel=1e-6)
+    assert np.isfinite(anneal_exp(5e-324, 0.5, np.linspace(0, 1, 11))).all()

@@ -90,7 +90,11 @@ def anneal_exp(start: float, end: float, pos: np.ndarray | float) -> np.ndarray:
             raise ValueError(f"anneal_exp needs {name} > 0 (it interpolates geometrically), got "
                              f"{name}={value!r}; use anneal_linear or anneal_cos for values <= 0.")
     pos = np.asarray(pos, dtype=np.float64)
-    return start * (end / start) ** pos
+    ratio = end / start
+    if np.isfinite(ratio) and ratio > 0:
+        return start * ratio**pos
+    # The ratio over/underflows for extreme ends (e.g. 0.5 / 5e-324): interpolate the logs.
+    return np.exp(np.log(start) + pos * (np.log(end) - np.log(start)))
 
 
 def anneal_none(start: float, end: float, pos: np.ndarray | float) -> np.ndarray:
