@@ -15,36 +15,21 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from _shared import blobs, initial_weights, model, model_under  # noqa: E402
 
 from tflearner import SGD, DataBundle, Learner  # noqa: E402
 
 
-def model() -> keras.Model:
-    return keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
-                             keras.layers.Dense(3, activation="softmax")])
-
-
 def data() -> DataBundle:
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 3, 256)
-    x = (rng.normal(size=(256, 8)) + y[:, None]).astype("float32")
-    return DataBundle.from_arrays(x, y, valid_pct=0.25, batch_size=32, seed=0)
+    return DataBundle.from_arrays(*blobs(256), valid_pct=0.25, batch_size=32, seed=0)
 
 
 def learner(strategy, init, opt):
-    d = data()
-    if strategy is None:
-        m = model()
-    else:
-        with strategy.scope():
-            m = model()
-    m.set_weights(init)
-    return Learner(m, d, opt=opt, quiet=True)
+    return Learner(model_under(strategy, init), data(), opt=opt, quiet=True)
 
 
 def main() -> None:
-    keras.utils.set_random_seed(0)
-    init = model().get_weights()
+    init = initial_weights()
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     out = {"replicas": strategy.num_replicas_in_sync}
 

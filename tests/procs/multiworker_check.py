@@ -29,27 +29,14 @@ def main(argv: list[str]) -> int:
     import tensorflow as tf
 
     strategy = tf.distribute.MultiWorkerMirroredStrategy() if role == "worker" else None
-    import keras
     import numpy as np
+    from _shared import blobs, initial_weights, model_under
 
     from tflearner import SGD, DataBundle, Learner
 
-    def model() -> keras.Model:
-        return keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
-                                 keras.layers.Dense(3, activation="softmax")])
-
-    keras.utils.set_random_seed(0)
-    init = model().get_weights()
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 3, 192)
-    x = (rng.normal(size=(192, 8)) + y[:, None]).astype("float32")
+    x, y = blobs(192)
     train = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)
-    if strategy is None:
-        m = model()
-    else:
-        with strategy.scope():
-            m = model()
-    m.set_weights(init)
+    m = model_under(strategy, initial_weights())
     learn = Learner(m, DataBundle.from_datasets(train), opt=SGD(momentum=0.9), quiet=True)
     learn.fit_one_cycle(2, 0.1)
     np.savez(out, losses=np.array(learn.recorder.losses),
