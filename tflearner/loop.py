@@ -239,19 +239,18 @@ class TrainLoop:
             out = strategy.run(forward, args=(x,))
             return strategy.gather(out, axis=0) if self.distributed else out
 
-        kw: dict[str, Any] = {}
         # No input signatures: every iterator over the training data has the same type spec
         # (batch dimension None, so the partial last batch fits), the plan always has
         # max_chunk rows (n says how many to run) and the guard 6, so each function
         # traces once per Learner. Distributed iterators and values get the same treatment.
-        self.train_steps = tf.function(train_steps, **kw)
+        self.train_steps = tf.function(train_steps)
         if self.distributed:
-            self.eval_step = tf.function(eval_step, **kw)
-            self.predict_step = tf.function(predict_step, **kw)
+            self.eval_step = tf.function(eval_step)
+            self.predict_step = tf.function(predict_step)
         else:
             xy = [self.x_spec, self.y_spec]
-            self.eval_step = tf.function(eval_step, input_signature=xy, **kw)
-            self.predict_step = tf.function(predict_step, input_signature=[self.x_spec], **kw)
+            self.eval_step = tf.function(eval_step, input_signature=xy)
+            self.predict_step = tf.function(predict_step, input_signature=[self.x_spec])
 
     def _ensure_current(self) -> None:
         """Retrace only when the set of trainable variables changed (freeze / unfreeze)."""
