@@ -83,7 +83,7 @@ def read_state(learn: Learner, path: Path, what: str) -> tuple[dict[str, Any], d
         meta = json.loads(arrays.pop("meta").tobytes().decode())
     except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same clear error
         raise ValueError(f"{path} is not a tflearner {what}: {exc}") from None
-    opt_name = type(getattr(learn.opt, "inner_optimizer", learn.opt)).__name__
+    opt_name = type(learn.hypers.optimizer).__name__  # the one that updates the weights
     if meta.get("optimizer") != opt_name:
         raise ValueError(f"{path} holds {meta.get('optimizer')} state but this Learner uses "
                          f"{opt_name}; build the Learner with the same opt.")
@@ -161,8 +161,7 @@ class CheckpointCallback(Callback):
         rec = self.learn.recorder
         meta = {
             "format": "tflearner-checkpoint-v1",
-            "optimizer": type(getattr(self.learn.opt, "inner_optimizer",
-                                      self.learn.opt)).__name__,
+            "optimizer": type(self.learn.hypers.optimizer).__name__,
             "signature": self.signature,
             "position": {"epoch": epoch, "iter": it, "step": step, "avg": state.smooth_avg,
                          "best": state.smooth_best, "loss_sum": loss_sum, "seen": seen},

@@ -500,8 +500,8 @@ class Learner:
         path = Path(path)
         if path.suffix != ".npz":
             path = path.with_name(path.name + ".npz")
-        opt_name = type(getattr(self.opt, "inner_optimizer", self.opt)).__name__
-        return write_state(self, path, {"format": _FORMAT, "optimizer": opt_name})
+        return write_state(self, path, {"format": _FORMAT,
+                                        "optimizer": type(self.hypers.optimizer).__name__})
 
     def load(self, path: str | os.PathLike) -> Learner:
         """Restore what :meth:`save` wrote; refuses a file from a different model/optimizer."""
