@@ -107,3 +107,9 @@ def test_bad_checkpoint_arguments(tmp_path, kw, exc, words):
         kw["checkpoint"] = str(tmp_path)
     with pytest.raises(exc, match=words):
         _learner().fit(1, **kw)
+
+
+def test_checkpoints_cover_every_recorder_list():
+    from tflearner import Recorder
+    lists = {k for k, v in vars(Recorder()).items() if isinstance(v, list) and k != "values"}
+    assert lists == set(Recorder.HISTORY)

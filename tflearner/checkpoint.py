@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .callbacks import Callback, FitState
+from .recorder import Recorder
 
 if TYPE_CHECKING:
     from .learner import Learner
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
 __all__ = ["CheckpointCallback", "write_state", "read_state", "schedule_hash", "FILENAME"]
 
 FILENAME = "checkpoint.npz"
-_REC_LISTS = ("lrs", "moms", "wds", "losses", "smooth_losses", "iters", "epoch_ends")
 
 
 def write_state(learn: Learner, path: Path, meta: dict[str, Any],
@@ -165,7 +165,7 @@ class CheckpointCallback(Callback):
             "signature": self.signature,
             "position": {"epoch": epoch, "iter": it, "step": step, "avg": state.smooth_avg,
                          "best": state.smooth_best, "loss_sum": loss_sum, "seen": seen},
-            "recorder": {**{k: list(getattr(rec, k)) for k in _REC_LISTS},
+            "recorder": {**{k: list(getattr(rec, k)) for k in Recorder.HISTORY},
                          "values": rec.values, "n_iter": rec.n_iter},
         }
         write_state(self.learn, self.path, meta, override=override)
@@ -189,7 +189,7 @@ class CheckpointCallback(Callback):
                 "this one to start over, or repeat the original call.")
         assign_state(self.learn, arrays)
         rec, saved = self.learn.recorder, meta["recorder"]
-        for k in _REC_LISTS:
+        for k in Recorder.HISTORY:
             setattr(rec, k, list(saved[k]))
         rec.values, rec.n_iter = list(saved["values"]), saved["n_iter"]
         pos = meta["position"]

@@ -18,6 +18,8 @@ class Recorder(Callback):
     """
 
     order = 0
+    #: The per-batch (and epoch-end index) lists; checkpoints save and restore exactly these.
+    HISTORY = ("lrs", "moms", "wds", "losses", "smooth_losses", "iters", "epoch_ends")
 
     def __init__(self) -> None:
         self._reset()
