@@ -241,3 +241,27 @@ def test_unknown_length_training_data(trained):
     learn = Learner(mlp(), DataBundle.from_datasets(ds), quiet=True)
     learn.lr_find(num_it=10, stop_div=False, end_lr=0.01)
     assert len(learn.recorder.lrs) == 10
+
+
+def test_many_learners_do_not_trigger_the_retracing_warning(blob_data):
+    """Each Learner's snapshot functions are traced once; TensorFlow's frequent-retracing
+    detector must not count six Learners' first traces as retraces of one function (it did,
+    and warned "5 out of the last 5 calls ... triggered tf.function retracing")."""
+    import logging
+
+    import tensorflow as tf
+
+    seen: list[str] = []
+
+    class Catch(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    handler = Catch(level=logging.WARNING)
+    tf.get_logger().addHandler(handler)
+    try:
+        for _ in range(6):
+            Learner(mlp(), blob_data, quiet=True).lr_find(num_it=8, stop_div=False, end_lr=0.1)
+    finally:
+        tf.get_logger().removeHandler(handler)
+    assert not [m for m in seen if "retracing" in m], seen

@@ -29,6 +29,7 @@ import tensorflow as tf
 
 from .callbacks import CallbackList, FitState
 from .optim import Hypers
+from .tracing import instance_function
 
 __all__ = ["TrainLoop", "SMOOTH_BETA", "STEPS_PER_EXECUTION"]
 
@@ -157,8 +158,8 @@ class TrainLoop:
             return model(x, training=False)
 
         if self.jit_compile:
-            replica_grads = tf.function(replica_grads, jit_compile=True)
-            forward = tf.function(forward, jit_compile=True)
+            replica_grads = instance_function(replica_grads, jit_compile=True)
+            forward = instance_function(forward, jit_compile=True)
 
         def replica_apply(grads):
             opt.apply_gradients(zip(grads, tvars, strict=True))
@@ -243,14 +244,15 @@ class TrainLoop:
         # (batch dimension None, so the partial last batch fits), the plan always has
         # max_chunk rows (n says how many to run) and the guard 6, so each function
         # traces once per Learner. Distributed iterators and values get the same treatment.
-        self.train_steps = tf.function(train_steps)
+        # instance_function: keyed per Learner in TensorFlow's retracing detector (tracing.py).
+        self.train_steps = instance_function(train_steps)
         if self.distributed:
-            self.eval_step = tf.function(eval_step)
-            self.predict_step = tf.function(predict_step)
+            self.eval_step = instance_function(eval_step)
+            self.predict_step = instance_function(predict_step)
         else:
             xy = [self.x_spec, self.y_spec]
-            self.eval_step = tf.function(eval_step, input_signature=xy)
-            self.predict_step = tf.function(predict_step, input_signature=[self.x_spec])
+            self.eval_step = instance_function(eval_step, input_signature=xy)
+            self.predict_step = instance_function(predict_step, input_signature=[self.x_spec])
 
     def _ensure_current(self) -> None:
         """Retrace only when the set of trainable variables changed (freeze / unfreeze)."""

@@ -22,6 +22,8 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from .tracing import instance_function
+
 __all__ = ["Snapshot", "preserved", "flatten_state"]
 
 
@@ -44,6 +46,12 @@ def _raw(v):
     return v.value if isinstance(v, keras.Variable) else v
 
 
+def _copy(sources: list, targets: list) -> None:
+    """``targets[i].assign(sources[i])`` for every pair (traced into one graph)."""
+    for src, dst in zip(sources, targets, strict=True):
+        dst.assign(src)
+
+
 class Snapshot:
     """Shadow copies of ``variables``; :meth:`save` and :meth:`restore` are single graph calls.
 
@@ -64,18 +72,9 @@ class Snapshot:
         with self._scope():  # beside the originals: mirrored when they are
             self._shadows = [tf.Variable(tf.zeros(r.shape, r.dtype), trainable=False,
                                          name="tflearner_shadow") for r in raws]
-        shadows = self._shadows
-
-        def save():
-            for s, r in zip(shadows, raws, strict=True):
-                s.assign(r)
-
-        def restore():
-            for s, r in zip(shadows, raws, strict=True):
-                r.assign(s)
-
-        self._save_fn = tf.function(save, autograph=False)
-        self._restore_fn = tf.function(restore, autograph=False)
+        # One tf.function per direction and snapshot, each traced once (see tracing.py).
+        self._save_fn = instance_function(_copy, raws, self._shadows, autograph=False)
+        self._restore_fn = instance_function(_copy, self._shadows, raws, autograph=False)
 
     def save(self) -> Snapshot:
         """Copy the current values into the shadows."""
