@@ -19,7 +19,7 @@ from conftest import blobs, mlp  # noqa: E402
 
 from tflearner import Callback, DataBundle, Learner  # noqa: E402
 from tflearner.callbacks import FitState  # noqa: E402
-from tflearner.lr_finder import LRFinder  # noqa: E402
+from tflearner.lr_finder import LRFinder, sweep_beta  # noqa: E402
 
 
 def _state_copy(learn):
@@ -64,6 +64,18 @@ def test_records_raw_batch_loss_and_debiased_ema(trained):
         want.append(avg / (1 - 0.9 ** (i + 1)))
     np.testing.assert_allclose(trained.recorder.smooth_losses, want, rtol=1e-12)
     assert len(set(np.round(raw, 6))) > 5  # raw batch losses, not a running average
+
+
+def test_default_beta_follows_num_it(trained):
+    """beta=None smooths with 1 - 2/num_it (fastai's 0.98 at 100 steps), recorded for robust."""
+    assert sweep_beta(100) == pytest.approx(0.98) and sweep_beta(300) == pytest.approx(1 - 2 / 300)
+    trained.lr_find(num_it=20, stop_div=False, end_lr=0.1)
+    assert trained.recorder.lr_find_info["beta"] == pytest.approx(0.9)
+    avg, want = 0.0, []
+    for i, loss in enumerate(trained.recorder.losses):
+        avg = 0.9 * avg + 0.1 * loss
+        want.append(avg / (1 - 0.9 ** (i + 1)))
+    np.testing.assert_allclose(trained.recorder.smooth_losses, want, rtol=1e-12)
 
 
 def _drive(finder, losses, beta=0.98):
@@ -189,8 +201,8 @@ def test_progress_is_one_bar_and_no_table(blob_data, capsys):
     ({"end_lr": 1e-8}, ValueError, "end_lr must be finite and > start_lr=1e-07, got 1e-08"),
     ({"num_it": 1}, ValueError, "num_it must be an int >= 2, got 1"),
     ({"num_it": 10.0}, TypeError, "num_it must be an int >= 2, got float"),
-    ({"beta": 1.0}, ValueError, "beta must be in [0, 1), got 1.0"),
-    ({"beta": -0.1}, ValueError, "beta must be in [0, 1), got -0.1"),
+    ({"beta": 1.0}, ValueError, "beta must be in [0, 1) or None, got 1.0"),
+    ({"beta": -0.1}, ValueError, "beta must be in [0, 1) or None, got -0.1"),
     ({"div_threshold": 1.0}, ValueError, "div_threshold must be > 1, got 1.0"),
     ({"suggest_funcs": ("valley", "nope")}, ValueError, "nope"),
     ({"mode": "cos"}, ValueError, "mode must be 'exp' or 'linear', got 'cos'"),
@@ -244,9 +256,10 @@ def test_unknown_length_training_data(trained):
 
 
 def test_many_learners_do_not_trigger_the_retracing_warning(blob_data):
-    """Each Learner's snapshot functions are traced once; TensorFlow's frequent-retracing
-    detector must not count six Learners' first traces as retraces of one function (it did,
-    and warned "5 out of the last 5 calls ... triggered tf.function retracing")."""
+    """Each Learner's compiled steps and snapshot copies are traced once; TensorFlow's
+    frequent-retracing detector must not count six Learners' first traces as retraces of one
+    function (it did, and warned "5 out of the last 5 calls ... triggered tf.function
+    retracing")."""
     import logging
 
     import tensorflow as tf

@@ -237,7 +237,7 @@ class KerasLRFinder(_CurveViews):
                         f"arrays (x, y) or a DataBundle, got {type(dataset).__name__}.")
 
     def range_test(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100,
-                   stop_div: bool = True, beta: float = 0.98, div_threshold: float = 4.0,
+                   stop_div: bool = True, beta: float | None = None, div_threshold: float = 4.0,
                    suggest_funcs: Sequence[str | Callable] = DEFAULT_SUGGESTIONS,
                    mode: str = "exp"):
         """Run ``Learner.lr_find`` with these arguments; returns its ``SuggestedLRs``.
@@ -335,7 +335,7 @@ class LRFinderCallback(_CurveViews, keras.callbacks.Callback):
     """
 
     def __init__(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100,
-                 stop_div: bool = True, beta: float = 0.98, div_threshold: float = 4.0,
+                 stop_div: bool = True, beta: float | None = None, div_threshold: float = 4.0,
                  suggest_funcs: Sequence[str | Callable] = DEFAULT_SUGGESTIONS,
                  mode: str = "exp", restore_weights: bool = True) -> None:
         super().__init__()

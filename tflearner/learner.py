@@ -478,13 +478,15 @@ class Learner:
         return self._snapshot
 
     def lr_find(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100,
-                stop_div: bool = True, beta: float = 0.98, div_threshold: float = 4.0,
+                stop_div: bool = True, beta: float | None = None, div_threshold: float = 4.0,
                 suggest_funcs=DEFAULT_SUGGESTIONS, show_plot: bool = False, mode: str = "exp",
                 quiet: bool | None = None):
         """Learning-rate range test with zero side effects; returns ``SuggestedLRs``.
 
         Sweeps ``lr_i = start_lr * (end_lr/start_lr) ** (i/(num_it-1))`` (``mode="linear"``:
-        evenly spaced), one training step each, then restores every variable bit for bit. The
+        evenly spaced), one training step each, smoothing the loss with a debiased EMA of factor
+        ``beta`` (None: ``1 - 2/num_it``, fastai's 0.98 at 100 steps, so the curve does not
+        change with ``num_it``), then restores every variable bit for bit. The
         curve and the suggestions stay in ``learn.recorder``; ``learn.recorder.plot()`` draws
         them. See :mod:`tflearner.lr_finder`.
         """

@@ -430,7 +430,7 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None, *,
         _check_real("beta", beta, positive=False, default="0.98")
         if not 0 <= float(beta) < 1:
             raise ValueError(f"beta must be in [0, 1) or None, got {beta!r}; pass the EMA "
-                             "factor the curve was smoothed with (lr_find's beta, 0.98).")
+                             "factor the curve was smoothed with (lr_find's beta, 1 - 2/num_it).")
     lrs_a, losses_a = prepared
     # Hard cap: nothing past the lowest loss of the curve as given. Without it a spike followed
     # by a recovery (partial divergence) can leave a later, lower smoothed minimum.
