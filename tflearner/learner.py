@@ -485,8 +485,8 @@ class Learner:
 
         Sweeps ``lr_i = start_lr * (end_lr/start_lr) ** (i/(num_it-1))`` (``mode="linear"``:
         evenly spaced), one training step each, smoothing the loss with a debiased EMA of factor
-        ``beta`` (None: ``1 - 2/num_it``, fastai's 0.98 at 100 steps, so the curve does not
-        change with ``num_it``), then restores every variable bit for bit. The
+        ``beta`` (None: ``1 - 2/num_it``, fastai's 0.98 at 100 steps, so a longer sweep smooths
+        over the same share of the curve), then restores every variable bit for bit. The
         curve and the suggestions stay in ``learn.recorder``; ``learn.recorder.plot()`` draws
         them. See :mod:`tflearner.lr_finder`.
         """
