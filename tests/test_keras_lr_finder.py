@@ -325,3 +325,14 @@ def test_callback_checks_arguments(kwargs, err):
 def test_results_before_fit_say_what_to_do():
     with pytest.raises(RuntimeError, match="model.fit"):
         _ = LRFinderCallback().lrs
+
+
+def test_suggester_warnings_name_the_callers_line():
+    """A 'no suggestion' warning points at the user's model.fit line, not at tflearner or Keras
+    internals (Keras calls on_train_end from deep inside fit)."""
+    model = _compiled()
+    cb = LRFinderCallback(start_lr=1e-9, end_lr=1e-8, num_it=12, stop_div=False)
+    with pytest.warns(UserWarning, match="robust: no suggestion") as caught:
+        model.fit(_ds(n=400), epochs=1, callbacks=[cb], verbose=0, shuffle=False)
+    robust_warnings = [w for w in caught if "robust: no suggestion" in str(w.message)]
+    assert [w.filename for w in robust_warnings] == [__file__]

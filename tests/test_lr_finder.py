@@ -278,3 +278,13 @@ def test_many_learners_do_not_trigger_the_retracing_warning(blob_data):
     finally:
         tf.get_logger().removeHandler(handler)
     assert not [m for m in seen if "retracing" in m], seen
+
+
+def test_suggester_warnings_name_the_callers_line(blob_data):
+    """lr_find's 'no suggestion' warnings are attributed to the line that called lr_find (where
+    a notebook user looks), not to tflearner's internals."""
+    learn = Learner(mlp(), blob_data, quiet=True)
+    with pytest.warns(UserWarning, match="robust: no suggestion") as caught:
+        learn.lr_find(start_lr=1e-9, end_lr=1e-8, num_it=20)
+    robust_warnings = [w for w in caught if "robust: no suggestion" in str(w.message)]
+    assert [w.filename for w in robust_warnings] == [__file__]

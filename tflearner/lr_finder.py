@@ -17,11 +17,16 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
+import sys
+import warnings
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from .callbacks import Callback, CallbackList, FitState
 from .progress import SweepProgress
@@ -154,9 +159,28 @@ def compute_suggestions(rec: Any, names: Sequence[str], funcs: Sequence[Callable
     ``rec.suggestions`` and return them as a ``SuggestedLRs`` named tuple of LRs."""
     t_lrs, t_losses = trim(rec.lrs, rec.smooth_losses, num_it=num_it)
     beta = rec.lr_find_info.get("beta")
-    rec.suggestions = {name: _call(fn, t_lrs, t_losses, num_it, beta)
-                       for name, fn in zip(names, funcs, strict=True)}
+    # The suggesters' warnings ("no suggestion: ...") are re-issued at the caller's line (the
+    # first frame outside tflearner, Keras and TensorFlow), where a notebook user looks.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec.suggestions = {name: _call(fn, t_lrs, t_losses, num_it, beta)
+                           for name, fn in zip(names, funcs, strict=True)}
+    for w in caught:
+        warnings.warn(w.message, w.category, stacklevel=_caller_stacklevel())
     return _suggested_type(names)(*(s.lr for s in rec.suggestions.values()))
+
+
+#: Frames from these folders are library code, skipped when a warning is attributed to a line.
+_LIBRARY_DIRS = tuple(os.path.dirname(f) + os.sep for f in (__file__, keras.__file__, tf.__file__))
+
+
+def _caller_stacklevel() -> int:
+    """``stacklevel`` for :func:`warnings.warn`, called from here, that names the first frame
+    outside tflearner, Keras and TensorFlow (the outermost frame if there is none)."""
+    frame, level = sys._getframe(1), 1  # the frame that calls warnings.warn
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_LIBRARY_DIRS):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def lr_find(learn: Learner, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100,
