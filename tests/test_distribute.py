@@ -42,6 +42,13 @@ def test_mirrored_strategy_on_two_logical_cpus_matches_one_device():
     assert res["lr_find_points"] == 30
     assert res["restored_bitwise"] and res["mirrored_copies"] > 20  # every replica's copy
     assert "batch_size=33, which 2 replicas cannot share evenly" in res["odd_batch_error"]
+    # mixed_float16 under the strategy: LossScaleOptimizer's own cond inside apply works in
+    # the replica update, replicas agree with one device to float16 precision, the loss scale
+    # evolves the same, and lr_find restores every replica's copy (scale included) bitwise.
+    assert res["fp16_opt"] == "LossScaleOptimizer" and res["fp16_finite"]
+    assert res["fp16_loss_diff"] <= 1e-3 and res["fp16_weight_diff"] <= 1e-3
+    assert res["fp16_scale"][0] == res["fp16_scale"][1]
+    assert res["fp16_restored_bitwise"]
 
 
 def _free_ports(n: int) -> list[int]:

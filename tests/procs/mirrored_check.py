@@ -51,23 +51,46 @@ def main() -> None:
                                               - dist.predict(data().valid))))
 
     # Each replica's copy of every state variable, before and after lr_find: bitwise equal.
-    def replica_values():
+    def replica_values(learn):
         vals = []
-        for group in dist.state_variables().values():
+        for group in learn.state_variables().values():
             for v in group:
                 raw = v.value if isinstance(v, keras.Variable) else v
                 parts = getattr(raw, "values", None) or (raw,)
                 vals += [np.array(p.numpy()) for p in parts]
         return vals
 
-    before = replica_values()
+    before = replica_values(dist)
     dist.lr_find(num_it=30)
-    after = replica_values()
+    after = replica_values(dist)
     out["lr_find_points"] = len(dist.recorder.lrs)
     out["restored_bitwise"] = len(before) == len(after) and all(
         a.dtype == b.dtype and a.tobytes() == b.tobytes() for a, b in zip(before, after,
                                                                            strict=True))
     out["mirrored_copies"] = len(before)
+
+    # mixed_float16 (LossScaleOptimizer around Adam) under the same strategy.
+    def fp16(strategy):
+        return Learner(model_under(strategy, init), data(), opt="adam", quiet=True,
+                       mixed_precision="mixed_float16")
+
+    single16, dist16 = fp16(None), fp16(strategy)
+    single16.fit_one_cycle(2, 1e-2)
+    dist16.fit_one_cycle(2, 1e-2)
+    out["fp16_loss_diff"] = float(np.max(np.abs(np.subtract(single16.recorder.losses,
+                                                            dist16.recorder.losses))))
+    out["fp16_finite"] = bool(np.all(np.isfinite(dist16.recorder.losses)))
+    out["fp16_opt"] = type(dist16.opt).__name__
+    out["fp16_scale"] = [float(single16.opt.dynamic_scale.numpy()),
+                         float(dist16.opt.dynamic_scale.numpy())]
+    out["fp16_weight_diff"] = max(float(np.max(np.abs(a - b))) for a, b in zip(
+        single16.model.get_weights(), dist16.model.get_weights(), strict=True))
+    before = replica_values(dist16)
+    dist16.lr_find(num_it=30)
+    after = replica_values(dist16)
+    out["fp16_restored_bitwise"] = len(before) == len(after) and all(
+        a.dtype == b.dtype and a.tobytes() == b.tobytes() for a, b in zip(before, after,
+                                                                           strict=True))
 
     x, y = np.zeros((66, 8), "float32"), np.zeros(66, "int64")
     try:
