@@ -55,14 +55,20 @@ def test_exact_lr_sequence_both_endpoints(trained):
     np.testing.assert_allclose(trained.recorder.lrs, np.linspace(0.1, 1.0, 10), rtol=1e-6)
 
 
+def _debiased_ema(raw, beta: float) -> list[float]:
+    """lr_find's smoothing by hand: avg = beta*avg + (1-beta)*loss; smooth = avg/(1-beta**(i+1))."""
+    avg, out = 0.0, []
+    for i, loss in enumerate(raw):
+        avg = beta * avg + (1 - beta) * loss
+        out.append(avg / (1 - beta ** (i + 1)))
+    return out
+
+
 def test_records_raw_batch_loss_and_debiased_ema(trained):
     trained.lr_find(num_it=15, beta=0.9, stop_div=False, end_lr=0.1)
     raw = trained.recorder.losses
-    avg, want = 0.0, []
-    for i, loss in enumerate(raw):
-        avg = 0.9 * avg + 0.1 * loss
-        want.append(avg / (1 - 0.9 ** (i + 1)))
-    np.testing.assert_allclose(trained.recorder.smooth_losses, want, rtol=1e-12)
+    np.testing.assert_allclose(trained.recorder.smooth_losses, _debiased_ema(raw, 0.9),
+                               rtol=1e-12)
     assert len(set(np.round(raw, 6))) > 5  # raw batch losses, not a running average
 
 
@@ -71,11 +77,8 @@ def test_default_beta_follows_num_it(trained):
     assert sweep_beta(100) == pytest.approx(0.98) and sweep_beta(300) == pytest.approx(1 - 2 / 300)
     trained.lr_find(num_it=20, stop_div=False, end_lr=0.1)
     assert trained.recorder.lr_find_info["beta"] == pytest.approx(0.9)
-    avg, want = 0.0, []
-    for i, loss in enumerate(trained.recorder.losses):
-        avg = 0.9 * avg + 0.1 * loss
-        want.append(avg / (1 - 0.9 ** (i + 1)))
-    np.testing.assert_allclose(trained.recorder.smooth_losses, want, rtol=1e-12)
+    np.testing.assert_allclose(trained.recorder.smooth_losses,
+                               _debiased_ema(trained.recorder.losses, 0.9), rtol=1e-12)
 
 
 def _drive(finder, losses, beta=0.98):

@@ -60,14 +60,17 @@ def main() -> None:
                 vals += [np.array(p.numpy()) for p in parts]
         return vals
 
-    before = replica_values(dist)
-    dist.lr_find(num_it=30)
-    after = replica_values(dist)
+    def lr_find_restores_bitwise(learn) -> tuple[bool, int]:
+        before = replica_values(learn)
+        learn.lr_find(num_it=30)
+        after = replica_values(learn)
+        same = len(before) == len(after) and all(
+            a.dtype == b.dtype and a.tobytes() == b.tobytes()
+            for a, b in zip(before, after, strict=True))
+        return same, len(before)
+
+    out["restored_bitwise"], out["mirrored_copies"] = lr_find_restores_bitwise(dist)
     out["lr_find_points"] = len(dist.recorder.lrs)
-    out["restored_bitwise"] = len(before) == len(after) and all(
-        a.dtype == b.dtype and a.tobytes() == b.tobytes() for a, b in zip(before, after,
-                                                                           strict=True))
-    out["mirrored_copies"] = len(before)
 
     # mixed_float16 (LossScaleOptimizer around Adam) under the same strategy.
     def fp16(strategy):
@@ -85,12 +88,7 @@ def main() -> None:
                          float(dist16.opt.dynamic_scale.numpy())]
     out["fp16_weight_diff"] = max(float(np.max(np.abs(a - b))) for a, b in zip(
         single16.model.get_weights(), dist16.model.get_weights(), strict=True))
-    before = replica_values(dist16)
-    dist16.lr_find(num_it=30)
-    after = replica_values(dist16)
-    out["fp16_restored_bitwise"] = len(before) == len(after) and all(
-        a.dtype == b.dtype and a.tobytes() == b.tobytes() for a, b in zip(before, after,
-                                                                           strict=True))
+    out["fp16_restored_bitwise"], _ = lr_find_restores_bitwise(dist16)
 
     x, y = np.zeros((66, 8), "float32"), np.zeros(66, "int64")
     try:
