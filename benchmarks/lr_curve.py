@@ -20,11 +20,10 @@ import argparse
 import os
 import statistics
 import time
-import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from reproduce_seed import make_learner  # noqa: E402
+from reproduce_seed import make_learner, suggested_lr  # noqa: E402
 
 from tflearner import cifar10_data  # noqa: E402
 
@@ -47,10 +46,7 @@ def main() -> None:
         tests, valids, used, t0 = [], [], [], time.perf_counter()
         for seed in seeds:
             if entry.startswith("suggest"):
-                finder = make_learner(data, seed, opt=args.opt)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", UserWarning)
-                    lr = finder.lr_find(num_it=int(entry[len("suggest"):])).robust
+                lr, _ = suggested_lr(data, seed, args.opt, num_it=int(entry[len("suggest"):]))
                 if lr is None:
                     raise SystemExit(f"seed {seed}: lr_find gave no suggestion ({entry}).")
             else:

@@ -57,6 +57,17 @@ def make_learner(data: DataBundle, seed: int, opt=None, **kw) -> Learner:
     return Learner(LeNet(), data, opt=opt, quiet=True, **kw)
 
 
+def suggested_lr(data: DataBundle, seed: int, opt=None,
+                 num_it: int = 100) -> tuple[float | None, Learner]:
+    """lr_find's default (robust) suggestion for a fresh learner of ``seed``, and that learner
+    (its recorder holds the curve). The suggesters' warnings are silenced: None says it all."""
+    learn = make_learner(data, seed, opt=opt)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        lr = learn.lr_find(num_it=num_it)[0]
+    return (None if lr is None else float(lr)), learn
+
+
 def run_all(data: DataBundle, seed: int, epochs: int, out: Path | None) -> dict[str, dict]:
     """Run (a)–(g) for one seed; returns ``{row: {"desc", "lr", "test", "valid", "time"}}``."""
     results: dict[str, dict] = {}
@@ -75,19 +86,15 @@ def run_all(data: DataBundle, seed: int, epochs: int, out: Path | None) -> dict[
         return learn
 
     def suggestion(opt, name: str) -> float:
-        learn = make_learner(data, seed, opt=opt)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            res = learn.lr_find()
+        lr, learn = suggested_lr(data, seed, opt)
         if out is not None and seed == 0:
             ax = learn.recorder.plot()
             ax.set_title(f"LR finder: LeNet-5 + {name}, CIFAR-10, batch 128")
             ax.figure.savefig(out / f"lr_find_{name.lower()}.png", dpi=110, bbox_inches="tight")
             plt.close(ax.figure)
-        lr = res[0]
         if lr is None:
             raise SystemExit(f"lr_find gave no suggestion for {name}; see the plot.")
-        return float(lr)
+        return lr
 
     sgd_lr = suggestion(None, "SGD")
     adam_lr = suggestion("adam", "Adam")
