@@ -165,8 +165,10 @@ def compute_suggestions(rec: Any, names: Sequence[str], funcs: Sequence[Callable
         warnings.simplefilter("always")
         rec.suggestions = {name: _call(fn, t_lrs, t_losses, num_it, beta)
                            for name, fn in zip(names, funcs, strict=True)}
-    for w in caught:
-        warnings.warn(w.message, w.category, stacklevel=_caller_stacklevel())
+    if caught:
+        level = _caller_stacklevel()  # one walk up the stack for all of them
+        for w in caught:
+            warnings.warn(w.message, w.category, stacklevel=level)
     return _suggested_type(names)(*(s.lr for s in rec.suggestions.values()))
 
 
