@@ -23,7 +23,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from tflearner import DataBundle, Learner, LeNet  # noqa: E402
-from tflearner.snapshot import Snapshot  # noqa: E402
+from tflearner.core.snapshot import Snapshot  # noqa: E402
 
 
 def lr_find_ratio(rounds: int) -> None:

@@ -30,7 +30,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from tflearner import SGD, Learner, LeNet, cifar10_data  # noqa: E402
-from tflearner.suggest import SUGGESTERS  # noqa: E402
+from tflearner.lr_finder.suggest import SUGGESTERS  # noqa: E402
 
 
 def small_bn_cnn() -> keras.Model:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from conftest import blobs, mlp
 
-from tflearner import DataBundle, Learner
+from tflearner import Callback, DataBundle, Learner
 
 CHILD = Path(__file__).parent / "procs" / "fit_child.py"
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
@@ -113,3 +113,67 @@ def test_checkpoints_cover_every_recorder_list():
     from tflearner import Recorder
     lists = {k for k, v in vars(Recorder()).items() if isinstance(v, list) and k != "values"}
     assert lists == set(Recorder.HISTORY)
+
+
+class StopAt(Callback):
+    """Stops the fit after the batch with global step ``step`` (once)."""
+
+    sync_every_batch = True
+
+    def __init__(self, step):
+        self.step, self.fired = step, False
+
+    def after_batch(self, state):
+        if state.step == self.step and not self.fired:
+            self.fired = True
+            state.stop_training = True
+
+
+def _weights(learn):
+    return [v.numpy() for v in learn.model.variables]
+
+
+def test_a_fit_stopped_mid_epoch_resumes_at_the_next_batch(tmp_path):
+    """Bug: after_epoch saved (epoch + 1, iter 0) after a stop, so the rest of the epoch was
+    skipped. Now the re-run continues at the batch after the stop, to the weights an
+    uninterrupted fit reaches, with one recorder row per step."""
+    ref = _learner()
+    ref.fit_one_cycle(2, 0.1)
+    first = _learner()
+    state = first.fit_one_cycle(2, 0.1, checkpoint=tmp_path, callbacks=[StopAt(4)])
+    assert state.stop_reason == "callback" and state.step == 5  # 8 batches per epoch
+    again = _learner()
+    again.fit_one_cycle(2, 0.1, checkpoint=tmp_path)
+    for a, b in zip(_weights(ref), _weights(again), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert again.recorder.iters == list(range(16))
+    assert [v["epoch"] for v in again.recorder.values] == [0, 1]
+    np.testing.assert_array_equal(again.recorder.losses, ref.recorder.losses)
+
+
+def test_a_non_finite_stop_resumes_at_the_batch_that_was_not_applied(tmp_path):
+    from test_nonfinite import nan_at
+    loss_fn, calls = nan_at(5)
+    x, y = blobs(256)
+    data = DataBundle.from_arrays(x, y, valid_pct=0.0, batch_size=32, seed=0)
+    learn = Learner(mlp(), data, loss_fn=loss_fn, quiet=True)
+    calls.assign(0)  # the Learner probed the loss once at construction
+    with pytest.warns(RuntimeWarning, match="not applied"):
+        state = learn.fit(2, lr=0.05, checkpoint=tmp_path)
+    assert state.stop_reason == "non-finite" and state.step == 6
+    meta_step = int(learn.opt.iterations.numpy())
+    assert meta_step == 5  # batches 0-4 applied, batch 5 was not
+    calls.assign(10**6)  # no more NaN: the re-run retries batch 5
+    learn2 = Learner(mlp(), DataBundle.from_arrays(x, y, valid_pct=0.0, batch_size=32, seed=0),
+                     loss_fn=loss_fn, quiet=True)
+    learn2.fit(2, lr=0.05, checkpoint=tmp_path)
+    assert learn2.recorder.iters == list(range(16))  # step 5 recorded once, the retried one
+    assert all(np.isfinite(learn2.recorder.losses))
+    assert int(learn2.opt.iterations.numpy()) == 16
+
+
+def test_rerunning_a_finished_checkpointed_fit_says_so(tmp_path):
+    _learner().fit(1, checkpoint=tmp_path)
+    with pytest.warns(UserWarning, match=f"checkpoint='{tmp_path}' holds this fit already "
+                                         "finished.*nothing left to train"):
+        _learner().fit(1, checkpoint=tmp_path)

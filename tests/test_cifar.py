@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tflearner import cifar
-from tflearner.cifar import (
+from tflearner.data import cifar
+from tflearner.data.cifar import (
     CIFAR10_CLASSES,
     ENV_VAR,
     SAMPLE_PATH,

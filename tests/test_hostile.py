@@ -146,7 +146,7 @@ def test_constructors_and_pure_functions_refuse_bad_input(i):
     ([-1e-2, 1e-3, 1e-1, 1, 10], [1, 2, 3, 4, 5], ValueError, "lrs"),
 ])
 def test_suggesters_refuse_bad_curves(name, lrs, losses, exc, words):
-    from tflearner.suggest import SUGGESTERS
+    from tflearner.lr_finder.suggest import SUGGESTERS
     with pytest.raises(exc) as info:
         SUGGESTERS[name](lrs, losses)
     assert words in str(info.value)

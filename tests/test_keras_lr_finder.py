@@ -15,7 +15,7 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from conftest import blobs, mlp  # noqa: E402
 
-from tflearner.keras_lr_finder import (  # noqa: E402
+from tflearner.keras_fit.lr_finder import (  # noqa: E402
     KerasLRFinder,
     LRFinderCallback,
     raw_loss_from_running_mean,

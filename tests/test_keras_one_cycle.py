@@ -11,7 +11,7 @@ import tensorflow as tf
 from conftest import blobs, mlp
 
 import tflearner
-from tflearner.keras_one_cycle import OneCycleCallback, OneCycleSchedule
+from tflearner.keras_fit.one_cycle import OneCycleCallback, OneCycleSchedule
 from tflearner.schedules import one_cycle
 
 SCCE = "sparse_categorical_crossentropy"

@@ -190,3 +190,21 @@ def test_validate_without_valid_set_says_what_to_pass():
     learn = Learner(mlp(), DataBundle.from_arrays(x, y, valid_pct=0.0), quiet=True)
     with pytest.raises(ValueError, match="no validation set; pass a dataset"):
         learn.validate()
+
+
+def test_predict_on_raw_uint8_applies_the_bundles_scaling():
+    """Bug: predict(uint8 array) skipped the 1/255 scaling from_arrays applies to training
+    images, so a model saw 0..255 at prediction and 0..1 in training."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (64, 8, 8, 3), dtype=np.uint8)
+    y = rng.integers(0, 3, 64)
+    data = DataBundle.from_arrays(x, y, valid_pct=0.0, batch_size=16, seed=0)
+    assert data.preprocess.raw_dtype == "uint8" and data.preprocess.scale == pytest.approx(1 / 255)
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(),
+                              keras.layers.Dense(3, activation="softmax")])
+    learn = Learner(model, data, quiet=True)
+    got = learn.predict(x)
+    want = model(x.astype("float32") / 255.0, training=False).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    with pytest.raises(TypeError, match="x must be a raw uint8 array.*got dtype float32"):
+        learn.predict(x.astype("float32") / 255.0)  # already scaled: refused, not re-scaled

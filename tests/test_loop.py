@@ -7,7 +7,8 @@ import pytest
 import tensorflow as tf
 from conftest import blobs, mlp
 
-from tflearner import EVENTS, Callback, DataBundle, Learner
+from tflearner import Callback, DataBundle, Learner
+from tflearner.core.events import EVENTS
 
 
 class EventLog(Callback):
@@ -97,7 +98,7 @@ def test_bad_steps_per_execution(blob_data, bad, exc):
 
 
 def test_auto_chunk_is_the_documented_function():
-    from tflearner.loop import AUTO_CHUNK_SECONDS, AUTO_MAX_STEPS, auto_chunk
+    from tflearner.loop.chunks import AUTO_CHUNK_SECONDS, AUTO_MAX_STEPS, auto_chunk
     assert (AUTO_CHUNK_SECONDS, AUTO_MAX_STEPS) == (0.25, 32)
     assert auto_chunk(0.006) == 32  # LeNet on CPU: capped
     assert auto_chunk(0.01) == 25
@@ -109,7 +110,7 @@ def test_auto_chunk_is_the_documented_function():
 def test_auto_steps_per_execution_equals_one_batch_per_call(blob_data):
     ref = _one_cycle_run(blob_data, 1)
     got = _one_cycle_run(blob_data, "auto")
-    assert got.loop.max_chunk == 32 and 1 <= got.loop._auto_chunk <= 32
+    assert got.loop.chunker.max_chunk == 32 and 1 <= got.loop.chunker.current <= 32
     for a, b in zip(ref.model.variables, got.model.variables, strict=True):
         np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=0, atol=1e-6)
     np.testing.assert_allclose(got.recorder.losses, ref.recorder.losses, rtol=1e-5)
@@ -254,3 +255,57 @@ def test_freezing_layers_retraces_once_and_trains_only_unfrozen(blob_data):
     for a, b in zip(frozen, after, strict=True):
         np.testing.assert_array_equal(a, b)
     assert learn.loop.trace_counts["train"] == 2
+
+
+def test_ctrl_c_during_a_compiled_call_reports_the_whole_chunk(blob_data):
+    """Bug: a KeyboardInterrupt arriving while a chunk ran was raised as the call returned, so
+    the recorder missed that chunk while the optimizer had applied it. Now the interrupt waits
+    until the chunk is reported: recorder, epoch sums and opt.iterations agree."""
+    import os
+    import signal
+
+    import keras
+
+    calls = tf.Variable(0, dtype=tf.int64, trainable=False)
+    base = keras.losses.SparseCategoricalCrossentropy()
+
+    def interrupt(c):
+        if int(c) == 5:  # inside the first chunk of 8, while the compiled call runs
+            os.kill(os.getpid(), signal.SIGINT)
+        return np.float32(0.0)
+
+    def loss_fn(y, pred):
+        c = calls.assign_add(1) - 1
+        return base(y, pred) + tf.py_function(interrupt, [c], tf.float32)
+
+    learn = Learner(mlp(), blob_data, loss_fn=loss_fn, quiet=True, steps_per_execution=8)
+    calls.assign(0)
+    seen = []
+
+    class Sums(Callback):
+        def after_batch(self, state):
+            seen.append(state.seen)
+
+    with pytest.raises(KeyboardInterrupt):
+        learn.fit(3, callbacks=[Sums()])
+    applied = int(learn.opt.iterations.numpy())
+    assert applied == 8 and len(learn.recorder.losses) == applied == len(seen)
+    assert seen[-1] == 240  # the whole first epoch (240 training examples), reported
+
+
+def test_unknown_length_epochs_end_without_an_exception_and_chunk(blob_data):
+    """An epoch of unknown length ends through get_next_as_optional inside the compiled call:
+    chunks of 8 run from the first epoch on, and the last one is cut where the data ends."""
+    x, y = blobs(100)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).filter(lambda a, b: True).batch(16)
+    learn = Learner(mlp(), DataBundle.from_datasets(ds), quiet=True, steps_per_execution=8)
+    sizes = []
+
+    class Chunks(Callback):
+        def after_batch(self, state):
+            if state.chunk_end:
+                sizes.append(state.iter + 1)
+
+    learn.fit(2, callbacks=[Chunks()])
+    assert sizes == [7, 7] and learn.recorder.epoch_ends == [7, 14]
+    assert learn.loop.trace_counts["train"] == 1

@@ -18,8 +18,8 @@ import pytest  # noqa: E402
 from conftest import blobs, mlp  # noqa: E402
 
 from tflearner import Callback, DataBundle, Learner  # noqa: E402
-from tflearner.callbacks import FitState  # noqa: E402
-from tflearner.lr_finder import LRFinder, sweep_beta  # noqa: E402
+from tflearner.loop import rules  # noqa: E402
+from tflearner.lr_finder.finder import sweep_beta, sweep_limits  # noqa: E402
 
 
 def _state_copy(learn):
@@ -81,37 +81,31 @@ def test_default_beta_follows_num_it(trained):
                                _debiased_ema(trained.recorder.losses, 0.9), rtol=1e-12)
 
 
-def _drive(finder, losses, beta=0.98):
-    """Call the callback's hooks directly with a scripted loss sequence."""
-    state = FitState(learner=None, hypers=type("H", (), {"lr": 0.0})(), epochs=1)
-    finder.before_fit(state)
-    avg = 0.0
+def _drive(num_it, losses, beta=0.98, stop_div=True, div_threshold=4.0):
+    """Run the stop rule of the compiled step (tflearner.loop.rules, eagerly) over a scripted
+    loss sequence with a sweep's limits; returns (index of the stopping step, reason)."""
+    limits = sweep_limits(num_it, stop_div, div_threshold)
+    avg, count, best = 0.0, 0.0, math.inf
     for i, loss in enumerate(losses):
-        state.step = i
-        finder.before_batch(state)
-        avg = beta * avg + (1 - beta) * loss
-        state.loss, state.smooth_loss = loss, avg / (1 - beta ** (i + 1))
-        finder.after_batch(state)
-        if state.stop_training:
-            return i
-    return None
+        avg, count, best, _, code = rules.step_eagerly(avg, count, best, loss, beta,
+                                                       limits.div_limit, limits.terminate_on_nan)
+        if code in rules.STOP_REASONS:
+            return i, rules.STOP_REASONS[code]
+        if i + 1 >= limits.max_steps:
+            return i, "end"
+    return None, None
 
 
 def test_stop_index_on_scripted_losses():
-    lrs = np.logspace(-5, 0, 50)
     # beta 0: smooth == raw. best so far 1.0 at step 2; 4.1 > 4 x 1.0 at step 5
-    assert _drive(LRFinder(lrs), [2.0, 1.5, 1.0, 2.0, 3.9, 4.1, 1.0], beta=0.0) == 5
-    assert _drive(LRFinder(lrs, stop_div=False), [2.0, 1.5, 1.0, 2.0, 3.9, 4.1, 1.0],
-                  beta=0.0) is None
+    assert _drive(50, [2.0, 1.5, 1.0, 2.0, 3.9, 4.1, 1.0], beta=0.0) == (5, "diverged")
+    assert _drive(50, [2.0, 1.5, 1.0, 2.0, 3.9, 4.1, 1.0], beta=0.0,
+                  stop_div=False) == (None, None)
     # threshold 2: 2.5 > 2 x 1.0 at step 3
-    f = LRFinder(lrs, div_threshold=2.0)
-    assert _drive(f, [2.0, 1.0, 1.9, 2.5], beta=0.0) == 3 and f.stop_reason == "diverged"
-    f = LRFinder(lrs, stop_div=False)
-    assert _drive(f, [2.0, 1.0, math.nan, 1.0]) == 2 and f.stop_reason == "non-finite"
-    f = LRFinder(lrs)
-    assert _drive(f, [2.0, math.inf]) == 1 and f.stop_reason == "non-finite"
-    f = LRFinder(lrs[:4])
-    assert _drive(f, [2.0] * 10) == 3 and f.stop_reason == "end"
+    assert _drive(50, [2.0, 1.0, 1.9, 2.5], beta=0.0, div_threshold=2.0) == (3, "diverged")
+    assert _drive(50, [2.0, 1.0, math.nan, 1.0], stop_div=False) == (2, "non-finite")
+    assert _drive(50, [2.0, math.inf]) == (1, "non-finite")
+    assert _drive(4, [2.0] * 10) == (3, "end")
 
 
 def test_lr_find_leaves_no_trace_on_success(trained):
@@ -199,17 +193,17 @@ def test_progress_is_one_bar_and_no_table(blob_data, capsys):
 
 
 @pytest.mark.parametrize("kwargs,err,words", [
-    ({"start_lr": 0}, ValueError, "start_lr must be a finite number > 0, got 0.0"),
+    ({"start_lr": 0}, ValueError, "start_lr must be a finite number > 0, got 0;"),
     ({"start_lr": -1e-3}, ValueError, "start_lr must be a finite number > 0"),
-    ({"end_lr": 1e-8}, ValueError, "end_lr must be finite and > start_lr=1e-07, got 1e-08"),
+    ({"end_lr": 1e-8}, ValueError, "end_lr must be a finite number > start_lr=1e-07, got 1e-08"),
     ({"num_it": 1}, ValueError, "num_it must be an int >= 2, got 1"),
-    ({"num_it": 10.0}, TypeError, "num_it must be an int >= 2, got float"),
+    ({"num_it": 10.0}, TypeError, "num_it must be an int >= 2, got 10.0 (float)"),
     ({"beta": 1.0}, ValueError, "beta must be in [0, 1) or None, got 1.0"),
     ({"beta": -0.1}, ValueError, "beta must be in [0, 1) or None, got -0.1"),
-    ({"div_threshold": 1.0}, ValueError, "div_threshold must be > 1, got 1.0"),
+    ({"div_threshold": 1.0}, ValueError, "div_threshold must be a finite number > 1, got 1.0"),
     ({"suggest_funcs": ("valley", "nope")}, ValueError, "nope"),
-    ({"mode": "cos"}, ValueError, "mode must be 'exp' or 'linear', got 'cos'"),
-    ({"start_lr": "1e-7"}, TypeError, "start_lr must be a number, got str"),
+    ({"mode": "cos"}, ValueError, "mode must be one of 'exp', 'linear', got 'cos'"),
+    ({"start_lr": "1e-7"}, TypeError, "start_lr must be a finite number > 0, got '1e-7' (str)"),
 ])
 def test_bad_arguments(blob_data, kwargs, err, words):
     learn = Learner(mlp(), blob_data, quiet=True)
@@ -291,3 +285,38 @@ def test_suggester_warnings_name_the_callers_line(blob_data):
         learn.lr_find(start_lr=1e-9, end_lr=1e-8, num_it=20)
     robust_warnings = [w for w in caught if "robust: no suggestion" in str(w.message)]
     assert [w.filename for w in robust_warnings] == [__file__]
+
+
+def _lrs_losses_only(lrs, losses):
+    return float(lrs[len(lrs) // 2])
+
+
+def _private_name(lrs, losses, num_it=None):
+    return float(lrs[0])
+
+
+def test_any_callable_suggester_works(blob_data):
+    """Bug: a lambda or a _-named function broke the SuggestedLRs namedtuple, and a function
+    taking only (lrs, losses) got an unexpected num_it, all after the sweep had run."""
+    learn = Learner(mlp(), blob_data, quiet=True)
+    res = learn.lr_find(num_it=30, suggest_funcs=(lambda lrs, losses: float(lrs[-1]),
+                                                  _private_name, _lrs_losses_only))
+    assert res._fields == ("func0", "private_name", "lrs_losses_only")
+    rec = learn.recorder
+    assert res.func0 > res.private_name > 0 and res[0] == learn.suggested_lr
+    assert set(rec.suggestions) == set(res._fields)
+
+
+@pytest.mark.parametrize("funcs,exc,words", [
+    ((), ValueError, "suggest_funcs must name at least one suggestion method, got ()"),
+    ((lambda lrs: 1.0,), TypeError, "cannot be called as f(lrs, losses)"),
+    ((lambda a, b, c: 1.0,), TypeError, "cannot be called as f(lrs, losses)"),
+    (("valley", "valley"), ValueError, "duplicate names"),
+    ((3,), TypeError, "suggester must be a name or a callable, got 3"),
+])
+def test_bad_suggesters_are_refused_before_the_sweep(blob_data, funcs, exc, words):
+    learn = Learner(mlp(), blob_data, quiet=True)
+    with pytest.raises(exc) as info:
+        learn.lr_find(num_it=30, suggest_funcs=funcs)
+    assert words in str(info.value)
+    assert learn.recorder.lrs == []  # refused before anything ran

@@ -113,3 +113,45 @@ def test_lr_find_sweep_is_the_same_chunked_or_not():
         curves.append((learn.recorder.lrs, learn.recorder.losses))
     np.testing.assert_allclose(curves[0][0], curves[1][0], rtol=0)
     np.testing.assert_allclose(curves[0][1], curves[1][1], rtol=1e-5)
+
+
+def _debiased_over_finite(losses, beta=0.98):
+    """The documented EMA: only finite losses enter it and advance the bias correction; NaN
+    before the first finite loss."""
+    avg, k, out = 0.0, 0, []
+    for loss in losses:
+        if math.isfinite(loss):
+            avg, k = beta * avg + (1 - beta) * loss, k + 1
+        out.append(avg / (1 - beta ** k) if k else math.nan)
+    return out
+
+
+def test_a_skipped_batch_does_not_advance_the_ema_bias_correction():
+    """Bug: the correction used the step count, so after a skipped batch the smoothed loss was
+    divided by a factor that had advanced while the average had not."""
+    data = data_8_batches()
+    loss_fn, calls = nan_at(2)
+    learn = learner(data, loss_fn)
+    calls.assign(0)
+    with pytest.warns(RuntimeWarning, match="skipped 1 batch"):
+        learn.fit(1, terminate_on_nan=False)
+    rec = learn.recorder
+    assert math.isnan(rec.losses[2])
+    np.testing.assert_allclose(rec.smooth_losses, _debiased_over_finite(rec.losses), rtol=1e-12)
+    assert rec.smooth_losses[3] == pytest.approx(
+        (0.98 * 0.98 * 0.02 * rec.losses[0] + 0.98 * 0.02 * rec.losses[1]
+         + 0.02 * rec.losses[3]) / (1 - 0.98 ** 3), rel=1e-12)
+
+
+def test_a_non_finite_first_batch_records_nan_not_zero():
+    """Bug: a non-finite first batch recorded a smoothed loss of 0.0 (0 / (1 - beta))."""
+    data = data_8_batches()
+    loss_fn, calls = nan_at(0)
+    learn = learner(data, loss_fn)
+    calls.assign(0)
+    with pytest.warns(RuntimeWarning, match="skipped 1 batch"):
+        learn.fit(1, terminate_on_nan=False)
+    rec = learn.recorder
+    assert math.isnan(rec.smooth_losses[0])
+    assert rec.smooth_losses[1] == pytest.approx(rec.losses[1], rel=1e-12)  # the first finite
+    np.testing.assert_allclose(rec.smooth_losses, _debiased_over_finite(rec.losses), rtol=1e-12)

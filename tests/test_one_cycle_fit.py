@@ -28,7 +28,7 @@ def test_fit_one_cycle_sets_lr_and_beta1_per_batch_without_retrace(blob_data):
     fastai = {"pct_start": 0.25, "div": 25.0, "div_final": 1e5, "anneal": "cos",
               "three_phase": False}
     learn.fit_one_cycle(3, 0.01, **fastai)
-    np.testing.assert_allclose(learn.recorder.lrs, one_cycle(24, 0.01)[0], rtol=1e-6)
+    np.testing.assert_allclose(learn.recorder.lrs, one_cycle(24, 0.01, **fastai)[0], rtol=1e-6)
 
 
 def test_sgd_momentum_is_cycled_and_plain_sgd_gets_lr_only(blob_data):

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tflearner import SGD, Hypers, get_optimizer
+from tflearner import SGD
+from tflearner.optim import Hypers, get_optimizer
 
 
 def _stepper(opt, var):

@@ -8,7 +8,7 @@ from conftest import mlp
 
 import tflearner.learner
 from tflearner import Learner, ProgressCallback
-from tflearner.progress import format_time
+from tflearner.callbacks.progress import format_time
 
 
 class FakeBar:
@@ -56,7 +56,7 @@ def test_bars_and_table(blob_data):
 
 
 def test_default_progress_uses_tqdm_auto_and_quiet_disables_it(blob_data, monkeypatch, capsys):
-    assert tflearner.progress.tqdm is tqdm.auto.tqdm
+    assert tflearner.callbacks.progress.tqdm is tqdm.auto.tqdm
     made = []
     monkeypatch.setattr(tflearner.learner, "ProgressCallback",
                         lambda: made.append(1) or ProgressCallback(bar=FakeBar))

@@ -13,8 +13,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tflearner.lr_finder.suggest import SUGGESTERS, Suggestion, trim
 from tflearner.schedules import exp_sweep, flat_cos, lin_sweep, one_cycle
-from tflearner.suggest import SUGGESTERS, Suggestion, trim
 
 lr = st.floats(1e-6, 10.0)
 mom = st.floats(0.0, 0.99)

@@ -26,8 +26,7 @@ from hypothesis import strategies as st
 from scipy.signal import savgol_filter
 
 from tflearner.lr_finder import sweep_beta
-from tflearner.schedules import exp_sweep
-from tflearner.suggest import (
+from tflearner.lr_finder.suggest import (
     MIN_POINTS,
     SUGGESTERS,
     Suggestion,
@@ -39,6 +38,7 @@ from tflearner.suggest import (
     trim,
     valley,
 )
+from tflearner.schedules import exp_sweep
 
 FASTAI = {"valley": valley, "slide": slide, "steep": steep, "minimum": minimum}
 ALL = {"robust": robust, **FASTAI}

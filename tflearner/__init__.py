@@ -1,62 +1,79 @@
 """tflearner: a fastai-style Learner for TensorFlow 2 / Keras 3.
 
-One compiled training loop serves ``fit`` and ``lr_find`` (and, later, ``fit_one_cycle``);
-hyper-parameters live in variables the loop sets per batch; ``learn.recorder`` keeps the history.
-Pure helpers: :mod:`tflearner.schedules` (numpy) and :mod:`tflearner.suggest` (numpy/scipy).
+One compiled training loop serves ``fit``, ``fit_one_cycle``, ``fit_flat_cos`` and ``lr_find``;
+hyper-parameters live in variables the loop sets per batch; ``learn.recorder`` keeps the
+history. These are the names users compose; the layers behind them are mapped in
+``docs/architecture.md``. Pure helpers: :mod:`tflearner.schedules` (numpy) and
+:mod:`tflearner.lr_finder.suggest` (numpy/scipy).
 """
 
-from .callbacks import EVENTS, Callback, CallbackList, FitState
-from .cifar import CIFAR10_CLASSES, CifarFormatError, CifarNotFoundError, load_cifar10
-from .data import DataBundle, cifar10_data
-from .keras_callbacks import KerasCallbacks
-from .keras_lr_finder import KerasLRFinder, LRFinderCallback
-from .keras_one_cycle import OneCycleCallback, OneCycleSchedule
+from .callbacks import CheckpointCallback, ParamScheduler, ProgressCallback, Recorder
+from .core.contract import FitState, StopLimits
+from .core.events import Callback
+from .core.seed import set_seed
+from .core.snapshot import Snapshot, preserved
+from .data import (
+    CIFAR10_CLASSES,
+    CifarFormatError,
+    CifarNotFoundError,
+    DataBundle,
+    cifar10_data,
+    load_cifar10,
+)
+from .keras_fit import KerasLRFinder, LRFinderCallback, OneCycleCallback, OneCycleSchedule
 from .learner import Learner
-from .loop import TrainLoop
-from .lr_finder import LRFinder
+from .lr_finder import LRFinder, Suggestion, minimum, robust, slide, steep, valley
 from .models import LeNet
-from .optim import SGD, Hypers, get_optimizer
-from .progress import ProgressCallback, SweepProgress
-from .recorder import Recorder
-from .schedules import exp_sweep, lin_sweep, one_cycle
-from .seed import set_seed
-from .snapshot import Snapshot, preserved
-from .suggest import Suggestion
+from .optim import SGD
+from .schedules import (
+    FASTAI_ONE_CYCLE,
+    ONE_CYCLE_DEFAULTS,
+    combine,
+    exp_sweep,
+    flat_cos,
+    lin_sweep,
+    one_cycle,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CIFAR10_CLASSES",
     "Callback",
-    "CallbackList",
+    "CheckpointCallback",
     "CifarFormatError",
     "CifarNotFoundError",
     "DataBundle",
-    "EVENTS",
     "FitState",
-    "Hypers",
-    "KerasCallbacks",
     "KerasLRFinder",
     "LRFinder",
     "LRFinderCallback",
     "LeNet",
     "Learner",
+    "FASTAI_ONE_CYCLE",
+    "ONE_CYCLE_DEFAULTS",
     "OneCycleCallback",
     "OneCycleSchedule",
+    "ParamScheduler",
     "ProgressCallback",
     "Recorder",
     "SGD",
     "Snapshot",
+    "StopLimits",
     "Suggestion",
-    "SweepProgress",
-    "TrainLoop",
     "cifar10_data",
+    "combine",
     "exp_sweep",
-    "get_optimizer",
+    "flat_cos",
     "lin_sweep",
     "load_cifar10",
+    "minimum",
     "one_cycle",
     "preserved",
+    "robust",
     "set_seed",
+    "slide",
+    "steep",
+    "valley",
     "__version__",
 ]

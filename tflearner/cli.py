@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _load(args: argparse.Namespace) -> Any:
     from . import cifar10_data
-    from .cifar import CifarFormatError, CifarNotFoundError
+    from .data.cifar import CifarFormatError, CifarNotFoundError
 
     data = args.data
     try:

@@ -13,19 +13,32 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .callbacks import Callback, CallbackList
-from .checkpoint import CheckpointCallback, assign_state, read_state, schedule_hash, write_state
-from .data import DataBundle
-from .keras_callbacks import KerasCallbacks, check_no_lr_callbacks
-from .loop import STEPS_PER_EXECUTION, TrainLoop, check_steps_per_execution, is_default_strategy
-from .lr_finder import DEFAULT_SUGGESTIONS, lr_find
-from .optim import Hypers, _as_float, get_optimizer
-from .param_scheduler import ParamScheduler
-from .precision import apply_policy, check_policy, model_policy
-from .progress import ProgressCallback
-from .recorder import Recorder
-from .schedules import flat_cos, one_cycle
-from .snapshot import Snapshot, flatten_state
+from .callbacks.checkpoint import CheckpointCallback, load_checkpoint
+from .callbacks.keras_adapter import KerasCallbacks, check_no_lr_callbacks
+from .callbacks.progress import ProgressCallback, SweepProgress
+from .callbacks.recorder import Recorder
+from .callbacks.scheduler import ParamScheduler
+from .core.contract import StopLimits
+from .core.events import Callback, CallbackList
+from .core.precision import apply_policy, check_policy, model_policy
+from .core.snapshot import Snapshot, flatten_state, preserved
+from .core.state_io import assign_state, read_state, schedule_hash, write_state
+from .data.bundle import DataBundle
+from .loop.chunks import STEPS_PER_EXECUTION, check_steps_per_execution
+from .loop.train_loop import TrainLoop, is_default_strategy
+from .lr_finder.finder import (
+    DEFAULT_SUGGESTIONS,
+    STOP_REASONS,
+    LRFinder,
+    check_sweep_args,
+    compute_suggestions,
+    resolve_suggesters,
+    sweep_limits,
+)
+from .optim.factory import get_optimizer
+from .optim.hypers import Hypers, _as_float
+from .schedules import ONE_CYCLE_DEFAULTS as _ONE_CYCLE
+from .schedules import exp_sweep, flat_cos, lin_sweep, one_cycle
 
 __all__ = ["Learner"]
 
@@ -338,7 +351,7 @@ class Learner:
         if keras_cbs:
             if signature["method"] != "fit":
                 check_no_lr_callbacks(keras_cbs, signature["method"])
-            callbacks.append(KerasCallbacks(self, keras_cbs))
+            callbacks.append(KerasCallbacks(keras_cbs))
         if checkpoint is not None:
             if not isinstance(checkpoint, (str, os.PathLike)):
                 raise TypeError(f"checkpoint must be a directory path, got "
@@ -350,12 +363,14 @@ class Learner:
                                  f"got {checkpoint_every!r}.")
             signature = {**signature, "epochs": epochs, "n_iter": self.data.n_train_batches,
                          "model": [list(v.shape) for v in self.model.variables]}
-            callbacks.append(CheckpointCallback(self, checkpoint, signature, checkpoint_every))
+            callbacks.append(CheckpointCallback(checkpoint, signature, checkpoint_every))
         elif checkpoint_every is not None:
             raise ValueError("checkpoint_every needs checkpoint=<directory>.")
-        state = self.loop.fit(self.data.train, epochs, self.data.valid,
-                              self._callbacks(callbacks, quiet), learner=self,
-                              terminate_on_nan=terminate_on_nan)
+        cbs = self._callbacks(callbacks, quiet)
+        resume = load_checkpoint(self, checkpoint, signature) if checkpoint is not None else None
+        state = self.loop.fit(self.data.train, epochs, self.data.valid, cbs, learner=self,
+                              limits=StopLimits(terminate_on_nan=terminate_on_nan),
+                              resume=resume)
         if state.stop_reason == "non-finite":
             warnings.warn(
                 f"fit stopped at epoch {state.epoch}, batch {state.iter - 1} (step "
@@ -384,21 +399,21 @@ class Learner:
                              "run learn.lr_find() first or pass max_lr (e.g. 3e-1).")
         return self.suggested_lr
 
-    def fit_one_cycle(self, epochs: int, max_lr: float | None = None, pct_start: float = 0.45,
-                      div: float = 10.0, div_final: float = 1e4,
-                      moms: tuple[float, float, float] | None = (0.95, 0.85, 0.95),
-                      anneal: str = "linear", three_phase: bool = True, wd: float | None = None,
+    def fit_one_cycle(self, epochs: int, max_lr: float | None = None,
+                      pct_start: float = _ONE_CYCLE["pct_start"],
+                      div: float = _ONE_CYCLE["div"], div_final: float = _ONE_CYCLE["div_final"],
+                      moms: tuple[float, float, float] | None = _ONE_CYCLE["moms"],
+                      anneal: str = _ONE_CYCLE["anneal"],
+                      three_phase: bool = _ONE_CYCLE["three_phase"], wd: float | None = None,
                       callbacks: list[Callback] | None = None, quiet: bool | None = None,
                       terminate_on_nan: bool = True, checkpoint: str | os.PathLike | None = None,
                       checkpoint_every: int | None = None):
         """Fit with the one-cycle policy: LR and momentum (SGD with momentum > 0, or the Adam
         family's ``beta_1``) set every batch from :func:`tflearner.schedules.one_cycle`.
 
-        Defaults are Leslie Smith's three-phase linear form (up over 45 %, back down over
-        45 %, then annihilation to ``max_lr / 1e4``), chosen by measurement for the canonical
-        ``Learner(LeNet(), cifar10_data(128)).fit_one_cycle(10, 3e-1)``: mean test accuracy
-        56.1 % over 3 seeds against 53.7 % for fastai's form, better on every seed. fastai's form
-        is ``pct_start=0.25, div=25, div_final=1e5, anneal="cos", three_phase=False``.
+        The defaults are :data:`tflearner.schedules.ONE_CYCLE_DEFAULTS`, shared by every
+        one-cycle entry point: Leslie Smith's three-phase linear form (up over 45 %, back down
+        over 45 %, then annihilation to ``max_lr / 1e4``); ``**FASTAI_ONE_CYCLE`` gives fastai's.
         ``max_lr=None`` uses the last ``lr_find`` suggestion. Optimizers without a momentum
         term (plain SGD) get the LR schedule only.
         """
@@ -449,11 +464,17 @@ class Learner:
         return self.loop.evaluate(ds)
 
     def predict(self, ds: Any) -> np.ndarray:
-        """Model outputs for a dataset of ``x`` or ``(x, y)`` batches, or an array of inputs."""
+        """Model outputs for a dataset of ``x`` or ``(x, y)`` batches, or a raw array of inputs.
+
+        An array gets the preprocessing the data's array pipelines apply (``DataBundle.
+        preprocess``: e.g. uint8 images scaled by 1/255), so pass it raw, as given to
+        ``DataBundle.from_arrays``. A dataset is taken as the model's inputs, as given.
+        """
         if isinstance(ds, np.ndarray):
+            x = ds if self.data.preprocess is None else self.data.preprocess(ds)
             bs = self.data.batch_size or 256
-            ds = tf.data.Dataset.from_tensor_slices(ds.astype(self.loop.x_spec.dtype.name)
-                                                    ).batch(bs)
+            ds = tf.data.Dataset.from_tensor_slices(
+                x.astype(self.loop.x_spec.dtype.name, copy=False)).batch(bs)
         if not isinstance(ds, tf.data.Dataset):
             raise TypeError(f"ds must be a tf.data.Dataset or a numpy array, got "
                             f"{type(ds).__name__}.")
@@ -485,14 +506,33 @@ class Learner:
 
         Sweeps ``lr_i = start_lr * (end_lr/start_lr) ** (i/(num_it-1))`` (``mode="linear"``:
         evenly spaced), one training step each, smoothing the loss with a debiased EMA of factor
-        ``beta`` (None: ``1 - 2/num_it``, fastai's 0.98 at 100 steps, so a longer sweep smooths
-        over the same share of the curve), then restores every variable bit for bit. The
-        curve and the suggestions stay in ``learn.recorder``; ``learn.recorder.plot()`` draws
-        them. See :mod:`tflearner.lr_finder`.
+        ``beta`` (None: ``1 - 2/num_it``, 0.98 at 100 steps). It stops early when the smoothed
+        loss exceeds ``div_threshold`` times its best (``stop_div``) or on a NaN/Inf loss, then
+        restores every variable bit for bit (also after an exception or Ctrl-C). The curve and
+        the suggestions stay in ``learn.recorder`` (``recorder.plot()`` draws them);
+        ``learn.suggested_lr`` holds the first suggestion, for ``fit_one_cycle(max_lr=None)``.
         """
-        return lr_find(self, start_lr=start_lr, end_lr=end_lr, num_it=num_it,
-                       stop_div=stop_div, beta=beta, div_threshold=div_threshold,
-                       suggest_funcs=suggest_funcs, show_plot=show_plot, mode=mode, quiet=quiet)
+        start_lr, end_lr, num_it, beta, div_threshold = check_sweep_args(
+            start_lr, end_lr, num_it, beta, div_threshold, mode, stop_div)
+        names, funcs = resolve_suggesters(suggest_funcs)
+        lrs = (exp_sweep if mode == "exp" else lin_sweep)(start_lr, end_lr, num_it)
+        cbs: list[Callback] = [self.recorder, *self.callbacks, LRFinder(lrs)]
+        if not (self.quiet if quiet is None else quiet):
+            cbs.append(SweepProgress(total=num_it))
+        n_iter = self.data.n_train_batches
+        epochs = num_it if not n_iter else -(-num_it // n_iter)  # cycle the data if needed
+        with preserved(self.snapshot()):
+            state = self.loop.fit(self.data.train, epochs, None, CallbackList(cbs),
+                                  learner=self, smooth_beta=beta,
+                                  limits=sweep_limits(num_it, stop_div, div_threshold))
+        rec = self.recorder
+        rec.lr_find_info = {"num_it": num_it, "stop_reason": STOP_REASONS.get(
+            state.stop_reason, state.stop_reason), "stop_step": state.step - 1, "beta": beta}
+        result = compute_suggestions(rec, names, funcs, num_it)
+        self.suggested_lr = result[0]
+        if show_plot:
+            rec.plot()
+        return result
 
     def save(self, path: str | os.PathLike) -> Path:
         """Save weights, optimizer state and hyper-parameters to one ``.npz`` file (atomic).
@@ -502,8 +542,8 @@ class Learner:
         path = Path(path)
         if path.suffix != ".npz":
             path = path.with_name(path.name + ".npz")
-        return write_state(self, path, {"format": _FORMAT,
-                                        "optimizer": type(self.hypers.optimizer).__name__})
+        return write_state(self.state_variables(), path, {
+            "format": _FORMAT, "optimizer": type(self.hypers.optimizer).__name__})
 
     def load(self, path: str | os.PathLike) -> Learner:
         """Restore what :meth:`save` wrote; refuses a file from a different model/optimizer."""
@@ -513,10 +553,11 @@ class Learner:
         if not path.exists():
             raise FileNotFoundError(f"path={str(path)!r} does not exist; pass the file written "
                                     "by learn.save(...).")
-        meta, arrays = read_state(self, path, "state file")
+        state = self.state_variables()
+        meta, arrays = read_state(state, path, "state file", type(self.hypers.optimizer).__name__)
         if meta.get("format") != _FORMAT:
             raise ValueError(f"{path} has format {meta.get('format')!r}, expected {_FORMAT!r}.")
-        assign_state(self, arrays)
+        assign_state(state, arrays)
         return self
 
     def __repr__(self) -> str:

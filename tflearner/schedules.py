@@ -28,11 +28,14 @@ import math
 import numbers
 from collections.abc import Callable, Sequence
 from functools import partial
+from types import MappingProxyType
 
 import numpy as np
 
 __all__ = [
     "ANNEALERS",
+    "FASTAI_ONE_CYCLE",
+    "ONE_CYCLE_DEFAULTS",
     "anneal_cos",
     "anneal_exp",
     "anneal_linear",
@@ -45,6 +48,18 @@ __all__ = [
 ]
 
 Phase = Callable[[np.ndarray], np.ndarray]
+
+#: The one set of one-cycle defaults, shared by every entry point (``Learner.fit_one_cycle``,
+#: :func:`one_cycle`, ``OneCycleSchedule``, ``OneCycleCallback``): Leslie Smith's three-phase
+#: linear form (chosen by measurement; see ``docs/one_cycle.md``).
+ONE_CYCLE_DEFAULTS = MappingProxyType({
+    "pct_start": 0.45, "div": 10.0, "div_final": 1e4, "moms": (0.95, 0.85, 0.95),
+    "anneal": "linear", "three_phase": True})
+#: fastai's form, for ``one_cycle(n, lr, **FASTAI_ONE_CYCLE)`` and the other entry points.
+FASTAI_ONE_CYCLE = MappingProxyType({
+    "pct_start": 0.25, "div": 25.0, "div_final": 1e5, "moms": (0.95, 0.85, 0.95),
+    "anneal": "cos", "three_phase": False})
+_D = ONE_CYCLE_DEFAULTS
 
 # pcts may add up to 1 with this much rounding error (0.1 + 0.2 + 0.7 != 1.0 in floats).
 _SUM_TOL = 1e-9
@@ -283,16 +298,18 @@ def _positions(total_steps: int) -> np.ndarray:
     return np.arange(total_steps, dtype=np.float64) / total_steps
 
 
-def one_cycle(total_steps: int, max_lr: float, pct_start: float = 0.25, div: float = 25.0,
-              div_final: float = 1e5,
-              moms: tuple[float, float, float] | None = (0.95, 0.85, 0.95),
-              anneal: str = "cos",
-              three_phase: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
-    """Per-step learning rates and momentums of the 1cycle policy (fastai ``fit_one_cycle``).
+def one_cycle(total_steps: int, max_lr: float, pct_start: float = _D["pct_start"],
+              div: float = _D["div"], div_final: float = _D["div_final"],
+              moms: tuple[float, float, float] | None = _D["moms"],
+              anneal: str = _D["anneal"],
+              three_phase: bool = _D["three_phase"]) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per-step learning rates and momentums of the 1cycle policy.
 
-    Step ``i`` uses ``pos = i / total_steps``; ``f`` is the annealer named by ``anneal``.
+    Step ``i`` uses ``pos = i / total_steps``; ``f`` is the annealer named by ``anneal``. The
+    defaults are :data:`ONE_CYCLE_DEFAULTS` (three phases, linear); :data:`FASTAI_ONE_CYCLE`
+    holds fastai's two-phase cosine form.
 
-    Two phases (fastai, the default), split at ``pct_start``:
+    Two phases (``three_phase=False``, fastai's), split at ``pct_start``:
 
     * lr: ``f(max_lr/div, max_lr)`` then ``f(max_lr, max_lr/div_final)``;
     * mom: ``f(moms[0], moms[1])`` then ``f(moms[1], moms[2])``.
@@ -314,15 +331,15 @@ def one_cycle(total_steps: int, max_lr: float, pct_start: float = 0.25, div: flo
         div: the first lr is ``max_lr / div``; > 0.
         div_final: the lr ends near ``max_lr / div_final``; > 0.
         moms: (start, middle, end) momentums in [0, 1), or None to schedule no momentum.
-        anneal: ``"cos"`` (fastai), ``"linear"``, ``"exp"`` or ``"none"``.
-        three_phase: use the three-phase variant.
+        anneal: ``"linear"``, ``"cos"``, ``"exp"`` or ``"none"``.
+        three_phase: use the three-phase variant (False: two phases).
 
     Returns:
         ``(lrs, moms)``: float64 arrays of length ``total_steps``; ``moms`` is None when the
         ``moms`` argument is None.
 
     >>> lrs, moms = one_cycle(4, 1.0, pct_start=0.25, div=10, div_final=100, anneal="linear",
-    ...                       moms=(0.95, 0.85, 0.95))
+    ...                       moms=(0.95, 0.85, 0.95), three_phase=False)
     >>> lrs.round(6).tolist(), moms.round(6).tolist()
     ([0.1, 1.0, 0.67, 0.34], [0.95, 0.85, 0.883333, 0.916667])
     """

@@ -62,7 +62,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tflearner.cifar import (  # noqa: E402
+from tflearner.data.cifar import (  # noqa: E402
     CIFAR10_CLASSES,
     SAMPLE_PATH,
     _unpickle,

@@ -22,9 +22,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .optim import MOMENTUM_ATTRS
-from .optim import SGD as _TFLSGD
-from .schedules import one_cycle
+from ..optim.hypers import MOMENTUM_ATTRS
+from ..optim.sgd import SGD as _TFLSGD
+from ..schedules import ONE_CYCLE_DEFAULTS as _D
+from ..schedules import one_cycle
 
 __all__ = ["OneCycleCallback", "OneCycleSchedule"]
 
@@ -37,9 +38,9 @@ class OneCycleSchedule(_Schedule):
     ``one_cycle(total_steps, max_lr, ...)[0][step]``, with ``step`` clipped to
     ``[0, total_steps - 1]``. Arguments as in :func:`tflearner.schedules.one_cycle`."""
 
-    def __init__(self, total_steps: int, max_lr: float, pct_start: float = 0.25,
-                 div: float = 25.0, div_final: float = 1e5, anneal: str = "cos",
-                 three_phase: bool = False) -> None:
+    def __init__(self, total_steps: int, max_lr: float, pct_start: float = _D["pct_start"],
+                 div: float = _D["div"], div_final: float = _D["div_final"],
+                 anneal: str = _D["anneal"], three_phase: bool = _D["three_phase"]) -> None:
         super().__init__()
         lrs, _ = one_cycle(total_steps, max_lr, pct_start=pct_start, div=div,
                            div_final=div_final, moms=None, anneal=anneal,
@@ -81,10 +82,10 @@ class OneCycleCallback(keras.callbacks.Callback):
     """
 
     def __init__(self, max_lr: float, epochs: int | None = None,
-                 steps_per_epoch: int | None = None, pct_start: float = 0.25,
-                 div: float = 25.0, div_final: float = 1e5,
-                 moms: tuple[float, float, float] | None = (0.95, 0.85, 0.95),
-                 anneal: str = "cos", three_phase: bool = False) -> None:
+                 steps_per_epoch: int | None = None, pct_start: float = _D["pct_start"],
+                 div: float = _D["div"], div_final: float = _D["div_final"],
+                 moms: tuple[float, float, float] | None = _D["moms"],
+                 anneal: str = _D["anneal"], three_phase: bool = _D["three_phase"]) -> None:
         super().__init__()
         self.max_lr = max_lr
         self.epochs = epochs

@@ -27,14 +27,12 @@ schedule owns the LR and such callbacks are refused.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import keras
 
-from .callbacks import Callback, FitState
-
-if TYPE_CHECKING:
-    from .learner import Learner
+from ..core.contract import FitState
+from ..core.events import Callback
 
 __all__ = ["KerasCallbacks", "LR_CALLBACKS", "check_no_lr_callbacks"]
 
@@ -53,17 +51,19 @@ def check_no_lr_callbacks(callbacks: list, method: str) -> None:
 
 
 class KerasCallbacks(Callback):
-    """Runs a list of ``keras.callbacks.Callback`` at the matching tflearner events."""
+    """Runs a list of ``keras.callbacks.Callback`` at the matching tflearner events (the model
+    and optimizer come from ``state.learner``)."""
 
     order = 60  # after the recorder (0) and the checkpoint (40): logs are complete
 
-    def __init__(self, learn: Learner, callbacks: list[keras.callbacks.Callback]) -> None:
-        self.learn = learn
+    def __init__(self, callbacks: list[keras.callbacks.Callback]) -> None:
+        self.learn: Any = None
         self.keras_callbacks = list(callbacks)
         self.cbs: keras.callbacks.CallbackList | None = None
         self._saved_optimizer: Any = None
 
     def before_fit(self, state: FitState) -> None:
+        self.learn = state.learner
         model = self.learn.model
         self._saved_optimizer = getattr(model, "optimizer", None)
         model.optimizer = self.learn.opt

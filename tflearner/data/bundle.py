@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from .cifar import CIFAR10_CLASSES, load_cifar10
 
-__all__ = ["DataBundle", "cifar10_data", "split_indices", "TASKS"]
+__all__ = ["DataBundle", "Preprocessing", "cifar10_data", "split_indices", "TASKS"]
 
 #: Tasks a DataBundle can describe, each with its default loss and metrics.
 TASKS = ("sparse_categorical", "categorical", "regression")
@@ -101,6 +101,34 @@ def _cardinality(ds: tf.data.Dataset) -> int | None:
     return None if n == int(tf.data.UNKNOWN_CARDINALITY) else n
 
 
+@dataclass(frozen=True)
+class Preprocessing:
+    """What the array pipelines do to raw inputs before the model sees them:
+    ``x -> float32(x) * scale`` for raw arrays of dtype ``raw_dtype`` (``scale`` None: ``x`` as
+    it is). :meth:`DataBundle.from_arrays` records it, so ``Learner.predict`` can apply exactly
+    the same to raw arrays later."""
+
+    raw_dtype: str
+    scale: float | None = None
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """``x`` (raw, as passed to ``from_arrays``) preprocessed; refuses another dtype kind."""
+        x = np.asarray(x)
+        raw = np.dtype(self.raw_dtype)
+        if x.dtype.kind != raw.kind and not (x.dtype.kind in "iu" and raw.kind in "iu"):
+            what = f"scaled by {self.scale:g}" if self.scale is not None else "cast to float32"
+            raise TypeError(
+                f"x must be a raw {raw.name} array like the one the data was built from (it is "
+                f"{what} first), got dtype {x.dtype.name}; pass the raw array, or a "
+                "tf.data.Dataset of already-preprocessed batches.")
+        if self.scale is None:
+            return x.astype(raw)
+        return x.astype(np.float32) * np.float32(self.scale)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"raw_dtype": self.raw_dtype, "scale": self.scale}
+
+
 @dataclass
 class DataBundle:
     """Batched ``(x, y)`` datasets and what a Learner needs to know about them.
@@ -110,7 +138,8 @@ class DataBundle:
     (None if unknown: the Learner then takes the model's output width); ``classes`` names;
     ``input_shape`` one example's shape; ``batch_size`` (None if unknown); ``rng_state`` the
     variables that determine the data order (the epoch counter of array pipelines; empty for
-    datasets passed in, whose shuffle state tflearner cannot see).
+    datasets passed in, whose shuffle state tflearner cannot see); ``preprocess`` what the
+    pipelines do to raw input arrays (None: datasets passed in, taken as the model's inputs).
     """
 
     train: tf.data.Dataset
@@ -123,6 +152,7 @@ class DataBundle:
     batch_size: int | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     rng_state: list[tf.Variable] = field(default_factory=list)
+    preprocess: Preprocessing | None = None
 
     def __post_init__(self) -> None:
         for name in ("train", "valid", "test"):
@@ -233,7 +263,7 @@ class DataBundle:
                    input_shape=tuple(x.shape[1:]), batch_size=batch_size,
                    meta={"n_train": len(x), "n_valid": len(xv),
                          "n_test": 0 if test is None else len(test[0]), "seed": seed},
-                   rng_state=[counter])
+                   rng_state=[counter], preprocess=Preprocessing(x.dtype.name, scale))
 
     @classmethod
     def from_datasets(cls, train: tf.data.Dataset, valid: tf.data.Dataset | None = None,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .callbacks import Callback, FitState
+from ..core.contract import FitState
+from ..core.events import Callback
 
 __all__ = ["Recorder"]
 
@@ -20,6 +21,8 @@ class Recorder(Callback):
     order = 0
     #: The per-batch (and epoch-end index) lists; checkpoints save and restore exactly these.
     HISTORY = ("lrs", "moms", "wds", "losses", "smooth_losses", "iters", "epoch_ends")
+    #: The lists with one entry per batch.
+    BATCH_HISTORY = ("lrs", "moms", "wds", "losses", "smooth_losses", "iters")
 
     def __init__(self) -> None:
         self._reset()
@@ -38,7 +41,20 @@ class Recorder(Callback):
         self.lr_find_info: dict = {}  # lr_find's num_it, stop_reason, stop_step, beta
 
     def before_fit(self, state: FitState) -> None:
+        if state.resume is None:  # a resumed fit continues the history restored with it
+            self._reset()
+
+    def history_state(self) -> dict:
+        """The per-batch lists, ``values`` and ``n_iter`` as plain JSON-able data."""
+        return {**{k: list(getattr(self, k)) for k in self.HISTORY}, "values": self.values,
+                "n_iter": self.n_iter}
+
+    def load_history_state(self, saved: dict) -> None:
+        """Put back what :meth:`history_state` returned (a checkpoint's history)."""
         self._reset()
+        for k in self.HISTORY:
+            setattr(self, k, list(saved[k]))
+        self.values, self.n_iter = list(saved["values"]), saved["n_iter"]
 
     def after_batch(self, state: FitState) -> None:
         self.lrs.append(state.lr)

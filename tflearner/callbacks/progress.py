@@ -7,7 +7,8 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from .callbacks import Callback, FitState
+from ..core.contract import FitState
+from ..core.events import Callback
 
 __all__ = ["ProgressCallback", "SweepProgress", "format_time"]
 

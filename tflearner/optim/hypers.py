@@ -1,4 +1,4 @@
-"""Optimizers whose hyper-parameters the training loop can set every batch.
+"""Hyper-parameters the training loop sets every batch, held in variables.
 
 Keras 3 reads most hyper-parameters as Python floats at trace time, so changing them after the
 first step silently does nothing. :class:`Hypers` moves learning rate, momentum (SGD) /
@@ -6,12 +6,11 @@ first step silently does nothing. :class:`Hypers` moves learning rate, momentum 
 call; assigning them never retraces.
 
 * learning rate: Keras' own ``optimizer.learning_rate`` variable.
-* momentum: SGD's is baked in at trace time, so :class:`SGD` (a drop-in subclass of
-  ``keras.optimizers.SGD``) reads it from ``self.momentum`` on every step; Adam, AdamW, Nadam,
-  Adamax and Lion read ``self.beta_1`` on every step, so a variable is put there after
+* momentum: :class:`~tflearner.optim.sgd.SGD` reads ``self.momentum`` on every step; Adam, AdamW,
+  Nadam, Adamax and Lion read ``self.beta_1`` on every step, so a variable is put there after
   ``build``.
-* weight decay: ``optimizer.weight_decay`` is read as ``w -= lr * wd * w`` (decoupled) on
-  every step; a variable is put there (0 when the optimizer had none).
+* weight decay: ``optimizer.weight_decay`` is read as ``w -= lr * wd * w`` (decoupled) on every
+  step; a variable is put there (0 when the optimizer had none).
 """
 
 from __future__ import annotations
@@ -22,7 +21,9 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-__all__ = ["SGD", "Hypers", "get_optimizer", "MOMENTUM_ATTRS"]
+from .sgd import SGD
+
+__all__ = ["Hypers", "MOMENTUM_ATTRS"]
 
 #: Optimizer class name -> the attribute that plays the role of momentum.
 MOMENTUM_ATTRS: dict[str, str] = {
@@ -33,92 +34,6 @@ MOMENTUM_ATTRS: dict[str, str] = {
     "Adamax": "beta_1",
     "Lion": "beta_1",
 }
-
-
-class SGD(keras.optimizers.SGD):
-    """``keras.optimizers.SGD`` whose momentum may be a variable changed between steps.
-
-    Same update as Keras: ``v = mom * v - lr * g; w = w + v`` (Nesterov:
-    ``w = w + mom * v - lr * g``). Momentum slots exist iff ``momentum > 0`` at build time, as
-    in Keras; the value itself is read from ``self.momentum`` on every step, so a
-    ``tf.Variable`` put there after ``build`` changes it without a retrace.
-    """
-
-    def build(self, variables: list) -> None:
-        if self.built:
-            return
-        self._uses_momentum = float(self.momentum) != 0.0
-        super().build(variables)
-
-    def update_step(self, gradient, variable, learning_rate) -> None:
-        if not self._uses_momentum:
-            self.assign_sub(variable, tf.cast(gradient, variable.dtype) * tf.cast(
-                learning_rate, variable.dtype))
-            return
-        lr = tf.cast(learning_rate, variable.dtype)
-        g = tf.cast(gradient, variable.dtype)
-        mom = tf.cast(self.momentum, variable.dtype)
-        m = self.momentums[self._get_variable_index(variable)]
-        self.assign(m, m * mom - g * lr)
-        if self.nesterov:
-            self.assign_add(variable, m * mom - g * lr)
-        else:
-            self.assign_add(variable, m)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["momentum"] = float(self.momentum)
-        if config.get("weight_decay") is not None:
-            config["weight_decay"] = float(config["weight_decay"])
-        return config
-
-
-def get_optimizer(opt: Any, lr: float = 1e-3) -> keras.optimizers.Optimizer:
-    """Turn ``opt`` (instance, class, name or None) into an unbuilt Keras optimizer.
-
-    ``None`` is the seed's plain SGD. A ``keras.optimizers.SGD`` (instance, class or ``"sgd"``)
-    becomes :class:`tflearner.SGD` with the same configuration so its momentum can be scheduled.
-    """
-    if opt is None:
-        return SGD(learning_rate=lr)
-    if isinstance(opt, str):
-        if opt.lower() == "sgd":
-            return SGD(learning_rate=lr)
-        try:
-            opt = keras.optimizers.get({"class_name": opt, "config": {"learning_rate": lr}})
-        except ValueError:
-            raise ValueError(
-                f"opt={opt!r} is not a Keras optimizer name; use e.g. 'sgd', 'adam', 'adamw', "
-                "or pass a keras.optimizers.Optimizer instance."
-            ) from None
-    elif isinstance(opt, type):
-        if not issubclass(opt, keras.optimizers.Optimizer):
-            raise TypeError(
-                f"opt={opt!r} is a class but not a keras.optimizers.Optimizer subclass; pass e.g. "
-                "keras.optimizers.Adam or an instance of it."
-            )
-        opt = opt(learning_rate=lr)
-    if not isinstance(opt, keras.optimizers.Optimizer):
-        raise TypeError(
-            f"opt must be a keras.optimizers.Optimizer instance, class or name, got "
-            f"{type(opt).__name__}: {opt!r}."
-        )
-    if isinstance(opt._learning_rate, keras.optimizers.schedules.LearningRateSchedule) or (
-        callable(opt._learning_rate) and not isinstance(opt._learning_rate, keras.Variable)
-    ):
-        raise ValueError(
-            f"opt has learning_rate={opt._learning_rate!r}: the Learner owns the learning rate "
-            "and sets it every batch. Build the optimizer with a float learning_rate and use "
-            "Learner.fit(lr=...) or a schedule such as fit_one_cycle instead."
-        )
-    if opt.built:
-        raise ValueError(
-            f"opt={type(opt).__name__} is already built (it holds state for other variables); "
-            "pass a fresh optimizer instance, its class, or its name."
-        )
-    if type(opt) is keras.optimizers.SGD:
-        opt = SGD.from_config(opt.get_config())
-    return opt
 
 
 def _as_float(name: str, value: Any) -> float:

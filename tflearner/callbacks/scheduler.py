@@ -10,7 +10,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .callbacks import Callback, FitState
+from ..core.contract import FitState
+from ..core.events import Callback
 
 __all__ = ["ParamScheduler"]
 

@@ -60,7 +60,7 @@ CIFAR10_CLASSES: tuple[str, ...] = (
     "ship",
     "truck",
 )
-SAMPLE_PATH: Path = Path(__file__).resolve().parent / "_data" / "cifar10_sample.tar.xz"
+SAMPLE_PATH: Path = Path(__file__).resolve().parent.parent / "_data" / "cifar10_sample.tar.xz"
 
 BATCHES_DIR = "cifar-10-batches-py"
 ARCHIVE_NAME = "cifar-10-python.tar.gz"

@@ -42,19 +42,22 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .callbacks import CallbackList, FitState
-from .data import DataBundle
-from .learner import Learner
-from .lr_finder import (
+from ..callbacks.recorder import Recorder
+from ..core.contract import FitState
+from ..core.events import CallbackList
+from ..core.snapshot import Snapshot, flatten_state
+from ..data.bundle import DataBundle
+from ..learner import Learner
+from ..loop import rules
+from ..lr_finder.finder import (
     DEFAULT_SUGGESTIONS,
     LRFinder,
     check_sweep_args,
     compute_suggestions,
     resolve_suggesters,
+    sweep_limits,
 )
-from .recorder import Recorder
-from .schedules import exp_sweep, lin_sweep
-from .snapshot import Snapshot, flatten_state
+from ..schedules import exp_sweep, lin_sweep
 
 __all__ = ["KerasLRFinder", "LRFinderCallback", "raw_loss_from_running_mean"]
 
@@ -374,18 +377,19 @@ class LRFinderCallback(_CurveViews, keras.callbacks.Callback):
                 "loss is their mean. Compile with steps_per_execution=1 for a one-batch-per-LR "
                 "range test.", UserWarning, stacklevel=2)
         sweep = exp_sweep if self.mode == "exp" else lin_sweep
-        self._finder = LRFinder(sweep(self.start_lr, self.end_lr, self.num_it),
-                                stop_div=self.stop_div, div_threshold=self.div_threshold)
+        self._finder = LRFinder(sweep(self.start_lr, self.end_lr, self.num_it))
         self._cbs = CallbackList([self.recorder, self._finder])
         steps = (self.params or {}).get("steps")
         self._state = FitState(learner=None, hypers=_OptimizerLR(opt),
                                epochs=int((self.params or {}).get("epochs") or 1),
-                               n_iter=int(steps) if steps else None)
+                               n_iter=int(steps) if steps else None,
+                               limits=sweep_limits(self.num_it, self.stop_div,
+                                                   self.div_threshold))
         self._tracker = getattr(model, "_loss_tracker", None)
         if not (isinstance(self._tracker, keras.metrics.Mean) and hasattr(self._tracker, "total")
                 and hasattr(self._tracker, "count")):
             self._tracker = None
-        self._avg, self._step, self._active = 0.0, 0, True
+        self._step, self._active = 0, True
         self._before = (0.0, 0.0)
         self._prev_mean, self._prev_batches = 0.0, 0
         self.suggestions, self.stop_reason, self.stop_step = None, None, None
@@ -421,12 +425,17 @@ class LRFinderCallback(_CurveViews, keras.callbacks.Callback):
         loss, batch_size = self._raw_loss(batch, logs or {})
         state.lr = state.hypers.lr
         state.loss, state.batch_size = loss, batch_size
-        self._avg = self.beta * self._avg + (1 - self.beta) * loss
-        state.smooth_loss = self._avg / (1 - self.beta ** (self._step + 1))
+        ema, limits = state.ema, state.limits
+        ema.avg, ema.count, ema.best, state.smooth_loss, code = rules.step_eagerly(
+            ema.avg, ema.count, ema.best, loss, self.beta, limits.div_limit,
+            limits.terminate_on_nan)  # the compiled step's rules, run eagerly
         self._cbs("after_batch", state)
         state.iter += 1
         self._step += 1
-        if state.stop_training:
+        reason = rules.STOP_REASONS.get(code) or ("end" if self._step >= limits.max_steps
+                                                  else None)
+        if reason is not None:
+            self.stop_reason, self.stop_step = reason, self._step - 1
             self._active = False
             self.model.stop_training = True
 
@@ -436,7 +445,6 @@ class LRFinderCallback(_CurveViews, keras.callbacks.Callback):
         if finder is None:
             return
         self._active = False
-        self.stop_reason, self.stop_step = finder.stop_reason, finder.stop_step
         rec = self.recorder
         if self.stop_reason is None:
             self.stop_reason = "fit ended"

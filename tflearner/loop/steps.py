@@ -1,0 +1,185 @@
+"""The compiled steps of one model / optimizer / loss / metrics, for one set of trainable variables.
+
+``train_steps(iterator, plan, n, carry, limits)`` runs up to ``n`` batches in a ``tf.while_loop``
+(Keras' ``multi_step_on_iterator`` is the model): each takes the next batch with
+``iterator.get_next_as_optional()`` (an epoch of unknown length ends there, without an
+exception), applies row ``i`` of ``plan`` (:data:`PLAN_COLUMNS`, NaN = keep) to the
+hyper-parameter variables, runs forward and backward, and applies the gradients only if the loss
+and every gradient are finite. It updates the loss average (:mod:`tflearner.loop.rules`) and
+ends early when the stop rule fires.
+
+Inputs, all tensors (so values never retrace): ``plan`` float32 ``[max_chunk, 3]``; ``n`` int32;
+``carry`` = ``{"avg", "count", "best", "step"}`` float64 (the loss average so far, the global
+step of the first batch); ``limits`` = ``{"beta", "div_limit", "terminate"}`` float64.
+Outputs: ``{"rows": {column: [k]} for column in STEP_COLUMNS, "carry": {"avg", "count", "best"},
+"code": int32}`` where ``k <= n`` batches ran and ``code`` is the :mod:`~tflearner.loop.rules`
+code that ended the call (``CONTINUE``: ``n`` batches ran; ``END_OF_DATA``: the iterator ran
+out). The columns hold the values each update actually used (``mom`` NaN without momentum;
+``ok`` 0 for a batch that was skipped on every replica).
+
+Under a ``tf.distribute`` strategy, gradients come from one ``strategy.run`` and are applied in a
+second, inside a ``tf.cond`` on the all-replica finiteness flag (a synchronisation point may not
+sit inside control flow within a replica function).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+import keras
+import tensorflow as tf
+
+from ..core.tracing import instance_function
+from ..optim.hypers import Hypers
+from . import rules
+
+__all__ = ["CompiledSteps", "STEP_COLUMNS", "PLAN_COLUMNS"]
+
+#: The per-batch outputs of ``train_steps``, in this order.
+STEP_COLUMNS = ("loss", "lr", "mom", "wd", "batch_size", "smooth", "ok")
+#: The per-batch hyper-parameter plan's columns (NaN: keep the variable's value).
+PLAN_COLUMNS = ("lr", "mom", "wd")
+
+
+class CompiledSteps:
+    """``train_steps``, ``eval_step`` and ``predict_step`` as ``tf.function`` s, each traced once.
+
+    ``trace_counts`` (shared with the owner) counts traces, so tests can prove there is no
+    retrace. ``trainable_key`` identifies the trainable set the steps were built for.
+    """
+
+    def __init__(self, model: keras.Model, optimizer: keras.optimizers.Optimizer,
+                 loss_fn: Callable, metrics: list, hypers: Hypers,
+                 strategy: tf.distribute.Strategy, distributed: bool,
+                 x_spec: tf.TensorSpec, y_spec: tf.TensorSpec, jit_compile: bool,
+                 trace_counts: Counter) -> None:
+        self.model, self.opt, self.loss_fn, self.metrics = model, optimizer, loss_fn, metrics
+        self.hypers, self.strategy, self.distributed = hypers, strategy, distributed
+        self.trace_counts = trace_counts
+        self.tvars = list(model.trainable_variables)
+        self.trainable_key = tuple(id(v) for v in self.tvars)
+        self.replicas = strategy.num_replicas_in_sync
+        # Keras losses with a mean reduction already divide by the replica count under a
+        # strategy (keras.src.losses.loss.scale_loss_for_distribution); other losses and the
+        # model's own losses (regularisers) are divided here.
+        self.keras_scaled = isinstance(loss_fn, keras.losses.Loss) and getattr(
+            loss_fn, "reduction", None) in ("sum_over_batch_size", "mean")
+        self.loss_scaling = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+        # XLA compiles the math only (forward/backward, forward): the outer functions hold the
+        # iterator, the while loop and the cross-replica update, which XLA cannot compile.
+        self.grads_fn, self.forward_fn = self._replica_grads, self._forward
+        if jit_compile:
+            self.grads_fn = instance_function(self._replica_grads, jit_compile=True)
+            self.forward_fn = instance_function(self._forward, jit_compile=True)
+        self.train_steps = instance_function(self._train_steps)
+        if distributed:
+            self.eval_step = instance_function(self._eval_step)
+            self.predict_step = instance_function(self._predict_step)
+        else:  # a None batch dimension: the last, partial batch does not retrace
+            self.eval_step = instance_function(self._eval_step, input_signature=[x_spec, y_spec])
+            self.predict_step = instance_function(self._predict_step, input_signature=[x_spec])
+
+    # ---- per replica ------------------------------------------------------------------------
+    def _loss(self, y, pred):
+        """The replica's share of the global-batch mean loss (the mean itself on one)."""
+        pred = tf.cast(pred, tf.float32) if pred.dtype != tf.float64 else pred
+        loss = self.loss_fn(y, pred)
+        if self.replicas > 1 and not self.keras_scaled:
+            loss = loss / self.replicas
+        if self.model.losses:
+            loss = loss + tf.add_n(self.model.losses) / self.replicas
+        return loss
+
+    def _replica_grads(self, x, y):
+        with tf.GradientTape() as tape:
+            loss = self._loss(y, self.model(x, training=True))
+            scaled = self.opt.scale_loss(loss) if self.loss_scaling else loss
+        grads = tape.gradient(scaled, self.tvars)
+        bad = tf.logical_not(tf.math.is_finite(loss))
+        # With loss scaling, overflowing gradients are the LossScaleOptimizer's to handle.
+        for g in [] if self.loss_scaling else grads:
+            if g is not None:
+                bad = tf.logical_or(bad, tf.logical_not(tf.reduce_all(tf.math.is_finite(g))))
+        return (tf.cast(loss, tf.float32), grads, tf.cast(bad, tf.float32),
+                tf.cast(tf.shape(x)[0], tf.float32))
+
+    def _replica_apply(self, grads):
+        self.opt.apply_gradients(zip(grads, self.tvars, strict=True))
+
+    def _forward(self, x):
+        return self.model(x, training=False)
+
+    def _total(self, per_replica):
+        return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+    # ---- one batch, then the chunk ----------------------------------------------------------
+    def _one_batch(self, x, y, plan_row, carry, limits):
+        """Train on one global batch; returns ``(row, carry, code)``."""
+        self.hypers.assign_row(plan_row)
+        hp = self.hypers.read()  # read before the update that uses them
+        loss, grads, bad, bs = self.strategy.run(self.grads_fn, args=(x, y))
+        # scalars, whatever shape a user's loss reports (a py_function's is unknown)
+        loss, bad, bs = (tf.reshape(self._total(t), []) for t in (loss, bad, bs))
+        ok = bad < 0.5
+
+        def update():
+            self.strategy.run(self._replica_apply, args=(grads,))
+            return tf.constant(True)
+
+        tf.cond(ok, update, lambda: tf.constant(False))
+        loss64 = tf.cast(loss, tf.float64)
+        avg, count, smooth = rules.ema_update(carry["avg"], carry["count"], loss64, ok,
+                                              limits["beta"])
+        code = rules.stop_code(ok, smooth, carry["best"], limits["terminate"] > 0,
+                               limits["div_limit"])
+        best = rules.update_best(carry["best"], smooth)
+        row = tf.stack([loss64, *(tf.cast(h, tf.float64) for h in hp), tf.cast(bs, tf.float64),
+                        smooth, tf.cast(ok, tf.float64)])
+        return row, {"avg": avg, "count": count, "best": best}, code
+
+    def _train_steps(self, iterator, plan, n, carry, limits):
+        self.trace_counts["train"] += 1
+        ema = {k: carry[k] for k in ("avg", "count", "best")}
+
+        def body(i, ema, code, out):
+            batch = iterator.get_next_as_optional()
+
+            def run():
+                x, y = batch.get_value()
+                row, new_ema, new_code = self._one_batch(x, y, plan[i], ema, limits)
+                return new_ema, new_code, out.write(i, row)
+
+            def end():
+                return ema, tf.constant(rules.END_OF_DATA), out
+
+            ema, code, out = tf.cond(batch.has_value(), run, end)
+            return i + 1, ema, code, out
+
+        out = tf.TensorArray(tf.float64, size=0, dynamic_size=True,
+                             element_shape=[len(STEP_COLUMNS)])
+        init = [tf.constant(0), ema, tf.constant(rules.CONTINUE), out]
+        _, ema, code, out = tf.while_loop(
+            lambda i, _e, code, _o: tf.logical_and(i < n, tf.equal(code, rules.CONTINUE)),
+            body, init)
+        rows = out.stack()
+        return {"rows": {name: rows[:, k] for k, name in enumerate(STEP_COLUMNS)},
+                "carry": ema, "code": code}
+
+    # ---- evaluation and prediction ----------------------------------------------------------
+    def _replica_eval(self, x, y):
+        pred = self.forward_fn(x)
+        for m in self.metrics:
+            m.update_state(y, pred)
+        return tf.cast(self._loss(y, pred), tf.float32), tf.cast(tf.shape(x)[0], tf.float32)
+
+    def _eval_step(self, x, y):
+        """``[loss, batch_size]`` of one global batch (loss: the global-batch mean)."""
+        self.trace_counts["eval"] += 1
+        loss, bs = self.strategy.run(self._replica_eval, args=(x, y))
+        return tf.stack([self._total(loss), self._total(bs)])
+
+    def _predict_step(self, x):
+        self.trace_counts["predict"] += 1
+        out = self.strategy.run(self.forward_fn, args=(x,))
+        return self.strategy.gather(out, axis=0) if self.distributed else out

@@ -1,0 +1,247 @@
+"""The one training loop: the Python event loop around :class:`~tflearner.loop.steps.CompiledSteps`.
+
+``fit``, ``lr_find``, ``fit_one_cycle`` and ``fine_tune`` all run :meth:`TrainLoop.fit`; they
+differ only by the callbacks, :class:`~tflearner.loop.contract.StopLimits` and
+:class:`~tflearner.loop.contract.Resume` they pass. Per chunk of ``n`` batches the loop calls
+``before_batch`` ``n`` times while :class:`~tflearner.optim.hypers.Hypers` collects the
+hyper-parameters they set into a plan, runs one compiled call, then calls ``after_batch`` for
+each batch with the values that batch's update used. See ``docs/architecture.md`` for the event
+order.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ..core.contract import SMOOTH_BETA, FitState, LossEMA, Resume, StopLimits
+from ..core.events import CallbackList
+from ..optim.hypers import Hypers
+from . import rules
+from .chunks import STEPS_PER_EXECUTION, Chunker, check_steps_per_execution, deferred_interrupt
+from .steps import PLAN_COLUMNS, CompiledSteps
+
+__all__ = ["TrainLoop", "is_default_strategy"]
+
+_NO_LIMITS = StopLimits()
+
+
+def _relaxed(spec: tf.TensorSpec, name: str) -> tf.TensorSpec:
+    """The same spec with a ``None`` batch dimension, so the last partial batch fits."""
+    return tf.TensorSpec((None, *spec.shape[1:]), spec.dtype, name=name)
+
+
+def is_default_strategy(strategy: tf.distribute.Strategy) -> bool:
+    """True for TensorFlow's default (no-op) strategy, which needs no distributed datasets."""
+    return type(strategy).__name__ == "_DefaultDistributionStrategy"
+
+
+class TrainLoop:
+    """Compiled steps for one model/optimizer/loss/metrics, and the event loop that drives them.
+
+    ``element_spec`` is the ``(x, y)`` spec of the training data; every dataset passed later
+    must be compatible with it (same dtypes and example shapes).
+    """
+
+    def __init__(self, model: keras.Model, optimizer: keras.optimizers.Optimizer,
+                 loss_fn: Callable, metrics: list[keras.metrics.Metric],
+                 element_spec: tuple[tf.TensorSpec, tf.TensorSpec], hypers: Hypers,
+                 jit_compile: bool = False,
+                 steps_per_execution: int | str = STEPS_PER_EXECUTION,
+                 strategy: tf.distribute.Strategy | None = None) -> None:
+        self.model, self.optimizer, self.loss_fn, self.metrics = model, optimizer, loss_fn, metrics
+        self.hypers = hypers
+        self.strategy = strategy if strategy is not None else tf.distribute.get_strategy()
+        self.distributed = not is_default_strategy(self.strategy)
+        self.jit_compile = bool(jit_compile)
+        self.chunker = Chunker(check_steps_per_execution(steps_per_execution))
+        self.x_spec = _relaxed(element_spec[0], "x")
+        self.y_spec = _relaxed(element_spec[1], "y")
+        self.trace_counts: Counter[str] = Counter()
+        self.steps = self._build()
+
+    def _build(self) -> CompiledSteps:
+        return CompiledSteps(self.model, self.optimizer, self.loss_fn, self.metrics, self.hypers,
+                             self.strategy, self.distributed, self.x_spec, self.y_spec,
+                             self.jit_compile, self.trace_counts)
+
+    def _ensure_current(self) -> None:
+        """Rebuild the steps only when the set of trainable variables changed."""
+        if tuple(id(v) for v in self.model.trainable_variables) != self.steps.trainable_key:
+            self.steps = self._build()
+
+    def check_dataset(self, name: str, ds: tf.data.Dataset, with_y: bool = True) -> None:
+        """Refuse a dataset the compiled steps would have to retrace for."""
+        spec = ds.element_spec
+        ok = (isinstance(spec, tuple) and len(spec) == 2 and self.x_spec.is_compatible_with(
+            spec[0]) and self.y_spec.is_compatible_with(spec[1])) if with_y else (
+            self.x_spec.is_compatible_with(spec[0] if isinstance(spec, tuple) else spec))
+        if not ok:
+            raise ValueError(
+                f"{name} has element_spec={spec}, which does not match the training data "
+                f"(x: {self.x_spec}, y: {self.y_spec}). Map it to the same dtypes and example "
+                "shapes (e.g. cast images to float32 and scale them the same way).")
+
+    # ---- the event loop -----------------------------------------------------------------------
+    def fit(self, train: tf.data.Dataset, epochs: int, valid: tf.data.Dataset | None,
+            cbs: CallbackList, *, learner: object = None, limits: StopLimits = _NO_LIMITS,
+            resume: Resume | None = None, smooth_beta: float = SMOOTH_BETA) -> FitState:
+        """Run epochs ``resume.epoch`` (or 0) to ``epochs - 1`` over ``train``, calling ``cbs`` at
+        each event, within ``limits``; returns the final :class:`FitState` (``stop_reason``:
+        ``"non-finite"``, ``"diverged"``, ``"max_steps"``, ``"callback"`` or None)."""
+        self._ensure_current()
+        self.check_dataset("train", train)
+        if valid is not None:
+            self.check_dataset("valid", valid)
+        n = int(train.cardinality())
+        state = FitState(learner=learner, hypers=self.hypers, epochs=epochs,
+                         n_iter=n if n >= 0 else None, limits=limits, resume=resume)
+        if resume is not None:
+            state.step, state.ema = resume.step, LossEMA(**resume.ema.as_dict())
+        const = {"beta": smooth_beta, "div_limit": limits.div_limit,
+                 "terminate": float(limits.terminate_on_nan)}
+        self._limits = {k: tf.constant(v, tf.float64) for k, v in const.items()}
+        try:
+            cbs("before_fit", state)
+            for epoch in range(resume.epoch if resume else 0, epochs):
+                skip = resume.iter if resume is not None and epoch == resume.epoch else 0
+                state.epoch, state.iter, state.logs = epoch, skip, {}
+                start = time.perf_counter()
+                cbs("before_epoch", state)
+                self._train_epoch(train, state, cbs, skip)
+                if valid is not None:
+                    state.training = False
+                    cbs("before_validate", state)
+                    state.logs.update(self.evaluate(valid, prefix_loss="valid_loss"))
+                    cbs("after_validate", state)
+                state.logs["time"] = time.perf_counter() - start
+                cbs("after_epoch", state)
+                if state.stop_training:
+                    break
+        finally:
+            cbs("after_fit", state)
+        return state
+
+    def _train_epoch(self, train: tf.data.Dataset, state: FitState, cbs: CallbackList,
+                     skip: int) -> None:
+        """``before_train``, the epoch's chunks, ``after_train`` (logs: ``train_loss``)."""
+        state.training, state.chunk_end = True, True
+        resumed = state.resume is not None and skip
+        state.loss_sum, state.seen = ((state.resume.loss_sum, state.resume.seen) if resumed
+                                      else (0.0, 0))
+        cbs("before_train", state)
+        iterator = iter(self._distribute(train))
+        for _ in range(skip):  # resuming mid-epoch: the same order, minus what ran
+            next(iterator)
+        sync = any(getattr(cb, "sync_every_batch", False) for cb in cbs)
+        for n in self.chunker.sizes(state, sync, state.limits.max_steps):
+            if self._run_chunk(iterator, n, state, cbs) < n and not state.stop_training:
+                break  # the data ran out: the epoch has ended
+        if state.iter == 0:
+            raise ValueError("train yielded no batches in this epoch; it must yield at least "
+                             "one batch per epoch.")
+        if state.n_iter is None and not state.stop_training:
+            state.n_iter = state.iter
+        limit = state.limits.max_steps
+        if limit is not None and state.step >= limit and not state.stop_training:
+            state.stop_training, state.stop_reason = True, "max_steps"
+        state.chunk_end = True
+        state.logs["train_loss"] = state.loss_sum / state.seen if state.seen else math.nan
+        cbs("after_train", state)
+
+    def _run_chunk(self, iterator, n: int, state: FitState, cbs: CallbackList) -> int:
+        """Plan, run and report one chunk of up to ``n`` batches; returns how many ran."""
+        plan = self._plan(n, state, cbs)
+        carry = {k: tf.constant(v, tf.float64) for k, v in state.ema.as_dict().items()}
+        with deferred_interrupt():  # a Ctrl-C waits until this chunk is reported
+            started = time.perf_counter()
+            out = self.steps.train_steps(iterator, plan, tf.constant(n), carry, self._limits)
+            rows = {k: v.numpy().tolist() for k, v in out["rows"].items()}
+            self.chunker.observe(time.perf_counter() - started, len(rows["loss"]))
+            code = int(out["code"])
+            state.ema = LossEMA(**{k: float(v) for k, v in out["carry"].items()})
+            self._report(rows, code, state, cbs)
+        ran = len(rows["loss"])
+        if code == rules.END_OF_DATA and state.n_iter is not None and state.iter < state.n_iter:
+            raise ValueError(f"train yielded {state.iter} batches in epoch {state.epoch} but its "
+                             f"cardinality says {state.n_iter}; fix the dataset's length.")
+        return ran
+
+    def _report(self, rows: dict[str, list], code: int, state: FitState,
+                cbs: CallbackList) -> None:
+        """``after_batch`` for each batch that ran, with the values its update used."""
+        ran = len(rows["loss"])
+        for j in range(ran):
+            ok = rows["ok"][j] > 0.5
+            state.chunk_end = j == ran - 1
+            state.loss, state.smooth_loss = rows["loss"][j], rows["smooth"][j]
+            state.lr, state.wd = rows["lr"][j], rows["wd"][j]
+            state.mom = None if self.hypers.mom_attr is None else rows["mom"][j]
+            state.batch_size = int(rows["batch_size"][j])
+            if ok:
+                state.loss_sum += state.loss * state.batch_size
+                state.seen += state.batch_size
+            else:
+                state.n_skipped += 1
+            if state.chunk_end and code in rules.STOP_REASONS:
+                state.stop_training, state.stop_reason = True, rules.STOP_REASONS[code]
+            stop_before = state.stop_training
+            cbs("after_batch", state)
+            if state.stop_training and not stop_before:
+                state.stop_reason = state.stop_reason or "callback"
+            state.iter += 1
+            state.step += 1
+
+    def _plan(self, n: int, state: FitState, cbs: CallbackList) -> tf.Tensor:
+        """Call ``before_batch`` for the next ``n`` batches (``state.iter`` / ``state.step`` as
+        each will be) and collect the hyper-parameters they set into a plan of ``max_chunk``
+        rows (:data:`PLAN_COLUMNS`; rows past ``n`` are NaN and never used)."""
+        rows = []
+        it0, step0 = state.iter, state.step
+        self.hypers.begin_plan()
+        try:
+            for j in range(n):
+                state.iter, state.step = it0 + j, step0 + j
+                cbs("before_batch", state)
+                rows.append(self.hypers.take_row())
+        finally:
+            self.hypers.end_plan()
+            state.iter, state.step = it0, step0
+        rows += [[math.nan] * len(PLAN_COLUMNS)] * (self.chunker.max_chunk - n)
+        return tf.constant(rows, tf.float32)
+
+    def _distribute(self, ds: tf.data.Dataset):
+        """``ds`` itself, or split across the strategy's replicas."""
+        return self.strategy.experimental_distribute_dataset(ds) if self.distributed else ds
+
+    def evaluate(self, ds: tf.data.Dataset, prefix_loss: str = "loss") -> dict[str, float]:
+        """Mean loss (weighted by batch size) and metric results over ``ds``."""
+        for m in self.metrics:
+            m.reset_state()
+        loss_sum, seen = 0.0, 0
+        for x, y in self._distribute(ds):
+            loss, bs = self.steps.eval_step(x, y).numpy().tolist()
+            loss_sum += loss * bs
+            seen += int(bs)
+        if seen == 0:
+            raise ValueError("the evaluation dataset yielded no batches.")
+        out = {prefix_loss: loss_sum / seen}
+        for m in self.metrics:
+            out[m.name] = float(m.result())
+        return out
+
+    def predict(self, ds: tf.data.Dataset) -> np.ndarray:
+        """Concatenated model outputs over ``ds`` (elements ``x`` or ``(x, y)``)."""
+        outs = []
+        for elem in self._distribute(ds):
+            x = elem[0] if isinstance(elem, tuple) else elem
+            outs.append(self.steps.predict_step(x).numpy())
+        if not outs:
+            raise ValueError("the dataset passed to predict yielded no batches.")
+        return np.concatenate(outs)

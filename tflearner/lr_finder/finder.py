@@ -1,0 +1,193 @@
+"""The LR range test's pieces: its argument checks, the sweep callback and the suggestions.
+
+``Learner.lr_find`` orchestrates them; this module never sees a Learner:
+
+1. :func:`check_sweep_args` and :func:`resolve_suggesters` validate everything before the sweep;
+2. :class:`LRFinder` sets ``lr_i = lrs[i]`` before batch ``i``; the loop's
+   :class:`~tflearner.core.contract.StopLimits` (``max_steps = num_it``,
+   ``div_limit = div_threshold`` with ``stop_div``, ``terminate_on_nan``) end the sweep, applied
+   inside the compiled step at the very batch;
+3. :func:`compute_suggestions` trims the recorded curve the fastai way and runs each suggester.
+
+The loss is smoothed with a debiased EMA of factor ``beta``, by default :func:`sweep_beta`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import keyword
+import os
+import sys
+import warnings
+from collections import namedtuple
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..core.checks import check_bool, check_choice, check_int, check_real
+from ..core.contract import FitState, StopLimits
+from ..core.events import Callback
+from .suggest import Suggestion, get_suggester, trim
+
+__all__ = ["LRFinder", "check_sweep_args", "resolve_suggesters", "compute_suggestions",
+           "sweep_limits", "sweep_beta", "DEFAULT_SUGGESTIONS", "STOP_REASONS"]
+
+#: What lr_find suggests by default: tflearner's own method first, fastai's valley beside it.
+DEFAULT_SUGGESTIONS: tuple[str, ...] = ("robust", "valley")
+
+#: ``recorder.lr_find_info["stop_reason"]`` for each loop stop reason.
+STOP_REASONS = {"max_steps": "end", "diverged": "diverged", "non-finite": "non-finite"}
+
+
+def sweep_beta(num_it: int) -> float:
+    """The default loss-smoothing factor of an ``num_it``-step sweep: ``1 - 2 / num_it``
+    (0.98 at fastai's 100 steps). It keeps the EMA's mean lag, ``beta / (1 - beta)`` steps, at
+    half the sweep whatever its length, so a longer sweep smooths over the same share of the
+    curve (see ``docs/lr_finder.md``, "Sweep length")."""
+    return 1.0 - 2.0 / num_it
+
+
+def check_sweep_args(start_lr: Any, end_lr: Any, num_it: Any, beta: Any, div_threshold: Any,
+                     mode: Any, stop_div: Any = True) -> tuple[float, float, int, float, float]:
+    """Validate lr_find's numeric arguments; returns ``(start_lr, end_lr, num_it, beta,
+    div_threshold)`` as floats/ints (``beta=None``: :func:`sweep_beta`)."""
+    start_lr = check_real("start_lr", start_lr, 0.0, low_open=True, fix="try 1e-7.")
+    end_lr = check_real("end_lr", end_lr, start_lr, low_open=True, fix="try end_lr=10.",
+                        requirement=f"a finite number > start_lr={start_lr!r}")
+    num_it = check_int("num_it", num_it, 2, fix="100 is typical.")
+    beta = sweep_beta(num_it) if beta is None else check_real(
+        "beta", beta, 0.0, 1.0, high_open=True, requirement="in [0, 1) or None",
+        fix="None picks 1 - 2/num_it (0.98 at 100 steps; 0 = no smoothing).")
+    div_threshold = check_real(
+        "div_threshold", div_threshold, 1.0, low_open=True,
+        fix="the sweep stops when the smoothed loss exceeds div_threshold x its best (4 is "
+            "typical).")
+    check_choice("mode", mode, ("exp", "linear"))
+    check_bool("stop_div", stop_div)
+    return start_lr, end_lr, num_it, beta, div_threshold
+
+
+def sweep_limits(num_it: int, stop_div: bool, div_threshold: float) -> StopLimits:
+    """The loop limits of a sweep: ``num_it`` steps, divergence stop, stop on NaN/Inf."""
+    return StopLimits(max_steps=num_it, div_limit=div_threshold if stop_div else 0.0,
+                      terminate_on_nan=True)
+
+
+class LRFinder(Callback):
+    """Sets the LR of step ``i`` to ``lrs[i]`` (the loop's limits end the sweep)."""
+
+    order = -20
+
+    def __init__(self, lrs: np.ndarray) -> None:
+        self.lrs = np.asarray(lrs, dtype=float)
+
+    def before_batch(self, state: FitState) -> None:
+        state.hypers.lr = self.lrs[state.step]
+
+
+# ---- suggestions ------------------------------------------------------------------------------
+def _field_name(fn: Callable, given: Any, i: int) -> str:
+    """A ``SuggestedLRs`` field for suggester ``i``: its name, or ``func<i>`` for a lambda or a
+    name namedtuple cannot hold (leading underscores are dropped)."""
+    name = given if isinstance(given, str) else getattr(fn, "__name__", "")
+    name = name.lstrip("_")
+    if not name.isidentifier() or keyword.iskeyword(name):
+        name = f"func{i}"
+    return name
+
+
+def _accepts(fn: Callable) -> tuple[bool, set[str]]:
+    """Whether ``fn`` can be called as ``fn(lrs, losses)``, and which of ``num_it`` / ``beta``
+    it takes as keywords (all of them if it has ``**kwargs``)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):  # builtins and some callables have no signature
+        return True, {"num_it"}
+    params = sig.parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return True, {"num_it", "beta"}
+    try:
+        sig.bind(None, None)
+    except TypeError:
+        return False, set()
+    return True, {p.name for p in params if p.name in ("num_it", "beta") and p.kind in (
+        p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def resolve_suggesters(suggest_funcs: Any) -> tuple[list[str], list[Callable]]:
+    """Names and functions for ``suggest_funcs`` (names, callables, or one of either), checked
+    before any sweep: at least one, each a known name or a function ``f(lrs, losses, ...)``."""
+    if isinstance(suggest_funcs, str) or callable(suggest_funcs):
+        suggest_funcs = [suggest_funcs]
+    if not isinstance(suggest_funcs, Sequence) or len(suggest_funcs) == 0:
+        raise ValueError(f"suggest_funcs must name at least one suggestion method, got "
+                         f"{suggest_funcs!r}; e.g. suggest_funcs=('robust', 'valley').")
+    funcs = [get_suggester(f) for f in suggest_funcs]
+    for i, fn in enumerate(funcs):
+        if not _accepts(fn)[0]:
+            raise TypeError(f"suggest_funcs[{i}]={fn!r} cannot be called as f(lrs, losses); a "
+                            "suggester takes the LRs and the smoothed losses (and optionally "
+                            "num_it= and beta=) and returns an LR, None or a Suggestion.")
+    names = [_field_name(fn, f, i) for i, (f, fn) in enumerate(zip(suggest_funcs, funcs,
+                                                                   strict=True))]
+    if len(set(names)) != len(names):
+        raise ValueError(f"suggest_funcs has duplicate names {names!r}; pass each method once.")
+    return names, funcs
+
+
+def compute_suggestions(rec: Any, names: Sequence[str], funcs: Sequence[Callable],
+                        num_it: int):
+    """Trim ``rec``'s smoothed curve the fastai way, run each suggester, store the results in
+    ``rec.suggestions`` and return them as a ``SuggestedLRs`` named tuple of LRs."""
+    t_lrs, t_losses = trim(rec.lrs, rec.smooth_losses, num_it=num_it)
+    beta = rec.lr_find_info.get("beta")
+    # The suggesters' warnings ("no suggestion: ...") are re-issued at the caller's line (the
+    # first frame outside tflearner, Keras and TensorFlow), where a notebook user looks.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec.suggestions = {name: _call(fn, t_lrs, t_losses, num_it, beta)
+                           for name, fn in zip(names, funcs, strict=True)}
+    if caught:
+        level = _caller_stacklevel()  # one walk up the stack for all of them
+        for w in caught:
+            warnings.warn(w.message, w.category, stacklevel=level)
+    return namedtuple("SuggestedLRs", list(names))(*(s.lr for s in rec.suggestions.values()))
+
+
+def _library_dirs() -> tuple[str, ...]:
+    """The folders of tflearner, Keras and TensorFlow (already imported by then)."""
+    import keras
+    import tensorflow as tf
+    tflearner = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return tuple(d + os.sep for d in (tflearner, os.path.dirname(keras.__file__),
+                                      os.path.dirname(tf.__file__)))
+
+
+def _caller_stacklevel() -> int:
+    """``stacklevel`` for :func:`warnings.warn`, called from here, that names the first frame
+    outside tflearner, Keras and TensorFlow (the outermost frame if there is none)."""
+    library = _library_dirs()
+    frame, level = sys._getframe(1), 1  # the frame that calls warnings.warn
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(library):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _call(fn: Callable, lrs: np.ndarray, losses: np.ndarray, num_it: int,
+          beta: float | None = None) -> Suggestion:
+    """Run one suggester with the keywords it takes; it may return a Suggestion, an LR, None,
+    or fastai's ``(lr, (x, y))`` pair."""
+    takes = _accepts(fn)[1]
+    kw: dict[str, Any] = {}
+    if "num_it" in takes:
+        kw["num_it"] = num_it
+    if "beta" in takes and beta is not None:
+        kw["beta"] = beta
+    out = fn(lrs, losses, **kw)
+    if isinstance(out, Suggestion):
+        return out
+    if isinstance(out, tuple) and len(out) == 2:
+        lr, point = out
+        return Suggestion(None if lr is None else float(lr), tuple(point) if point else None)
+    return Suggestion(None if out is None else float(out), None, None)
