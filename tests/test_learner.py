@@ -145,11 +145,11 @@ def test_loss_must_return_a_scalar(blob_data):
 
 
 @pytest.mark.parametrize("epochs,err,words", [
-    (0, ValueError, "epochs must be a positive int, got 0"),
-    (-2, ValueError, "epochs must be a positive int, got -2"),
-    (1.5, TypeError, "epochs must be a positive int, got float: 1.5"),
-    ("3", TypeError, "epochs must be a positive int, got str"),
-    (True, TypeError, "epochs must be a positive int, got bool"),
+    (0, ValueError, "epochs must be an int >= 1, got 0; to skip training"),
+    (-2, ValueError, "epochs must be an int >= 1, got -2"),
+    (1.5, TypeError, "epochs must be an int >= 1, got 1.5 (float)"),
+    ("3", TypeError, "epochs must be an int >= 1, got '3' (str)"),
+    (True, TypeError, "epochs must be an int >= 1, got True (bool)"),
 ])
 def test_bad_epochs(blob_data, epochs, err, words):
     learn = Learner(mlp(), blob_data, quiet=True)

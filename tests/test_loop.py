@@ -276,7 +276,7 @@ def test_ctrl_c_during_a_compiled_call_reports_the_whole_chunk(blob_data):
 
     def loss_fn(y, pred):
         c = calls.assign_add(1) - 1
-        return base(y, pred) + tf.py_function(interrupt, [c], tf.float32)
+        return base(y, pred) + tf.reshape(tf.py_function(interrupt, [c], tf.float32), [])
 
     learn = Learner(mlp(), blob_data, loss_fn=loss_fn, quiet=True, steps_per_execution=8)
     calls.assign(0)

@@ -18,6 +18,7 @@ from .callbacks.keras_adapter import KerasCallbacks, check_no_lr_callbacks
 from .callbacks.progress import ProgressCallback, SweepProgress
 from .callbacks.recorder import Recorder
 from .callbacks.scheduler import ParamScheduler
+from .core.checks import check_bool, check_int, check_positive, check_real
 from .core.contract import StopLimits
 from .core.events import Callback, CallbackList
 from .core.precision import apply_policy, check_policy, model_policy
@@ -36,7 +37,7 @@ from .lr_finder.finder import (
     sweep_limits,
 )
 from .optim.factory import get_optimizer
-from .optim.hypers import Hypers, _as_float
+from .optim.hypers import Hypers
 from .schedules import ONE_CYCLE_DEFAULTS as _ONE_CYCLE
 from .schedules import exp_sweep, flat_cos, lin_sweep, one_cycle
 
@@ -98,12 +99,7 @@ def _check_callbacks(callbacks: Any) -> list:
 
 
 def _check_epochs(epochs: Any) -> int:
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)):
-        raise TypeError(f"epochs must be a positive int, got {type(epochs).__name__}: {epochs!r}.")
-    if epochs <= 0:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}; to skip training, "
-                         "don't call fit.")
-    return int(epochs)
+    return check_int("epochs", epochs, 1, fix="to skip training, don't call fit.")
 
 
 def _outputs_probabilities(model: keras.Model, probe_out: np.ndarray) -> bool:
@@ -136,13 +132,12 @@ class Learner:
     model's variables when omitted). ``mixed_precision``: ``"mixed_float16"`` or
     ``"mixed_bfloat16"`` (applied to the built model, output layer kept float32; float16 adds
     Keras' ``LossScaleOptimizer``), ``"float32"``, or None to keep the model's own policy.
-    ``jit_compile=True`` compiles the steps with XLA (off by default: 0.41-0.45x the speed
-    on CPU here; try it on GPU/TPU).
+    ``jit_compile=True`` compiles the forward/backward math with XLA (off by default; see
+    ``docs/distributed.md`` for when it pays).
     ``steps_per_execution`` batches run per compiled call (Keras' name). The default ``"auto"``
-    sizes chunks to ~0.25 s (at most 32 batches): small models run up to ~1.2x faster than one
-    batch per call, heavy ones keep responsive progress. Callbacks still see every batch; a
-    stop request from ``after_batch`` takes effect at the end of the chunk, unless a callback
-    sets ``sync_every_batch = True``, which makes the loop run one batch per call.
+    sizes chunks to ~0.25 s (at most 32 batches). Callbacks still see every batch; a stop
+    request from ``after_batch`` takes effect at the end of the chunk, unless a callback sets
+    ``sync_every_batch = True``, which makes the loop run one batch per call.
     """
 
     def __init__(self, model: keras.Model, data: DataBundle, loss_fn: Any = None,
@@ -162,11 +157,9 @@ class Learner:
                             "DataBundle.from_datasets(train_ds, valid_ds).")
         steps_per_execution = check_steps_per_execution(steps_per_execution)
         mixed_precision = check_policy(mixed_precision)
-        if lr is not None and not _as_float("lr", lr) > 0:
-            raise ValueError(f"lr must be > 0, got {lr!r}; e.g. lr=1e-3, or None to keep the "
-                             "optimizer's own.")
-        if wd is not None:
-            _as_float("wd", wd)
+        check_positive("lr", lr, allow_none=True,
+                       fix="e.g. lr=1e-3, or None to keep the optimizer's own.")
+        check_real("wd", wd, 0.0, allow_none=True, fix="e.g. wd=0.01, or None for none.")
         self.strategy = resolve_strategy(model, strategy)
         self._check_replica_batch(data, self.strategy)
         self.model, self.data = model, data
@@ -341,9 +334,7 @@ class Learner:
              terminate_on_nan: bool, checkpoint: str | os.PathLike | None,
              checkpoint_every: int | None, signature: dict[str, Any]):
         """The one path into the loop for fit, fit_one_cycle and fit_flat_cos."""
-        if not isinstance(terminate_on_nan, bool):
-            raise TypeError(f"terminate_on_nan must be True or False, got "
-                            f"{type(terminate_on_nan).__name__}: {terminate_on_nan!r}.")
+        check_bool("terminate_on_nan", terminate_on_nan)
         callbacks = list(callbacks or [])
         keras_cbs = [*self.keras_callbacks,
                      *(cb for cb in callbacks if isinstance(cb, keras.callbacks.Callback))]
@@ -356,11 +347,8 @@ class Learner:
             if not isinstance(checkpoint, (str, os.PathLike)):
                 raise TypeError(f"checkpoint must be a directory path, got "
                                 f"{type(checkpoint).__name__}: {checkpoint!r}.")
-            if checkpoint_every is not None and (isinstance(checkpoint_every, bool) or not
-                                                 isinstance(checkpoint_every, int) or
-                                                 checkpoint_every < 1):
-                raise ValueError(f"checkpoint_every must be None or an int >= 1 (batches), "
-                                 f"got {checkpoint_every!r}.")
+            check_int("checkpoint_every", checkpoint_every, 1, allow_none=True,
+                      fix="it counts batches between saves; None saves at epoch ends only.")
             signature = {**signature, "epochs": epochs, "n_iter": self.data.n_train_batches,
                          "model": [list(v.shape) for v in self.model.variables]}
             callbacks.append(CheckpointCallback(checkpoint, signature, checkpoint_every))
