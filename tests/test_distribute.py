@@ -49,6 +49,10 @@ def test_mirrored_strategy_on_two_logical_cpus_matches_one_device():
     assert res["fp16_loss_diff"] <= 1e-3 and res["fp16_weight_diff"] <= 1e-3
     assert res["fp16_scale"][0] == res["fp16_scale"][1]
     assert res["fp16_restored_bitwise"]
+    # two layer groups, one optimizer each, with discriminative LRs
+    assert res["groups_loss_diff"] <= 1e-5 and res["groups_weight_diff"] <= 1e-5
+    assert res["groups_lrs"] == pytest.approx([1e-5, 1e-3], rel=1e-5)  # slice, first batch
+    assert res["groups_restored_bitwise"]
 
 
 def _free_ports(n: int) -> list[int]:

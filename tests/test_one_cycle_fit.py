@@ -58,7 +58,7 @@ def test_fit_flat_cos(blob_data):
 
 
 @pytest.mark.parametrize("kwargs,err,words", [
-    ({"epochs": 0, "max_lr": 0.1}, ValueError, "epochs must be a positive int, got 0"),
+    ({"epochs": 0, "max_lr": 0.1}, ValueError, "epochs must be an int >= 1, got 0"),
     ({"epochs": 1, "max_lr": -0.1}, ValueError, "max_lr"),
     ({"epochs": 1, "max_lr": 0.1, "pct_start": 1.2}, ValueError, "pct_start"),
     ({"epochs": 1, "max_lr": 0.1, "anneal": "sqrt"}, ValueError, "anneal"),
@@ -70,7 +70,7 @@ def test_fit_flat_cos(blob_data):
     ({"epochs": 1, "max_lr": 0.1, "pct_start": 0.5, "three_phase": False, "anneal": "cosine"},
      ValueError, "anneal"),
     ({"epochs": 1}, ValueError, "run learn.lr_find() first or pass max_lr"),
-    ({"epochs": 1.5, "max_lr": 0.1}, TypeError, "epochs must be a positive int"),
+    ({"epochs": 1.5, "max_lr": 0.1}, TypeError, "epochs must be an int >= 1, got 1.5 (float)"),
 ])
 def test_bad_arguments(blob_data, kwargs, err, words):
     learn = Learner(mlp(), blob_data, quiet=True)

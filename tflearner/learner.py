@@ -37,9 +37,11 @@ from .lr_finder.finder import (
     sweep_limits,
 )
 from .optim.factory import get_optimizer
+from .optim.group_hypers import GroupHypers
+from .optim.groups import check_groups, group_lrs, set_trainable, trainable_capable
 from .optim.hypers import Hypers
+from .schedules import FASTAI_ONE_CYCLE, exp_sweep, flat_cos, lin_sweep, one_cycle
 from .schedules import ONE_CYCLE_DEFAULTS as _ONE_CYCLE
-from .schedules import exp_sweep, flat_cos, lin_sweep, one_cycle
 
 __all__ = ["Learner"]
 
@@ -146,7 +148,8 @@ class Learner:
                  quiet: bool = False, jit_compile: bool = False,
                  steps_per_execution: int | str = STEPS_PER_EXECUTION,
                  strategy: tf.distribute.Strategy | None = None,
-                 mixed_precision: str | None = None) -> None:
+                 mixed_precision: str | None = None, splitter: Any = None,
+                 train_bn: bool = True) -> None:
         if not isinstance(model, keras.Model):
             raise TypeError(f"model must be a keras.Model, got {type(model).__name__}: "
                             f"{model!r}. Wrap layers in keras.Sequential([...]) or "
@@ -195,16 +198,30 @@ class Learner:
             if mixed_precision is not None:
                 apply_policy(model, mixed_precision)
             self.precision = model_policy(model)
+            self.groups = check_groups(model, splitter)
+            group_vars = trainable_capable(model, self.groups)
             if self.precision == "mixed_float16":
+                if len(self.groups) > 1:
+                    raise ValueError(
+                        f"mixed_precision='mixed_float16' needs one loss scale, but the model has "
+                        f"{len(self.groups)} layer groups (one optimizer each); use "
+                        "'mixed_bfloat16' (no loss scaling), or splitter=lambda m: [m.layers] "
+                        "for one group.")
                 self.opt = keras.optimizers.LossScaleOptimizer(self.opt)
-            self.opt.build(model.trainable_variables)
-            # The per-batch hyper-parameters live on the optimizer that updates the weights.
-            self.hypers = Hypers(getattr(self.opt, "inner_optimizer", self.opt))
+            # One optimizer per layer group, the same configuration: the last is self.opt.
+            self.opts = [*(type(self.opt).from_config(self.opt.get_config())
+                           for _ in self.groups[1:]), self.opt]
+            for o, variables in zip(self.opts, group_vars, strict=True):
+                o.build(variables)  # every variable the group trains once unfrozen
+            # The per-batch hyper-parameters live on the optimizers that update the weights.
+            self.hypers = GroupHypers([Hypers(getattr(o, "inner_optimizer", o))
+                                       for o in self.opts])
         self.hypers.set(lr=lr, wd=wd)
+        self.train_bn = check_bool("train_bn", train_bn)
         self.recorder = Recorder()
         self.suggested_lr: float | None = None  # set by lr_find (its first suggestion)
         self._snapshot: Snapshot | None = None
-        self.loop = TrainLoop(model, self.opt, self.loss_fn, self.metrics,
+        self.loop = TrainLoop(model, self.opts, group_vars, self.loss_fn, self.metrics,
                               (x_spec, y_spec), self.hypers, jit_compile=jit_compile,
                               steps_per_execution=steps_per_execution, strategy=self.strategy)
 
@@ -313,7 +330,8 @@ class Learner:
             callbacks: list[Callback] | None = None, quiet: bool | None = None,
             terminate_on_nan: bool = True, checkpoint: str | os.PathLike | None = None,
             checkpoint_every: int | None = None):
-        """Train for ``epochs`` epochs at a constant ``lr`` (None keeps the current one).
+        """Train for ``epochs`` epochs at a constant ``lr`` (None keeps the current one; a
+        ``slice`` gives each layer group its own, see :meth:`fit_one_cycle`).
 
         A batch whose loss or gradients are NaN/Inf is never applied, so the weights are never
         poisoned; it ends the fit with a warning naming the batch and LR
@@ -325,8 +343,10 @@ class Learner:
         """
         epochs = _check_epochs(epochs)
         callbacks = _check_callbacks(callbacks)
-        self.hypers.set(lr=lr, wd=wd)
-        signature = {"method": "fit", "lr": self.hypers.lr, "wd": self.hypers.wd}
+        if lr is not None:
+            self.hypers.set_lrs(group_lrs(lr, len(self.groups)))
+        self.hypers.set(wd=wd)
+        signature = {"method": "fit", "lr": self.hypers.lrs, "wd": self.hypers.wd}
         return self._fit(epochs, callbacks, quiet, terminate_on_nan, checkpoint,
                          checkpoint_every, signature)
 
@@ -340,8 +360,9 @@ class Learner:
                      *(cb for cb in callbacks if isinstance(cb, keras.callbacks.Callback))]
         callbacks = [cb for cb in callbacks if not isinstance(cb, keras.callbacks.Callback)]
         if keras_cbs:
-            if signature["method"] != "fit":
-                check_no_lr_callbacks(keras_cbs, signature["method"])
+            if signature["method"] != "fit" or len(self.groups) > 1:
+                check_no_lr_callbacks(keras_cbs, signature["method"] if len(self.groups) == 1
+                                      else f"a Learner with {len(self.groups)} layer groups")
             callbacks.append(KerasCallbacks(keras_cbs))
         if checkpoint is not None:
             if not isinstance(checkpoint, (str, os.PathLike)):
@@ -350,7 +371,9 @@ class Learner:
             check_int("checkpoint_every", checkpoint_every, 1, allow_none=True,
                       fix="it counts batches between saves; None saves at epoch ends only.")
             signature = {**signature, "epochs": epochs, "n_iter": self.data.n_train_batches,
-                         "model": [list(v.shape) for v in self.model.variables]}
+                         "model": [list(v.shape) for v in self.model.variables],
+                         "trainable": [sum(v.trainable for v in g.variables)
+                                       for g in self.groups]}
             callbacks.append(CheckpointCallback(checkpoint, signature, checkpoint_every))
         elif checkpoint_every is not None:
             raise ValueError("checkpoint_every needs checkpoint=<directory>.")
@@ -379,13 +402,18 @@ class Learner:
                              "ds.apply(tf.data.experimental.assert_cardinality(n_batches)).")
         return epochs * n_iter
 
-    def _max_lr(self, max_lr: float | None) -> float:
-        if max_lr is not None:
-            return max_lr
-        if self.suggested_lr is None:
-            raise ValueError("max_lr=None uses the last lr_find suggestion, but there is none: "
-                             "run learn.lr_find() first or pass max_lr (e.g. 3e-1).")
-        return self.suggested_lr
+    def _max_lrs(self, max_lr: float | slice | None, name: str = "max_lr") -> np.ndarray:
+        """One peak LR per layer group (``None``: the last lr_find suggestion for the last
+        group, with the groups' current ratios); sets the ratios the schedule keeps."""
+        if max_lr is None:
+            if self.suggested_lr is None:
+                raise ValueError(f"{name}=None uses the last lr_find suggestion, but there is "
+                                 f"none: run learn.lr_find() first or pass {name} (e.g. 3e-1).")
+            lrs = self.suggested_lr * self.hypers.lr_mults
+        else:
+            lrs = group_lrs(max_lr, len(self.groups), name)
+        self.hypers.lr_mults = lrs / lrs[-1]
+        return lrs
 
     def fit_one_cycle(self, epochs: int, max_lr: float | None = None,
                       pct_start: float = _ONE_CYCLE["pct_start"],
@@ -407,9 +435,10 @@ class Learner:
         """
         epochs = _check_epochs(epochs)
         callbacks = _check_callbacks(callbacks)
-        lrs, mom_values = one_cycle(self._total_steps(epochs), self._max_lr(max_lr), pct_start,
+        peaks = self._max_lrs(max_lr)
+        lrs, mom_values = one_cycle(self._total_steps(epochs), float(peaks[-1]), pct_start,
                                     div, div_final, moms, anneal, three_phase)
-        scheds = {"lr": lrs}
+        scheds = {"lr": lrs}  # the last group's; group g gets lrs * peaks[g] / peaks[-1]
         if mom_values is not None and self.hypers.mom_attr is not None:
             scheds["mom"] = mom_values
         elif mom_values is not None:
@@ -417,7 +446,7 @@ class Learner:
                      type(self.opt).__name__)
         self.hypers.set(wd=wd)
         signature = {"method": "fit_one_cycle", "schedule": schedule_hash(scheds),
-                     "wd": self.hypers.wd}
+                     "peaks": peaks.tolist(), "wd": self.hypers.wd}
         return self._fit(epochs, [ParamScheduler(scheds), *(callbacks or [])], quiet,
                          terminate_on_nan, checkpoint, checkpoint_every, signature)
 
@@ -430,12 +459,84 @@ class Learner:
         annealing to ``lr / div_final``. ``lr=None`` uses the last ``lr_find`` suggestion."""
         epochs = _check_epochs(epochs)
         callbacks = _check_callbacks(callbacks)
-        lrs = flat_cos(self._total_steps(epochs), self._max_lr(lr), pct_start, div_final)
+        peaks = self._max_lrs(lr, "lr")
+        lrs = flat_cos(self._total_steps(epochs), float(peaks[-1]), pct_start, div_final)
         self.hypers.set(wd=wd)
         signature = {"method": "fit_flat_cos", "schedule": schedule_hash({"lr": lrs}),
-                     "wd": self.hypers.wd}
+                     "peaks": peaks.tolist(), "wd": self.hypers.wd}
         return self._fit(epochs, [ParamScheduler({"lr": lrs}), *(callbacks or [])], quiet,
                          terminate_on_nan, checkpoint, checkpoint_every, signature)
+
+    # ---- transfer learning ------------------------------------------------------------------
+    def freeze_to(self, n: int) -> Learner:
+        """Freeze layer groups ``0 .. n-1`` and unfreeze the rest (``n`` may be negative, as in
+        fastai: ``freeze_to(-1)`` freezes all but the last group). BatchNormalization layers of
+        frozen groups keep training when ``train_bn`` (see :func:`~tflearner.optim.groups.
+        set_trainable`). Optimizer state is kept: a frozen group's optimizer is not called, so
+        its slots and step count wait, and continue when the group is unfrozen."""
+        n_groups = len(self.groups)
+        n = check_int("n", n, -(n_groups - 1), n_groups - 1,
+                      fix=f"this Learner has {n_groups} layer groups (learn.groups); the last "
+                          "one always trains.")
+        set_trainable(self.groups, n % n_groups if n < 0 else n, self.train_bn)
+        return self
+
+    def freeze(self) -> Learner:
+        """Freeze every layer group but the last (``freeze_to(-1)``)."""
+        if len(self.groups) < 2:
+            raise ValueError("freeze() needs at least two layer groups, but this Learner has "
+                             "one (learn.groups); pass splitter=... (e.g. lambda m: "
+                             "[backbone_layers, head_layers]), or build the model with a "
+                             "keras.Model backbone as its first layer.")
+        return self.freeze_to(-1)
+
+    def unfreeze(self) -> Learner:
+        """Make every layer group trainable (``freeze_to(0)``)."""
+        return self.freeze_to(0)
+
+    def fine_tune(self, epochs: int, base_lr: float = 2e-3, freeze_epochs: int = 1,
+                  lr_mult: float = 100, pct_start: float = 0.3, div: float = 5.0,
+                  checkpoint: str | os.PathLike | None = None, **kwargs):
+        """fastai's transfer-learning recipe on this Learner:
+
+        1. ``freeze()``; ``fit_one_cycle(freeze_epochs, slice(base_lr), pct_start=0.99)``;
+        2. ``base_lr /= 2``; ``unfreeze()``;
+           ``fit_one_cycle(epochs, slice(base_lr / lr_mult, base_lr), pct_start, div)``.
+
+        Both phases use fastai's one-cycle form (``FASTAI_ONE_CYCLE``: two phases, cosine);
+        ``kwargs`` go to both ``fit_one_cycle`` calls (``wd``, ``moms``, ``callbacks``, ...).
+        ``learn.recorder`` holds the second phase and ``learn.recorder.phases`` both
+        phases' histories. With ``checkpoint=dir`` each phase checkpoints into ``dir/frozen``
+        and ``dir/unfrozen``: calling the same ``fine_tune`` again resumes in the right phase at
+        the right batch. Returns the two fits' :class:`FitState`.
+        """
+        epochs = _check_epochs(epochs)
+        freeze_epochs = check_int("freeze_epochs", freeze_epochs, 0)
+        base_lr = check_positive("base_lr", base_lr, fix="e.g. base_lr=2e-3, or lr_find's.")
+        lr_mult = check_positive("lr_mult", lr_mult)
+        form = {**FASTAI_ONE_CYCLE, **{k: v for k, v in kwargs.items()
+                                       if k in FASTAI_ONE_CYCLE}}
+        rest = {k: v for k, v in kwargs.items() if k not in FASTAI_ONE_CYCLE}
+        for name in ("max_lr", "epochs"):
+            if name in rest:
+                raise TypeError(f"fine_tune() sets {name} itself; pass base_lr / epochs.")
+        sub = (lambda name: None) if checkpoint is None else (
+            lambda name: os.path.join(os.fspath(checkpoint), name))
+        phases, states = [], []
+        if freeze_epochs:
+            self.freeze()
+            states.append(self.fit_one_cycle(freeze_epochs, slice(base_lr),
+                                             **{**form, "pct_start": 0.99},
+                                             checkpoint=sub("frozen"), **rest))
+            phases.append(self.recorder.history_state())
+        base_lr /= 2
+        self.unfreeze()
+        states.append(self.fit_one_cycle(epochs, slice(base_lr / lr_mult, base_lr),
+                                         **{**form, "pct_start": pct_start, "div": div},
+                                         checkpoint=sub("unfrozen"), **rest))
+        phases.append(self.recorder.history_state())
+        self.recorder.phases = tuple(phases)
+        return tuple(states)
 
     def validate(self, ds: tf.data.Dataset | None = None) -> dict[str, float]:
         """Loss and metrics over ``ds`` (default: the validation set), e.g.
@@ -474,7 +575,8 @@ class Learner:
         """Every variable that defines training state: model (weights and random-seed state),
         optimizer (slots, iterations, lr), the loop's hyper-parameters (momentum, weight
         decay) and the data order (the train pipeline's epoch counter, when it has one)."""
-        return {"model": list(self.model.variables), "opt": list(self.opt.variables),
+        return {"model": list(self.model.variables),
+                "opt": [v for o in self.opts for v in o.variables],
                 "hypers": self.hypers.variables, "data": list(self.data.rng_state)}
 
     def snapshot(self) -> Snapshot:
@@ -515,7 +617,8 @@ class Learner:
                                   limits=sweep_limits(num_it, stop_div, div_threshold))
         rec = self.recorder
         rec.lr_find_info = {"num_it": num_it, "stop_reason": STOP_REASONS.get(
-            state.stop_reason, state.stop_reason), "stop_step": state.step - 1, "beta": beta}
+            state.stop_reason, state.stop_reason), "stop_step": state.step - 1, "beta": beta,
+            "lr_mults": self.hypers.lr_mults.tolist()}
         result = compute_suggestions(rec, names, funcs, num_it)
         self.suggested_lr = result[0]
         if show_plot:

@@ -90,6 +90,25 @@ def main() -> None:
         single16.model.get_weights(), dist16.model.get_weights(), strict=True))
     out["fp16_restored_bitwise"], _ = lr_find_restores_bitwise(dist16)
 
+    # Two layer groups (one Adam each) with discriminative LRs, frozen then unfrozen.
+    def grouped(strategy):
+        return Learner(model_under(strategy, init), data(), opt="adam", quiet=True,
+                       splitter=lambda m: [m.layers[:1], m.layers[1:]])
+
+    single_g, dist_g = grouped(None), grouped(strategy)
+    for learn in (single_g, dist_g):
+        learn.freeze()
+        learn.fit_one_cycle(1, 1e-2)
+        learn.unfreeze()
+        learn.fit_one_cycle(1, slice(1e-4, 1e-2))
+    out["groups_loss_diff"] = float(np.max(np.abs(np.subtract(single_g.recorder.losses,
+                                                              dist_g.recorder.losses))))
+    out["groups_weight_diff"] = max(float(np.max(np.abs(a - b))) for a, b in zip(
+        single_g.model.get_weights(), dist_g.model.get_weights(), strict=True))
+    out["groups_lrs"] = dist_g.recorder.group_lrs[0]
+    dist_g.freeze()
+    out["groups_restored_bitwise"], _ = lr_find_restores_bitwise(dist_g)
+
     x, y = np.zeros((66, 8), "float32"), np.zeros(66, "int64")
     try:
         with strategy.scope():

@@ -12,7 +12,8 @@ __all__ = ["Recorder"]
 
 
 class Recorder(Callback):
-    """Records every batch (``lrs``, ``moms``, ``wds``, ``losses`` raw, ``smooth_losses``) and
+    """Records every batch (``lrs`` of the last layer group, ``group_lrs`` of every group,
+    ``moms``, ``wds``, ``losses`` raw, ``smooth_losses``) and
     every epoch (``values``: dicts with ``epoch``, ``train_loss``, ``valid_loss``, metrics and
     ``time``). It is reset at the start of each fit, like Keras' ``History`` and fastai's
     ``Recorder``; ``learn.recorder`` always holds the latest fit.
@@ -20,15 +21,17 @@ class Recorder(Callback):
 
     order = 0
     #: The per-batch (and epoch-end index) lists; checkpoints save and restore exactly these.
-    HISTORY = ("lrs", "moms", "wds", "losses", "smooth_losses", "iters", "epoch_ends")
+    HISTORY = ("lrs", "group_lrs", "moms", "wds", "losses", "smooth_losses", "iters",
+               "epoch_ends")
     #: The lists with one entry per batch.
-    BATCH_HISTORY = ("lrs", "moms", "wds", "losses", "smooth_losses", "iters")
+    BATCH_HISTORY = ("lrs", "group_lrs", "moms", "wds", "losses", "smooth_losses", "iters")
 
     def __init__(self) -> None:
         self._reset()
 
     def _reset(self) -> None:
         self.lrs: list[float] = []
+        self.group_lrs: list[list[float]] = []  # every layer group's LR (first group first)
         self.moms: list[float] = []
         self.wds: list[float] = []
         self.losses: list[float] = []
@@ -38,7 +41,8 @@ class Recorder(Callback):
         self.values: list[dict[str, float]] = []
         self.n_iter: int | None = None
         self.suggestions: dict = {}  # lr_find's {method name: Suggestion}
-        self.lr_find_info: dict = {}  # lr_find's num_it, stop_reason, stop_step, beta
+        self.lr_find_info: dict = {}  # lr_find's num_it, stop_reason, stop_step, beta, lr_mults
+        self.phases: tuple[dict, ...] = ()  # fine_tune: each phase's history_state()
 
     def before_fit(self, state: FitState) -> None:
         if state.resume is None:  # a resumed fit continues the history restored with it
@@ -58,6 +62,7 @@ class Recorder(Callback):
 
     def after_batch(self, state: FitState) -> None:
         self.lrs.append(state.lr)
+        self.group_lrs.append(list(state.lrs))
         self.moms.append(float("nan") if state.mom is None else state.mom)
         self.wds.append(state.wd)
         self.losses.append(state.loss)

@@ -85,7 +85,8 @@ class FitState:
     within the epoch; ``n_iter`` the batches per epoch (None until the first epoch ends when the
     data's length is unknown). ``loss`` is the raw loss of the last batch, ``smooth_loss`` its
     debiased moving average (NaN before the first finite loss). ``lr``, ``mom``, ``wd`` are the
-    values the last batch's update used (in ``before_batch``: set them through ``hypers``).
+    values the last batch's update used (in ``before_batch``: set them through ``hypers``); ``lr``
+    is the last layer group's, ``lrs`` every group's (first group first).
     ``logs`` holds the epoch's results (``train_loss``, ``valid_loss``, metric names, ``time``).
 
     ``chunk_end`` is True at ``after_batch`` of the last batch of a compiled call: only there do
@@ -109,6 +110,7 @@ class FitState:
     smooth_loss: float = math.nan
     batch_size: int = 0
     lr: float = math.nan
+    lrs: list[float] = field(default_factory=list)
     mom: float | None = None
     wd: float = 0.0
     training: bool = True

@@ -8,16 +8,20 @@ hyper-parameter variables, runs forward and backward, and applies the gradients 
 and every gradient are finite. It updates the loss average (:mod:`tflearner.loop.rules`) and
 ends early when the stop rule fires.
 
-Inputs, all tensors (so values never retrace): ``plan`` float32 ``[max_chunk, 3]``; ``n`` int32;
+Inputs, all tensors (so values never retrace): ``plan`` float32 ``[max_chunk, len(plan_columns)]``
+(:meth:`GroupHypers.plan_columns`: one LR per layer group, then mom and wd); ``n`` int32;
 ``carry`` = ``{"avg", "count", "best", "step"}`` float64 (the loss average so far, the global
 step of the first batch); ``limits`` = ``{"beta", "div_limit", "terminate"}`` float64.
-Outputs: ``{"rows": {column: [k]} for column in STEP_COLUMNS, "carry": {"avg", "count", "best"},
-"code": int32}`` where ``k <= n`` batches ran and ``code`` is the :mod:`~tflearner.loop.rules`
+Outputs: ``{"rows": {column: [k]} for column in STEP_COLUMNS, "group_lrs": [k, n_groups],
+"carry": {"avg", "count", "best"}, "code": int32}`` where ``k <= n`` batches ran (``lr`` is the
+last group's) and ``code`` is the :mod:`~tflearner.loop.rules`
 code that ended the call (``CONTINUE``: ``n`` batches ran; ``END_OF_DATA``: the iterator ran
 out). The columns hold the values each update actually used (``mom`` NaN without momentum;
 ``ok`` 0 for a batch that was skipped on every replica).
 
-Under a ``tf.distribute`` strategy, gradients come from one ``strategy.run`` and are applied in a
+Each layer group has an optimizer of its own; the gradients of the currently trainable variables
+are split by group and each optimizer applies its share. Under a ``tf.distribute`` strategy,
+gradients come from one ``strategy.run`` and are applied in a
 second, inside a ``tf.cond`` on the all-replica finiteness flag (a synchronisation point may not
 sit inside control flow within a replica function).
 """
@@ -31,15 +35,13 @@ import keras
 import tensorflow as tf
 
 from ..core.tracing import instance_function
-from ..optim.hypers import Hypers
+from ..optim.group_hypers import GroupHypers
 from . import rules
 
-__all__ = ["CompiledSteps", "STEP_COLUMNS", "PLAN_COLUMNS"]
+__all__ = ["CompiledSteps", "STEP_COLUMNS"]
 
-#: The per-batch outputs of ``train_steps``, in this order.
+#: The per-batch outputs of ``train_steps``, in this order (then one LR per group).
 STEP_COLUMNS = ("loss", "lr", "mom", "wd", "batch_size", "smooth", "ok")
-#: The per-batch hyper-parameter plan's columns (NaN: keep the variable's value).
-PLAN_COLUMNS = ("lr", "mom", "wd")
 
 
 class CompiledSteps:
@@ -49,23 +51,28 @@ class CompiledSteps:
     retrace. ``trainable_key`` identifies the trainable set the steps were built for.
     """
 
-    def __init__(self, model: keras.Model, optimizer: keras.optimizers.Optimizer,
-                 loss_fn: Callable, metrics: list, hypers: Hypers,
-                 strategy: tf.distribute.Strategy, distributed: bool,
+    def __init__(self, model: keras.Model, optimizers: list[keras.optimizers.Optimizer],
+                 group_variables: list[list], loss_fn: Callable, metrics: list,
+                 hypers: GroupHypers, strategy: tf.distribute.Strategy, distributed: bool,
                  x_spec: tf.TensorSpec, y_spec: tf.TensorSpec, jit_compile: bool,
                  trace_counts: Counter) -> None:
-        self.model, self.opt, self.loss_fn, self.metrics = model, optimizer, loss_fn, metrics
+        self.model, self.opts, self.loss_fn, self.metrics = model, optimizers, loss_fn, metrics
+        self.opt = optimizers[-1]  # scales the loss under float16 (one group only)
         self.hypers, self.strategy, self.distributed = hypers, strategy, distributed
         self.trace_counts = trace_counts
         self.tvars = list(model.trainable_variables)
         self.trainable_key = tuple(id(v) for v in self.tvars)
+        group_of = {id(v): g for g, vs in enumerate(group_variables) for v in vs}
+        # indices into tvars of each group's currently trainable variables
+        self.group_index = [[i for i, v in enumerate(self.tvars) if group_of[id(v)] == g]
+                            for g in range(len(optimizers))]
         self.replicas = strategy.num_replicas_in_sync
         # Keras losses with a mean reduction already divide by the replica count under a
         # strategy (keras.src.losses.loss.scale_loss_for_distribution); other losses and the
         # model's own losses (regularisers) are divided here.
         self.keras_scaled = isinstance(loss_fn, keras.losses.Loss) and getattr(
             loss_fn, "reduction", None) in ("sum_over_batch_size", "mean")
-        self.loss_scaling = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+        self.loss_scaling = isinstance(self.opt, keras.optimizers.LossScaleOptimizer)
         # XLA compiles the math only (forward/backward, forward): the outer functions hold the
         # iterator, the while loop and the cross-replica update, which XLA cannot compile.
         self.grads_fn, self.forward_fn = self._replica_grads, self._forward
@@ -105,7 +112,9 @@ class CompiledSteps:
                 tf.cast(tf.shape(x)[0], tf.float32))
 
     def _replica_apply(self, grads):
-        self.opt.apply_gradients(zip(grads, self.tvars, strict=True))
+        for opt, index in zip(self.opts, self.group_index, strict=True):
+            if index:  # a frozen group's optimizer is not called (its state waits)
+                opt.apply_gradients([(grads[i], self.tvars[i]) for i in index])
 
     def _forward(self, x):
         return self.model(x, training=False)
@@ -117,7 +126,7 @@ class CompiledSteps:
     def _one_batch(self, x, y, plan_row, carry, limits):
         """Train on one global batch; returns ``(row, carry, code)``."""
         self.hypers.assign_row(plan_row)
-        hp = self.hypers.read()  # read before the update that uses them
+        hp = self.hypers.read()  # [lr, mom, wd, lr_0..]: read before the update that uses them
         loss, grads, bad, bs = self.strategy.run(self.grads_fn, args=(x, y))
         # scalars, whatever shape a user's loss reports (a py_function's is unknown)
         loss, bad, bs = (tf.reshape(self._total(t), []) for t in (loss, bad, bs))
@@ -134,8 +143,9 @@ class CompiledSteps:
         code = rules.stop_code(ok, smooth, carry["best"], limits["terminate"] > 0,
                                limits["div_limit"])
         best = rules.update_best(carry["best"], smooth)
-        row = tf.stack([loss64, *(tf.cast(h, tf.float64) for h in hp), tf.cast(bs, tf.float64),
-                        smooth, tf.cast(ok, tf.float64)])
+        hp = [tf.cast(h, tf.float64) for h in hp]
+        row = tf.stack([loss64, *hp[:3], tf.cast(bs, tf.float64), smooth,
+                        tf.cast(ok, tf.float64), *hp[3:]])
         return row, {"avg": avg, "count": count, "best": best}, code
 
     def _train_steps(self, iterator, plan, n, carry, limits):
@@ -157,14 +167,15 @@ class CompiledSteps:
             return i + 1, ema, code, out
 
         out = tf.TensorArray(tf.float64, size=0, dynamic_size=True,
-                             element_shape=[len(STEP_COLUMNS)])
+                             element_shape=[len(STEP_COLUMNS) + len(self.opts)])
         init = [tf.constant(0), ema, tf.constant(rules.CONTINUE), out]
         _, ema, code, out = tf.while_loop(
             lambda i, _e, code, _o: tf.logical_and(i < n, tf.equal(code, rules.CONTINUE)),
             body, init)
         rows = out.stack()
+        n = len(STEP_COLUMNS)
         return {"rows": {name: rows[:, k] for k, name in enumerate(STEP_COLUMNS)},
-                "carry": ema, "code": code}
+                "group_lrs": rows[:, n:], "carry": ema, "code": code}
 
     # ---- evaluation and prediction ----------------------------------------------------------
     def _replica_eval(self, x, y):

@@ -3,7 +3,7 @@
 ``fit``, ``lr_find``, ``fit_one_cycle`` and ``fine_tune`` all run :meth:`TrainLoop.fit`; they
 differ only by the callbacks, :class:`~tflearner.loop.contract.StopLimits` and
 :class:`~tflearner.loop.contract.Resume` they pass. Per chunk of ``n`` batches the loop calls
-``before_batch`` ``n`` times while :class:`~tflearner.optim.hypers.Hypers` collects the
+``before_batch`` ``n`` times while :class:`~tflearner.optim.group_hypers.GroupHypers` collects the
 hyper-parameters they set into a plan, runs one compiled call, then calls ``after_batch`` for
 each batch with the values that batch's update used. See ``docs/architecture.md`` for the event
 order.
@@ -22,10 +22,10 @@ import tensorflow as tf
 
 from ..core.contract import SMOOTH_BETA, FitState, LossEMA, Resume, StopLimits
 from ..core.events import CallbackList
-from ..optim.hypers import Hypers
+from ..optim.group_hypers import GroupHypers
 from . import rules
 from .chunks import STEPS_PER_EXECUTION, Chunker, check_steps_per_execution, deferred_interrupt
-from .steps import PLAN_COLUMNS, CompiledSteps
+from .steps import CompiledSteps
 
 __all__ = ["TrainLoop", "is_default_strategy"]
 
@@ -43,19 +43,25 @@ def is_default_strategy(strategy: tf.distribute.Strategy) -> bool:
 
 
 class TrainLoop:
-    """Compiled steps for one model/optimizer/loss/metrics, and the event loop that drives them.
+    """Compiled steps for one model/loss/metrics and one optimizer per layer group, and the
+    event loop that drives them.
 
-    ``element_spec`` is the ``(x, y)`` spec of the training data; every dataset passed later
-    must be compatible with it (same dtypes and example shapes).
+    ``group_variables[g]`` lists the variables optimizer ``optimizers[g]`` updates (every
+    trainable variable of the model is in exactly one group). ``element_spec`` is the ``(x, y)``
+    spec of the training data; every dataset passed later must be compatible with it (same
+    dtypes and example shapes).
     """
 
-    def __init__(self, model: keras.Model, optimizer: keras.optimizers.Optimizer,
-                 loss_fn: Callable, metrics: list[keras.metrics.Metric],
-                 element_spec: tuple[tf.TensorSpec, tf.TensorSpec], hypers: Hypers,
+    def __init__(self, model: keras.Model, optimizers: list[keras.optimizers.Optimizer],
+                 group_variables: list[list], loss_fn: Callable,
+                 metrics: list[keras.metrics.Metric],
+                 element_spec: tuple[tf.TensorSpec, tf.TensorSpec], hypers: GroupHypers,
                  jit_compile: bool = False,
                  steps_per_execution: int | str = STEPS_PER_EXECUTION,
                  strategy: tf.distribute.Strategy | None = None) -> None:
-        self.model, self.optimizer, self.loss_fn, self.metrics = model, optimizer, loss_fn, metrics
+        self.model, self.optimizers, self.loss_fn, self.metrics = (model, list(optimizers),
+                                                                   loss_fn, metrics)
+        self.group_variables = [list(vs) for vs in group_variables]
         self.hypers = hypers
         self.strategy = strategy if strategy is not None else tf.distribute.get_strategy()
         self.distributed = not is_default_strategy(self.strategy)
@@ -67,9 +73,9 @@ class TrainLoop:
         self.steps = self._build()
 
     def _build(self) -> CompiledSteps:
-        return CompiledSteps(self.model, self.optimizer, self.loss_fn, self.metrics, self.hypers,
-                             self.strategy, self.distributed, self.x_spec, self.y_spec,
-                             self.jit_compile, self.trace_counts)
+        return CompiledSteps(self.model, self.optimizers, self.group_variables, self.loss_fn,
+                             self.metrics, self.hypers, self.strategy, self.distributed,
+                             self.x_spec, self.y_spec, self.jit_compile, self.trace_counts)
 
     def _ensure_current(self) -> None:
         """Rebuild the steps only when the set of trainable variables changed."""
@@ -163,6 +169,7 @@ class TrainLoop:
             started = time.perf_counter()
             out = self.steps.train_steps(iterator, plan, tf.constant(n), carry, self._limits)
             rows = {k: v.numpy().tolist() for k, v in out["rows"].items()}
+            rows["group_lrs"] = out["group_lrs"].numpy().tolist()
             self.chunker.observe(time.perf_counter() - started, len(rows["loss"]))
             code = int(out["code"])
             state.ema = LossEMA(**{k: float(v) for k, v in out["carry"].items()})
@@ -181,7 +188,7 @@ class TrainLoop:
             ok = rows["ok"][j] > 0.5
             state.chunk_end = j == ran - 1
             state.loss, state.smooth_loss = rows["loss"][j], rows["smooth"][j]
-            state.lr, state.wd = rows["lr"][j], rows["wd"][j]
+            state.lr, state.wd, state.lrs = rows["lr"][j], rows["wd"][j], rows["group_lrs"][j]
             state.mom = None if self.hypers.mom_attr is None else rows["mom"][j]
             state.batch_size = int(rows["batch_size"][j])
             if ok:
@@ -201,7 +208,7 @@ class TrainLoop:
     def _plan(self, n: int, state: FitState, cbs: CallbackList) -> tf.Tensor:
         """Call ``before_batch`` for the next ``n`` batches (``state.iter`` / ``state.step`` as
         each will be) and collect the hyper-parameters they set into a plan of ``max_chunk``
-        rows (:data:`PLAN_COLUMNS`; rows past ``n`` are NaN and never used)."""
+        rows (``hypers.plan_columns()``; rows past ``n`` are NaN and never used)."""
         rows = []
         it0, step0 = state.iter, state.step
         self.hypers.begin_plan()
@@ -213,7 +220,7 @@ class TrainLoop:
         finally:
             self.hypers.end_plan()
             state.iter, state.step = it0, step0
-        rows += [[math.nan] * len(PLAN_COLUMNS)] * (self.chunker.max_chunk - n)
+        rows += [[math.nan] * len(self.hypers.plan_columns())] * (self.chunker.max_chunk - n)
         return tf.constant(rows, tf.float32)
 
     def _distribute(self, ds: tf.data.Dataset):

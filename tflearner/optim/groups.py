@@ -1,0 +1,204 @@
+"""Layer groups and per-group learning rates (fastai's ``splitter`` and ``lr=slice(...)``).
+
+A *splitter* maps a model to an ordered list of groups, each a list of layers or variables; the
+first group is the one closest to the input (a pretrained backbone), the last the head.
+:func:`default_splitter` splits a model whose first non-input layer is itself a ``keras.Model``
+(the ``keras.applications`` pattern) into ``[backbone, rest]``, and anything else into one group.
+:func:`check_groups` turns a splitter's answer into variable lists and refuses overlaps, missed
+trainable variables and non-layers.
+
+:func:`group_lrs` spreads a learning rate over ``n`` groups the way fastai's ``Learner.lr_range``
+does:
+
+* a number ``lr``: ``[lr] * n``;
+* ``slice(hi)``: ``[hi / 10] * (n - 1) + [hi]``;
+* ``slice(lo, hi)``: :func:`even_mults` ``(lo, hi, n)``, geometric from ``lo`` (first group) to
+  ``hi`` (last group).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..core.checks import check_int, check_positive, fail
+
+__all__ = ["Group", "default_splitter", "check_groups", "even_mults", "group_lrs",
+           "trainable_capable", "set_trainable"]
+
+
+def even_mults(start: float, stop: float, n: int) -> np.ndarray:
+    """``n`` values from ``start`` to ``stop``, evenly spaced on a log scale (fastai's
+    ``even_mults``): ``start * (stop / start) ** (i / (n - 1))``; ``[stop]`` when ``n == 1``."""
+    start = check_positive("start", start)
+    stop = check_positive("stop", stop)
+    n = check_int("n", n, 1)
+    if n == 1:
+        return np.array([stop])
+    return start * (stop / start) ** (np.arange(n) / (n - 1))
+
+
+def group_lrs(lr: float | slice | Sequence[float], n: int, name: str = "lr") -> np.ndarray:
+    """One learning rate per group for ``lr``: a number, a ``slice`` (see the module doc) or a
+    sequence of ``n`` numbers. ``slice(lo, hi)`` needs at least two groups to spread over."""
+    n = check_int("n", n, 1)
+    if isinstance(lr, (list, tuple, np.ndarray)):
+        if len(lr) != n:
+            raise fail(name, f"one learning rate per layer group ({n})", lr,
+                       f"pass {n} values, a number or a slice.")
+        return np.array([check_positive(f"{name}[{i}]", v) for i, v in enumerate(lr)])
+    if not isinstance(lr, slice):
+        return np.full(n, check_positive(name, lr))
+    if lr.step is not None:
+        raise fail(name, "slice(hi) or slice(lo, hi)", lr, "a slice of learning rates has no "
+                   "step.")
+    hi = check_positive(f"{name}.stop", lr.stop, fix=f"e.g. {name}=slice(1e-5, 1e-3).")
+    if lr.start is None:
+        return np.array([hi / 10] * (n - 1) + [hi])
+    lo = check_positive(f"{name}.start", lr.start, fix=f"e.g. {name}=slice(1e-5, 1e-3).")
+    if n == 1:
+        raise fail(name, "a number or slice(hi) for a Learner with one layer group", lr,
+                   "slice(lo, hi) spreads learning rates over layer groups; pass splitter=... "
+                   "to the Learner for more groups, or a single learning rate.")
+    if lo > hi:
+        raise fail(name, "slice(lo, hi) with lo <= hi (the first group gets lo, the last hi)",
+                   lr, f"swap them: slice({hi:g}, {lo:g}).")
+    return even_mults(lo, hi, n)
+
+
+@dataclass(frozen=True)
+class Group:
+    """One layer group: a display ``name``, its ``layers`` and its ``variables``."""
+
+    name: str
+    layers: tuple
+    variables: tuple
+
+    def __repr__(self) -> str:
+        n_train = sum(1 for v in self.variables if v.trainable)
+        size = sum(int(np.prod(v.shape)) for v in self.variables)
+        return (f"Group({self.name!r}, layers={len(self.layers)}, variables={len(self.variables)}"
+                f" ({n_train} trainable), params={size:,})")
+
+
+def default_splitter(model: Any) -> list[list]:
+    """``[backbone, rest]`` when the model's first non-input layer is a ``keras.Model`` (or
+    Sequential), else ``[all layers]``."""
+    import keras
+
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    if len(layers) > 1 and isinstance(layers[0], keras.Model):
+        return [[layers[0]], layers[1:]]
+    return [layers]
+
+
+def _variables_of(item: Any, where: str) -> tuple[str, list]:
+    import keras
+
+    if isinstance(item, keras.layers.Layer):
+        return item.name, list(item.variables)
+    if isinstance(item, keras.Variable):
+        return item.path, [item]
+    raise fail(where, "a keras Layer or Variable", item, "a splitter returns a list of groups, "
+               "each a list of layers (or variables).", error=TypeError, with_type=True)
+
+
+def check_groups(model: Any, splitter: Callable[[Any], Sequence] | None) -> list[Group]:
+    """The groups ``splitter(model)`` describes, checked: a non-empty list of non-empty groups
+    of layers / variables, no variable in two groups, every trainable variable of the model in
+    one group (non-trainable ones may be left out)."""
+    raw = (splitter or default_splitter)(model)
+    if not isinstance(raw, Sequence) or isinstance(raw, (str, bytes)):
+        raise fail("splitter(model)", "a list of groups", raw,
+                   "return e.g. [backbone.layers, head_layers].", error=TypeError,
+                   with_type=True)
+    if len(raw) == 0:
+        raise fail("splitter(model)", "a non-empty list of groups", raw,
+                   "return e.g. [backbone.layers, head_layers].")
+    groups, owner = [], {}
+    for g, items in enumerate(raw):
+        if not isinstance(items, Sequence) or isinstance(items, (str, bytes)):
+            items = [items]
+        if len(items) == 0:
+            raise fail(f"splitter(model)[{g}]", "a non-empty group", items,
+                       "drop the empty group.")
+        names, variables = [], []
+        for i, item in enumerate(items):
+            name, vs = _variables_of(item, f"splitter(model)[{g}][{i}]")
+            names.append(name)
+            for v in vs:
+                key = id(v)
+                if key in owner and owner[key] != g:
+                    raise ValueError(f"splitter(model) puts variable {v.path!r} in groups "
+                                     f"{owner[key]} and {g}; each variable belongs to one "
+                                     "group.")
+                if key not in owner:
+                    owner[key] = g
+                    variables.append(v)
+        label = names[0] if len(names) == 1 else f"{names[0]}..{names[-1]}"
+        groups.append(Group(label, tuple(items), tuple(variables)))
+    missed = [v.path for v in model.trainable_variables if id(v) not in owner]
+    if missed:
+        raise ValueError(f"splitter(model) leaves {len(missed)} trainable variable(s) out of "
+                         f"every group, e.g. {missed[:3]}; every trainable variable must be in "
+                         "one group.")
+    return groups
+
+
+def _all_layers(layer: Any) -> list:
+    """``layer`` and every layer nested in it, parents before children."""
+    out = [layer]
+    for sub in getattr(layer, "layers", None) or []:
+        out += _all_layers(sub)
+    return out
+
+
+def _leaf_layers(items: Sequence) -> list:
+    import keras
+
+    out = []
+    for item in items:
+        if isinstance(item, keras.layers.Layer):
+            out += [la for la in _all_layers(item) if not getattr(la, "layers", None)]
+    return out
+
+
+def trainable_capable(model: Any, groups: Sequence[Group]) -> list[list]:
+    """Per group, the variables that are trainable once every layer is unfrozen (what each
+    group's optimizer is built for). Every trainable flag is put back as it was."""
+    import keras
+
+    layer_flags = [(layer, layer.trainable) for layer in _all_layers(model)]
+    var_flags = [(v, v.trainable) for v in model.variables]
+    try:
+        model.trainable = True
+        for g in groups:
+            for item in g.layers:
+                if not isinstance(item, keras.layers.Layer):
+                    item.trainable = True  # a variable given directly
+        return [[v for v in g.variables if v.trainable] for g in groups]
+    finally:
+        for layer, flag in layer_flags:  # parents first: a parent's setter resets its children
+            layer.trainable = flag
+        for v, flag in var_flags:
+            v.trainable = flag
+
+
+def set_trainable(groups: Sequence[Group], n_frozen: int, train_bn: bool) -> None:
+    """Freeze groups ``0 .. n_frozen - 1`` and unfreeze the rest. In a frozen group,
+    BatchNormalization layers stay trainable when ``train_bn`` (fastai's default: their scale
+    and shift train, and they normalise with batch statistics) and are frozen otherwise (Keras'
+    transfer-learning guide: inference mode, moving statistics fixed)."""
+    import keras
+
+    for g, group in enumerate(groups):
+        frozen = g < n_frozen
+        for layer in _leaf_layers(group.layers):
+            is_bn = isinstance(layer, keras.layers.BatchNormalization)
+            layer.trainable = (not frozen) or (is_bn and train_bn)
+        for item in group.layers:
+            if isinstance(item, keras.Variable):
+                item.trainable = not frozen
