@@ -134,12 +134,14 @@ def test_get_optimizer_refuses_what_the_loop_cannot_own():
 
 
 @pytest.mark.parametrize("field,value,err,words", [
-    ("lr", -1.0, ValueError, "lr must be a finite number >= 0, got -1.0"),
-    ("lr", float("nan"), ValueError, "lr must be a finite number"),
-    ("lr", "0.1", TypeError, "lr must be a number, got str"),
-    ("lr", 0, ValueError, "lr must be > 0"),
-    ("mom", 1.0, ValueError, "mom must be in [0, 1), got 1.0"),
-    ("wd", float("inf"), ValueError, "wd must be a finite number"),
+    ("lr", -1.0, ValueError, "lr must be a finite number > 0, got -1.0; e.g. lr=1e-3"),
+    ("lr", float("nan"), ValueError, "lr must be a finite number > 0, got nan"),
+    ("lr", "0.1", TypeError, "lr must be a finite number > 0, got '0.1' (str)"),
+    ("lr", True, TypeError, "lr must be a finite number > 0, got True (bool)"),
+    ("lr", 0, ValueError, "lr must be a finite number > 0, got 0;"),
+    ("mom", 1.0, ValueError, "mom must be a finite number >= 0 and < 1, got 1.0; e.g. mom=0.9"),
+    ("mom", -0.1, ValueError, "mom must be a finite number >= 0 and < 1, got -0.1"),
+    ("wd", float("inf"), ValueError, "wd must be a finite number >= 0, got inf"),
 ])
 def test_hypers_reject_bad_values(field, value, err, words):
     var = keras.Variable(np.zeros(2, "float32"))

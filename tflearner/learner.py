@@ -18,8 +18,10 @@ from .callbacks.keras_adapter import KerasCallbacks, check_no_lr_callbacks
 from .callbacks.progress import ProgressCallback, SweepProgress
 from .callbacks.recorder import Recorder
 from .callbacks.scheduler import ParamScheduler
+from .core.checks import check_positive, check_real
 from .core.contract import StopLimits
 from .core.events import Callback, CallbackList
+from .core.internals import variable_strategy
 from .core.precision import apply_policy, check_policy, model_policy
 from .core.snapshot import Snapshot, flatten_state, preserved
 from .core.state_io import assign_state, read_state, schedule_hash, write_state
@@ -36,7 +38,7 @@ from .lr_finder.finder import (
     sweep_limits,
 )
 from .optim.factory import get_optimizer
-from .optim.hypers import Hypers, _as_float
+from .optim.hypers import Hypers
 from .schedules import ONE_CYCLE_DEFAULTS as _ONE_CYCLE
 from .schedules import exp_sweep, flat_cos, lin_sweep, one_cycle
 
@@ -50,8 +52,7 @@ _FORMAT = "tflearner-state-v1"
 def _strategy_of(model: keras.Model) -> tf.distribute.Strategy | None:
     """The strategy whose scope the model's variables were created in (None: no strategy)."""
     for v in model.variables:
-        raw = v.value if isinstance(v, keras.Variable) else v
-        strategy = getattr(raw, "_distribute_strategy", None)
+        strategy = variable_strategy(v)
         if strategy is not None:
             return strategy
     return None
@@ -162,11 +163,9 @@ class Learner:
                             "DataBundle.from_datasets(train_ds, valid_ds).")
         steps_per_execution = check_steps_per_execution(steps_per_execution)
         mixed_precision = check_policy(mixed_precision)
-        if lr is not None and not _as_float("lr", lr) > 0:
-            raise ValueError(f"lr must be > 0, got {lr!r}; e.g. lr=1e-3, or None to keep the "
-                             "optimizer's own.")
-        if wd is not None:
-            _as_float("wd", wd)
+        check_positive("lr", lr, fix="e.g. lr=1e-3, or None to keep the optimizer's own.",
+                       allow_none=True)
+        check_real("wd", wd, 0.0, fix="e.g. wd=1e-2, or None.", allow_none=True)
         self.strategy = resolve_strategy(model, strategy)
         self._check_replica_batch(data, self.strategy)
         self.model, self.data = model, data
@@ -194,10 +193,11 @@ class Learner:
         with self.scope():  # optimizer slots, hyper-parameters, metrics: beside the model
             self.metrics = self._make_metrics(metrics)
             self.opt = get_optimizer(opt, 1e-3 if lr is None else lr)
-            if self.strategy is not None and getattr(
-                    self.opt, "_distribution_strategy", self.strategy) is not self.strategy:
-                # Keras optimizers bind the strategy current at construction; one made outside
-                # the scope is rebuilt from its config inside it.
+            # Keras optimizers bind the strategy current at construction (and create their
+            # `iterations` under it); one made outside the scope is rebuilt from its config
+            # inside it.
+            if self.strategy is not None and not self.strategy.extended.variable_created_in_scope(
+                    self.opt.iterations.value):
                 self.opt = type(self.opt).from_config(self.opt.get_config())
             if mixed_precision is not None:
                 apply_policy(model, mixed_precision)
@@ -424,6 +424,8 @@ class Learner:
         scheds = {"lr": lrs}
         if mom_values is not None and self.hypers.mom_attr is not None:
             scheds["mom"] = mom_values
+        elif mom_values is not None and self.hypers.mom_problem is not None:
+            warnings.warn(self.hypers.mom_problem, UserWarning, stacklevel=2)
         elif mom_values is not None:
             log.info("fit_one_cycle: %s has no momentum term; cycling the LR only.",
                      type(self.opt).__name__)
