@@ -9,6 +9,7 @@ base, and a ``keras.optimizers.LossScaleOptimizer`` is looked through to its
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,9 +120,12 @@ def learning_rate_problem(optimizer: keras.optimizers.Optimizer) -> str | None:
     if learning_rate_variable(optimizer) is not None:
         return None
     try:
-        config = unwrap(optimizer).get_config().get("learning_rate")
-    except Exception:  # noqa: BLE001 - e.g. a lambda or a schedule without get_config
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Keras warns when it serializes a lambda
+            config = unwrap(optimizer).get_config().get("learning_rate")
+    except Exception:  # noqa: BLE001 - e.g. a schedule without get_config
         return "a LearningRateSchedule or a callable"
-    if isinstance(config, dict) and config.get("class_name") not in (None, "function"):
+    if isinstance(config, dict) and config.get("class_name") not in (None, "function",
+                                                                     "__lambda__"):
         return f"{config['class_name']} (a LearningRateSchedule)"
     return "a callable"
