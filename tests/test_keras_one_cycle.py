@@ -175,9 +175,11 @@ def _first_moments(moms, m=0.0) -> list[float]:
     return out
 
 
-@pytest.mark.parametrize("wrap", [False, True], ids=["MyAdam", "LossScaleOptimizer(MyAdam)"])
-def test_adam_subclass_and_loss_scale_optimizer_get_beta1_cycled(wrap):
-    opt = MyAdam(1e-3)
+@pytest.mark.parametrize("cls,wrap", [(MyAdam, False), (keras.optimizers.Adam, True),
+                                      (MyAdam, True)],
+                         ids=["MyAdam", "LossScaleOptimizer(Adam)", "LossScaleOptimizer(MyAdam)"])
+def test_adam_subclass_and_loss_scale_optimizer_get_beta1_cycled(cls, wrap):
+    opt = cls(1e-3)
     model = _linear_model(keras.optimizers.LossScaleOptimizer(opt) if wrap else opt)
     cb, reader = OneCycleCallback(0.01), _Reader("beta_1", slots="_momentums")
     model.fit(_ones_ds(), epochs=2, callbacks=[cb, reader], verbose=0, shuffle=False)
