@@ -415,7 +415,11 @@ class Learner:
         one-cycle entry point: Leslie Smith's three-phase linear form (up over 45 %, back down
         over 45 %, then annihilation to ``max_lr / 1e4``); ``**FASTAI_ONE_CYCLE`` gives fastai's.
         ``max_lr=None`` uses the last ``lr_find`` suggestion. Optimizers without a momentum
-        term (plain SGD) get the LR schedule only.
+        term (plain SGD) get the LR schedule only; so do those whose momentum cannot be cycled
+        (e.g. a subclass of ``keras.optimizers.SGD`` rather than ``tflearner.SGD``, or RMSprop
+        with momentum), with a warning that names the fix (``moms=None`` silences it).
+        Momentum is found by type (:func:`tflearner.optim.momentum_of`): subclasses of
+        ``tflearner.SGD`` and of the Adam family count.
         """
         epochs = _check_epochs(epochs)
         callbacks = _check_callbacks(callbacks)

@@ -76,7 +76,7 @@ def momentum_of(optimizer: keras.optimizers.Optimizer) -> Momentum:
     opt = unwrap(optimizer)
     name = type(opt).__name__
     if isinstance(opt, SGD):
-        has = opt.uses_momentum if opt.built else (_value(opt.momentum) or 0.0) != 0.0
+        has = opt.uses_momentum if opt.built else bool(_value(opt.momentum))
         return Momentum(opt, "momentum" if has else None)
     if isinstance(opt, BETA_1_OPTIMIZERS):
         return Momentum(opt, "beta_1")
