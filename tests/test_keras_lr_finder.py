@@ -201,15 +201,16 @@ def test_recovery_formula_on_a_known_sequence():
 
 
 class _OwnLossModel(keras.Model):
-    """A custom train_step with its own loss metric: Keras' loss tracker never moves, so the
-    callback falls back to the running mean in logs."""
+    """A custom train_step with its own loss metric. Named ``"loss"``, it is the tracker the
+    callback reads (exact); under another name, the callback falls back to the running mean in
+    logs (Keras' own tracker never moves)."""
 
-    def __init__(self):
+    def __init__(self, metric_name: str = "loss"):
         super().__init__(name="own_loss_model")
         keras.utils.set_random_seed(0)
         self.hidden = keras.layers.Dense(16, activation="relu")
         self.out = keras.layers.Dense(3, activation="softmax")
-        self.mean = keras.metrics.Mean(name="loss")
+        self.mean = keras.metrics.Mean(name=metric_name)
 
     def call(self, x):
         return self.out(self.hidden(x))
@@ -229,9 +230,10 @@ class _OwnLossModel(keras.Model):
         return {"loss": self.mean.result()}
 
 
-def test_fallback_on_logs_running_mean_with_equal_batches():
+@pytest.mark.parametrize("metric_name", ["loss", "own_loss"])
+def test_own_loss_metric_or_fallback_on_logs_running_mean_with_equal_batches(metric_name):
     ds = _ds(96)  # three full batches per epoch
-    own = _OwnLossModel()
+    own = _OwnLossModel(metric_name)
     own.compile(optimizer=keras.optimizers.SGD(0.01))
     own(np.zeros((1, 8), "float32"))
     std = keras.Sequential([keras.Input((8,)), own.hidden.__class__.from_config(
@@ -242,6 +244,7 @@ def test_fallback_on_logs_running_mean_with_equal_batches():
     _fit(own, cb_own, epochs=3, ds=ds)
     _fit(std, cb_std, epochs=3, ds=ds)
     assert len(cb_own.losses) == 9
+    assert (cb_own._tracker is own.mean) == (metric_name == "loss")  # which path ran
     np.testing.assert_allclose(cb_own.losses, cb_std.losses, rtol=1e-5)
 
 

@@ -33,6 +33,7 @@ class _Reader(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         opt = self.model.optimizer
+        opt = getattr(opt, "inner_optimizer", opt)  # a LossScaleOptimizer: the one that updates
         self.lrs.append(float(np.asarray(opt.learning_rate)))
         if self.attr:
             self.moms.append(float(np.asarray(getattr(opt, self.attr))))
@@ -155,6 +156,62 @@ def test_tflearner_sgd_momentum_cycled_and_effective():
         v = mom * v - lr * 1.0
         expected.append(v)
     np.testing.assert_allclose(reader.m, expected, rtol=1e-5)
+
+
+class MyAdam(keras.optimizers.Adam):
+    """A user's Adam subclass: cycled like Adam (detection is by type, not by class name)."""
+
+
+class MySGD(keras.optimizers.SGD):
+    """A stock-SGD subclass: Keras bakes its momentum in at trace time, so it cannot cycle."""
+
+
+def _first_moments(moms, m=0.0) -> list[float]:
+    """Adam's first moment on _linear_model (gradient 1 every step), one value per step."""
+    out = []
+    for b1 in moms:
+        m = m + (1.0 - b1) * (1.0 - m)
+        out.append(m)
+    return out
+
+
+@pytest.mark.parametrize("cls,wrap", [(MyAdam, False), (keras.optimizers.Adam, True),
+                                      (MyAdam, True)],
+                         ids=["MyAdam", "LossScaleOptimizer(Adam)", "LossScaleOptimizer(MyAdam)"])
+def test_adam_subclass_and_loss_scale_optimizer_get_beta1_cycled(cls, wrap):
+    opt = cls(1e-3)
+    model = _linear_model(keras.optimizers.LossScaleOptimizer(opt) if wrap else opt)
+    cb, reader = OneCycleCallback(0.01), _Reader("beta_1", slots="_momentums")
+    model.fit(_ones_ds(), epochs=2, callbacks=[cb, reader], verbose=0, shuffle=False)
+    lrs, moms = one_cycle(8, 0.01)
+    np.testing.assert_allclose(cb.moms, moms)
+    np.testing.assert_allclose(reader.moms, moms, rtol=1e-6)
+    np.testing.assert_allclose(reader.lrs, lrs, rtol=1e-6)
+    np.testing.assert_allclose(reader.m, _first_moments(moms), rtol=1e-5)  # effective
+    assert isinstance(opt.beta_1, tf.Variable)
+
+
+@pytest.mark.parametrize("make,words", [
+    (lambda: MySGD(1e-3, momentum=0.9), [
+        "MySGD(momentum=0.9) cannot have its momentum cycled", "Derive MySGD from tflearner.SGD",
+        "moms=None"]),
+    (lambda: keras.optimizers.RMSprop(1e-3, momentum=0.5), [
+        "RMSprop(momentum=0.5) cannot have its momentum cycled", "tflearner.SGD(momentum=...)",
+        "moms=None"]),
+], ids=["MySGD", "RMSprop"])
+def test_uncyclable_momentum_warns_and_cycles_the_lr_only(make, words):
+    model = mlp()
+    model.compile(optimizer=make(), loss=SCCE)
+    cb = OneCycleCallback(0.05)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(_ds(), epochs=1, callbacks=[cb], verbose=0, shuffle=False)
+    found = [str(w.message) for w in caught if "cycled" in str(w.message)]
+    assert len(found) == 1
+    for w in words:
+        assert w in found[0]
+    assert cb.moms is None
+    np.testing.assert_allclose(cb.lrs, one_cycle(4, 0.05)[0])
 
 
 def test_sgd_without_momentum_and_moms_none_are_lr_only():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -40,6 +42,45 @@ def test_sgd_momentum_is_cycled_and_plain_sgd_gets_lr_only(blob_data):
     plain.fit_one_cycle(1, 0.1)
     np.testing.assert_allclose(plain.recorder.lrs, one_cycle(8, 0.1, **SMITH)[0], rtol=1e-6)
     assert np.all(np.isnan(plain.recorder.moms))
+
+
+class MyAdam(keras.optimizers.Adam):
+    """A user's Adam subclass: cycled like Adam (detection is by type, not by class name)."""
+
+
+class MySGD(keras.optimizers.SGD):
+    """A stock-SGD subclass: Keras bakes its momentum in at trace time, so it cannot cycle."""
+
+
+def test_adam_subclass_gets_beta1_cycled(blob_data):
+    learn = Learner(mlp(), blob_data, opt=MyAdam(1e-3), quiet=True)
+    learn.fit_one_cycle(2, 0.01)
+    lrs, moms = one_cycle(16, 0.01, **SMITH)
+    np.testing.assert_allclose(learn.recorder.lrs, lrs, rtol=1e-6)
+    np.testing.assert_allclose(learn.recorder.moms, moms, rtol=1e-6)
+    assert float(np.asarray(learn.opt.beta_1)) == pytest.approx(moms[-1], rel=1e-6)
+
+
+def _cycle_warnings(caught) -> list:
+    return [w for w in caught if "cycled" in str(w.message)]
+
+
+def test_uncyclable_momentum_warns_once_and_moms_none_is_quiet(blob_data):
+    learn = Learner(mlp(), blob_data, opt=MySGD(0.05, momentum=0.9), quiet=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        learn.fit_one_cycle(1, 0.05)
+    found = _cycle_warnings(caught)
+    assert len(found) == 1 and found[0].filename == __file__  # at the caller's line
+    for words in ("MySGD(momentum=0.9) cannot have its momentum cycled",
+                  "Derive MySGD from tflearner.SGD", "moms=None"):
+        assert words in str(found[0].message)
+    np.testing.assert_allclose(learn.recorder.lrs, one_cycle(8, 0.05, **SMITH)[0], rtol=1e-6)
+    assert np.all(np.isnan(learn.recorder.moms))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        learn.fit_one_cycle(1, 0.05, moms=None)
+    assert _cycle_warnings(caught) == []
 
 
 def test_max_lr_none_uses_the_lr_find_suggestion_or_says_what_to_do(blob_data):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from tflearner import SGD
-from tflearner.optim import Hypers, get_optimizer
+from tflearner.optim import BETA_1_OPTIMIZERS, Hypers, get_optimizer, momentum_of
+from tflearner.optim.detect import learning_rate_problem, learning_rate_variable
 
 
 def _stepper(opt, var):
@@ -134,12 +137,14 @@ def test_get_optimizer_refuses_what_the_loop_cannot_own():
 
 
 @pytest.mark.parametrize("field,value,err,words", [
-    ("lr", -1.0, ValueError, "lr must be a finite number >= 0, got -1.0"),
-    ("lr", float("nan"), ValueError, "lr must be a finite number"),
-    ("lr", "0.1", TypeError, "lr must be a number, got str"),
-    ("lr", 0, ValueError, "lr must be > 0"),
-    ("mom", 1.0, ValueError, "mom must be in [0, 1), got 1.0"),
-    ("wd", float("inf"), ValueError, "wd must be a finite number"),
+    ("lr", -1.0, ValueError, "lr must be a finite number > 0, got -1.0; e.g. lr=1e-3"),
+    ("lr", float("nan"), ValueError, "lr must be a finite number > 0, got nan"),
+    ("lr", "0.1", TypeError, "lr must be a finite number > 0, got '0.1' (str)"),
+    ("lr", True, TypeError, "lr must be a finite number > 0, got True (bool)"),
+    ("lr", 0, ValueError, "lr must be a finite number > 0, got 0;"),
+    ("mom", 1.0, ValueError, "mom must be a finite number >= 0 and < 1, got 1.0; e.g. mom=0.9"),
+    ("mom", -0.1, ValueError, "mom must be a finite number >= 0 and < 1, got -0.1"),
+    ("wd", float("inf"), ValueError, "wd must be a finite number >= 0, got inf"),
 ])
 def test_hypers_reject_bad_values(field, value, err, words):
     var = keras.Variable(np.zeros(2, "float32"))
@@ -149,3 +154,129 @@ def test_hypers_reject_bad_values(field, value, err, words):
     with pytest.raises(err) as info:
         setattr(hp, field, value)
     assert words in str(info.value)
+
+
+# ---- detection by type (not by class name) -------------------------------------------------
+
+class MyAdam(keras.optimizers.Adam):
+    pass
+
+
+class MySGD(keras.optimizers.SGD):
+    pass
+
+
+class MyTFLSGD(SGD):
+    pass
+
+
+@pytest.mark.parametrize("make,attr,problem_words", [
+    (lambda: SGD(0.1, momentum=0.9), "momentum", None),
+    (lambda: MyTFLSGD(0.1, momentum=0.9), "momentum", None),
+    (lambda: SGD(0.1), None, None),  # momentum 0: no momentum term, nothing to warn about
+    (lambda: keras.optimizers.Adam(), "beta_1", None),
+    (lambda: MyAdam(), "beta_1", None),
+    (lambda: keras.optimizers.LossScaleOptimizer(MyAdam()), "beta_1", None),
+    (lambda: keras.optimizers.Lion(), "beta_1", None),
+    (lambda: keras.optimizers.SGD(0.1, momentum=0.9), None,
+     ["SGD(momentum=0.9) cannot have its momentum cycled", "Use tflearner.SGD(momentum=...)",
+      "moms=None"]),
+    (lambda: MySGD(0.1, momentum=0.9), None,
+     ["MySGD(momentum=0.9) cannot have its momentum cycled",
+      "Derive MySGD from tflearner.SGD", "moms=None"]),
+    (lambda: MySGD(0.1), None, None),
+    (lambda: keras.optimizers.RMSprop(momentum=0.5), None,
+     ["RMSprop(momentum=0.5) cannot have its momentum cycled", "tflearner.SGD(momentum=...)",
+      "Adam", "moms=None"]),
+    (lambda: keras.optimizers.RMSprop(), None, None),
+    (lambda: keras.optimizers.Adagrad(), None, None),
+    (lambda: keras.optimizers.ScheduleFreeAdamW(), None,
+     ["ScheduleFreeAdamW(beta_1=0.9) cannot have its beta_1 cycled", "moms=None"]),
+])
+def test_momentum_is_detected_by_type(make, attr, problem_words):
+    opt = make()
+    found = momentum_of(opt)
+    assert found.attr == attr
+    assert found.optimizer is getattr(opt, "inner_optimizer", opt)
+    if problem_words is None:
+        assert found.problem is None
+    else:
+        for words in problem_words:
+            assert words in found.problem
+
+
+@pytest.mark.parametrize("cls", BETA_1_OPTIMIZERS, ids=lambda c: c.__name__)
+def test_beta_1_optimizers_read_a_variable_every_step(cls):
+    """The family that gets beta_1 cycled: a variable put on beta_1 after build changes the
+    update with one trace, exactly like an eager run that sets the float before each step."""
+    betas = [0.9, 0.5, 0.99, 0.3]  # vs. 0.9 throughout: Lion's last sign flips with beta_1
+    grads = [np.array(g, "float32") for g in ([0.3, -2.0], [1.0, -0.5], [-0.03, 0.2],
+                                              [-0.1, 0.02])]  # Lamb: the direction must vary
+
+    def run(per_step_variable: bool, changing: bool = True):
+        var = keras.Variable(np.array([1.0, -1.0], "float32"))
+        opt = cls(learning_rate=0.01)
+        opt.build([var])
+        beta = tf.Variable(betas[0], trainable=False) if per_step_variable else None
+        if beta is not None:
+            opt.beta_1 = beta
+        apply, traces = _stepper(opt, var)
+        for k, g in enumerate(grads):
+            b = betas[k] if changing else betas[0]
+            if beta is not None:
+                beta.assign(b)
+                apply(g)
+            else:
+                opt.beta_1 = b
+                opt.apply_gradients([(tf.constant(g), var)])
+        return var.numpy(), len(traces)
+
+    compiled, traces = run(True)
+    eager, _ = run(False)
+    constant, _ = run(False, changing=False)
+    assert traces == 1
+    np.testing.assert_allclose(compiled, eager, rtol=1e-6, atol=1e-7)
+    assert np.abs(compiled - constant).max() > 1e-6  # the schedule reached the update
+
+
+def test_hypers_looks_through_a_loss_scale_optimizer():
+    var = keras.Variable(np.zeros(2, "float32"))
+    inner = MyAdam(1e-3)
+    opt = keras.optimizers.LossScaleOptimizer(inner)
+    opt.build([var])
+    hp = Hypers(opt)
+    assert hp.optimizer is inner and hp.mom_attr == "beta_1"
+    hp.set(lr=0.02, mom=0.7)
+    assert float(np.asarray(inner.beta_1)) == pytest.approx(0.7)
+    assert float(np.asarray(opt.learning_rate)) == pytest.approx(0.02)
+
+
+def test_hypers_refuses_mom_with_the_reason_it_cannot_be_cycled():
+    var = keras.Variable(np.zeros(2, "float32"))
+    opt = MySGD(0.1, momentum=0.9)
+    opt.build([var])
+    hp = Hypers(opt)
+    assert hp.mom is None and "Derive MySGD from tflearner.SGD" in hp.mom_problem
+    with pytest.raises(ValueError, match="MySGD.*cannot have its momentum cycled"):
+        hp.mom = 0.8
+
+
+def _lr_fn():
+    return 0.1
+
+
+def test_learning_rate_variable_and_what_else_an_optimizer_takes_it_from():
+    opt = keras.optimizers.Adam(0.05)
+    lr = learning_rate_variable(opt)
+    assert isinstance(lr, keras.Variable) and float(lr.numpy()) == pytest.approx(0.05)
+    assert any(v is lr for v in opt.variables)  # the variable snapshots and checkpoints hold
+    assert learning_rate_variable(keras.optimizers.LossScaleOptimizer(opt)) is lr
+    assert learning_rate_problem(opt) is None
+    sched = keras.optimizers.schedules.ExponentialDecay(0.1, 100, 0.9)
+    assert learning_rate_variable(keras.optimizers.SGD(sched)) is None
+    assert learning_rate_problem(keras.optimizers.SGD(sched)) == (
+        "ExponentialDecay (a LearningRateSchedule)")
+    assert learning_rate_problem(keras.optimizers.SGD(_lr_fn)) == "a callable"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no Keras warning about serializing the lambda leaks out
+        assert learning_rate_problem(keras.optimizers.SGD(lambda: 0.1)) == "a callable"

@@ -21,6 +21,7 @@ from .callbacks.scheduler import ParamScheduler
 from .core.checks import check_bool, check_int, check_positive, check_real
 from .core.contract import StopLimits
 from .core.events import Callback, CallbackList
+from .core.internals import variable_strategy
 from .core.precision import apply_policy, check_policy, model_policy
 from .core.snapshot import Snapshot, flatten_state, preserved
 from .core.state_io import assign_state, read_state, schedule_hash, write_state
@@ -53,8 +54,7 @@ _FORMAT = "tflearner-state-v1"
 def _strategy_of(model: keras.Model) -> tf.distribute.Strategy | None:
     """The strategy whose scope the model's variables were created in (None: no strategy)."""
     for v in model.variables:
-        raw = v.value if isinstance(v, keras.Variable) else v
-        strategy = getattr(raw, "_distribute_strategy", None)
+        strategy = variable_strategy(v)
         if strategy is not None:
             return strategy
     return None
@@ -190,10 +190,11 @@ class Learner:
         with self.scope():  # optimizer slots, hyper-parameters, metrics: beside the model
             self.metrics = self._make_metrics(metrics)
             self.opt = get_optimizer(opt, 1e-3 if lr is None else lr)
-            if self.strategy is not None and getattr(
-                    self.opt, "_distribution_strategy", self.strategy) is not self.strategy:
-                # Keras optimizers bind the strategy current at construction; one made outside
-                # the scope is rebuilt from its config inside it.
+            # Keras optimizers bind the strategy current at construction (and create their
+            # `iterations` under it); one made outside the scope is rebuilt from its config
+            # inside it.
+            if self.strategy is not None and not self.strategy.extended.variable_created_in_scope(
+                    self.opt.iterations.value):
                 self.opt = type(self.opt).from_config(self.opt.get_config())
             if mixed_precision is not None:
                 apply_policy(model, mixed_precision)
@@ -431,7 +432,11 @@ class Learner:
         one-cycle entry point: Leslie Smith's three-phase linear form (up over 45 %, back down
         over 45 %, then annihilation to ``max_lr / 1e4``); ``**FASTAI_ONE_CYCLE`` gives fastai's.
         ``max_lr=None`` uses the last ``lr_find`` suggestion. Optimizers without a momentum
-        term (plain SGD) get the LR schedule only.
+        term (plain SGD) get the LR schedule only; so do those whose momentum cannot be cycled
+        (e.g. a subclass of ``keras.optimizers.SGD`` rather than ``tflearner.SGD``, or RMSprop
+        with momentum), with a warning that names the fix (``moms=None`` silences it).
+        Momentum is found by type (:func:`tflearner.optim.momentum_of`): subclasses of
+        ``tflearner.SGD`` and of the Adam family count.
         """
         epochs = _check_epochs(epochs)
         callbacks = _check_callbacks(callbacks)
@@ -441,6 +446,8 @@ class Learner:
         scheds = {"lr": lrs}  # the last group's; group g gets lrs * peaks[g] / peaks[-1]
         if mom_values is not None and self.hypers.mom_attr is not None:
             scheds["mom"] = mom_values
+        elif mom_values is not None and self.hypers.mom_problem is not None:
+            warnings.warn(self.hypers.mom_problem, UserWarning, stacklevel=2)
         elif mom_values is not None:
             log.info("fit_one_cycle: %s has no momentum term; cycling the LR only.",
                      type(self.opt).__name__)

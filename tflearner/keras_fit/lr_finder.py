@@ -17,19 +17,21 @@ suggester or plot):
 What Keras 3 reports per batch (``keras/src/backend/tensorflow/trainer.py``, ``train_step`` and
 ``fit``; ``keras/src/trainers/trainer.py``, ``metrics``/``get_metrics_result``;
 ``keras/src/metrics/reduction_metrics.py``, ``Mean``): ``logs["loss"]`` in
-``on_train_batch_end`` is ``model._loss_tracker.result()``, a ``keras.metrics.Mean`` updated
-once per step with ``update_state(loss, sample_weight=batch_size)``. It is therefore the running
-mean of the batch losses *since the start of the epoch*, weighted by batch size (the tracker is
-reset by ``reset_metrics()`` before ``on_epoch_begin``); it includes the model's regularization
-losses. The logs carry nothing else about the loss. The callback recovers the raw loss of each
-batch from the tracker's ``total``/``count`` variables: ``loss_k = (total_k - total_{k-1}) /
-(count_k - count_{k-1})`` (in float64), read around each step. This is exact in the batch sizes
-(the last, partial batch of an epoch included); the only error is the float32 rounding of the
-running ``total``, about ``k * 6e-8`` relative after ``k`` batches of the epoch. If the tracker
-did not move (a custom ``train_step`` that keeps its own loss metric), it falls back to the
-running mean of the logs, assuming equal batches: ``loss_k = (n_k * mean_k - n_{k-1} *
-mean_{k-1}) / (n_k - n_{k-1})`` with ``n`` the batches done in the epoch, i.e. ``(k+1)*mean_k -
-k*mean_{k-1}``; that fallback is approximate for the last partial batch.
+``on_train_batch_end`` is the result of the model's loss tracker, a ``keras.metrics.Mean`` named
+``"loss"`` (the first entry of ``model.metrics`` once compiled) updated once per step with
+``update_state(loss, sample_weight=batch_size)``. It is therefore the running mean of the batch
+losses *since the start of the epoch*, weighted by batch size (the tracker is reset by
+``reset_metrics()`` before ``on_epoch_begin``); it includes the model's regularization losses.
+The logs carry nothing else about the loss. The callback recovers the raw loss of each batch
+from the tracker's ``total``/``count`` variables (public attributes of ``Mean``): ``loss_k =
+(total_k - total_{k-1}) / (count_k - count_{k-1})`` (in float64), read around each step. This
+is exact in the batch sizes (the last, partial batch of an epoch included); the only error is
+the float32 rounding of the running ``total``, about ``k * 6e-8`` relative after ``k`` batches
+of the epoch. If there is no such tracker, or it did not move (a custom ``train_step`` that
+keeps its own loss metric under another name), it falls back to the running mean of the logs,
+assuming equal batches: ``loss_k = (n_k * mean_k - n_{k-1} * mean_{k-1}) / (n_k - n_{k-1})``
+with ``n`` the batches done in the epoch, i.e. ``(k+1)*mean_k - k*mean_{k-1}``; that fallback
+is approximate for the last partial batch.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ from ..lr_finder.finder import (
     resolve_suggesters,
     sweep_limits,
 )
+from ..optim.detect import learning_rate_problem
 from ..schedules import exp_sweep, lin_sweep
 
 __all__ = ["KerasLRFinder", "LRFinderCallback", "raw_loss_from_running_mean"]
@@ -296,14 +299,13 @@ class _OptimizerLR:
         self.optimizer.learning_rate = float(value)  # assigns Keras' LR variable
 
 
-def _learning_rate_schedule(optimizer: Any) -> Any:
-    """The schedule (or callable) an optimizer takes its LR from, None for a variable."""
-    inner = getattr(optimizer, "inner_optimizer", optimizer)  # LossScaleOptimizer
-    lr = getattr(inner, "_learning_rate", None)
-    if isinstance(lr, keras.optimizers.schedules.LearningRateSchedule):
-        return lr
-    if callable(lr) and not isinstance(lr, (keras.Variable, tf.Variable)):
-        return lr
+def _loss_tracker(model: keras.Model) -> keras.metrics.Mean | None:
+    """The ``keras.metrics.Mean`` named ``"loss"`` whose result Keras reports as
+    ``logs["loss"]``: the first such metric in ``model.metrics`` (Keras lists its compiled loss
+    tracker first); None when there is none."""
+    for metric in model.metrics:
+        if isinstance(metric, keras.metrics.Mean) and metric.name == "loss":
+            return metric
     return None
 
 
@@ -362,11 +364,11 @@ class LRFinderCallback(_CurveViews, keras.callbacks.Callback):
         if opt is None:
             raise ValueError("LRFinderCallback needs a compiled model with an optimizer; call "
                              "model.compile(optimizer=..., loss=...) first.")
-        schedule = _learning_rate_schedule(opt)
-        if schedule is not None:
+        source = learning_rate_problem(opt)
+        if source is not None:
             raise ValueError(
-                f"{type(opt).__name__} takes its learning rate from {schedule!r} (a "
-                "LearningRateSchedule): LRFinderCallback sets the learning rate every batch, "
+                f"{type(opt).__name__} takes its learning rate from {source}: "
+                "LRFinderCallback sets the learning rate every batch, "
                 "so compile the model with an optimizer built with a float learning_rate, "
                 "e.g. keras.optimizers.Adam(1e-3), for the range test.")
         spe = int(getattr(model, "steps_per_execution", 1) or 1)
@@ -385,10 +387,7 @@ class LRFinderCallback(_CurveViews, keras.callbacks.Callback):
                                n_iter=int(steps) if steps else None,
                                limits=sweep_limits(self.num_it, self.stop_div,
                                                    self.div_threshold))
-        self._tracker = getattr(model, "_loss_tracker", None)
-        if not (isinstance(self._tracker, keras.metrics.Mean) and hasattr(self._tracker, "total")
-                and hasattr(self._tracker, "count")):
-            self._tracker = None
+        self._tracker = _loss_tracker(model)
         self._step, self._active = 0, True
         self._before = (0.0, 0.0)
         self._prev_mean, self._prev_batches = 0.0, 0

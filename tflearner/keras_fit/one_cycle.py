@@ -9,8 +9,10 @@ Two entry points share the same numpy schedule (no second formula):
 * :class:`OneCycleCallback` — a ``keras.callbacks.Callback`` that sets the learning rate *and*
   the momentum every batch. Keras reads SGD's momentum as a Python float at trace time, so
   momentum is put in a ``tf.Variable`` the compiled step reads on every call: ``beta_1`` for
-  the Adam family, ``momentum`` for :class:`tflearner.SGD` (a plain ``keras.optimizers.SGD``
-  with momentum > 0 is refused).
+  the Adam family, ``momentum`` for :class:`tflearner.SGD`, found by type as the Learner does
+  (:func:`tflearner.optim.detect.momentum_of`: subclasses included, a ``LossScaleOptimizer``
+  looked through). A plain ``keras.optimizers.SGD`` with momentum > 0 is refused; other
+  optimizers whose momentum cannot be cycled get a warning and the LR schedule only.
 """
 
 from __future__ import annotations
@@ -22,8 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..optim.hypers import MOMENTUM_ATTRS
-from ..optim.sgd import SGD as _TFLSGD
+from ..optim.detect import learning_rate_problem, momentum_of
 from ..schedules import ONE_CYCLE_DEFAULTS as _D
 from ..schedules import one_cycle
 
@@ -113,37 +114,27 @@ class OneCycleCallback(keras.callbacks.Callback):
                 "OneCycleCallback(..., steps_per_epoch=N) (and epochs=... if needed).")
         return int(epochs) * int(steps)
 
-    def _momentum_attr(self, opt: keras.optimizers.Optimizer) -> str | None:
-        if self.kwargs["moms"] is None:
-            return None
-        name = type(opt).__name__
-        attr = MOMENTUM_ATTRS.get(name)
-        if attr != "momentum":
-            return attr
-        current = float(getattr(opt, attr))
-        if not isinstance(opt, _TFLSGD):
-            if current > 0:
-                raise ValueError(
-                    f"{name}(momentum={current}) cannot have its momentum scheduled: Keras bakes "
-                    "SGD's momentum in at trace time. Use tflearner.SGD(momentum=...) (a drop-in "
-                    "subclass of keras.optimizers.SGD), or pass moms=None to schedule the "
-                    "learning rate only.")
-            return None
-        if current <= 0 or (opt.built and not opt._uses_momentum):
-            return None  # no momentum slots: LR only
-        return attr
+    def _momentum(self, opt: keras.optimizers.Optimizer) -> tuple[Any, str | None]:
+        """The (unwrapped) optimizer and the attribute to cycle; None: LR only (warned when the
+        optimizer has a momentum that cannot be cycled; a plain keras SGD is refused)."""
+        found = momentum_of(opt)
+        if self.kwargs["moms"] is None or found.attr is not None or found.problem is None:
+            return found.optimizer, (None if self.kwargs["moms"] is None else found.attr)
+        if type(found.optimizer) is keras.optimizers.SGD:
+            raise ValueError(found.problem)  # the Learner would convert it; here it is the user's
+        warnings.warn(found.problem, UserWarning, stacklevel=2)
+        return found.optimizer, None
 
     def on_train_begin(self, logs=None) -> None:
         model = self.model
-        opt = model.optimizer
-        if isinstance(getattr(opt, "_learning_rate", None), _Schedule):
+        source = learning_rate_problem(model.optimizer)
+        if source is not None:
             raise ValueError(
-                f"The optimizer's learning_rate is a LearningRateSchedule "
-                f"({type(opt._learning_rate).__name__}); OneCycleCallback sets the learning "
-                "rate itself every batch. Compile with a float learning_rate, or use "
-                "OneCycleSchedule as the learning_rate without this callback.")
+                f"The optimizer takes its learning_rate from {source}; OneCycleCallback sets "
+                "the learning rate itself every batch. Compile with a float learning_rate, or "
+                "use OneCycleSchedule as the learning_rate without this callback.")
         total = self._total_steps()
-        attr = self._momentum_attr(opt)
+        opt, attr = self._momentum(model.optimizer)
         lrs, moms = one_cycle(total, self.max_lr, **self.kwargs)
         self.sched_lrs, self.sched_moms = lrs, (moms if attr is not None else None)
         spe = int(getattr(model, "steps_per_execution", 1) or 1)
@@ -154,11 +145,8 @@ class OneCycleCallback(keras.callbacks.Callback):
                 f"{spe} steps (a coarser schedule).", UserWarning, stacklevel=2)
         self._mom_var = None
         self._attr = attr
-        if attr is not None:
-            if not opt.built:
-                opt.build(model.trainable_variables)
-                if isinstance(opt, _TFLSGD) and not opt._uses_momentum:
-                    attr = self._attr = None
+        if attr is not None and not opt.built:
+            model.optimizer.build(model.trainable_variables)  # a LossScaleOptimizer builds both
         if attr is not None:
             current = getattr(opt, attr)
             if isinstance(current, tf.Variable):

@@ -20,6 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ..core import internals
 from ..core.contract import SMOOTH_BETA, FitState, LossEMA, Resume, StopLimits
 from ..core.events import CallbackList
 from ..optim.group_hypers import GroupHypers
@@ -39,7 +40,7 @@ def _relaxed(spec: tf.TensorSpec, name: str) -> tf.TensorSpec:
 
 def is_default_strategy(strategy: tf.distribute.Strategy) -> bool:
     """True for TensorFlow's default (no-op) strategy, which needs no distributed datasets."""
-    return type(strategy).__name__ == "_DefaultDistributionStrategy"
+    return internals.is_default_strategy(strategy)
 
 
 class TrainLoop:

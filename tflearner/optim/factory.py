@@ -6,6 +6,7 @@ from typing import Any
 
 import keras
 
+from .detect import learning_rate_problem
 from .sgd import SGD
 
 __all__ = ["get_optimizer"]
@@ -41,13 +42,13 @@ def get_optimizer(opt: Any, lr: float = 1e-3) -> keras.optimizers.Optimizer:
             f"opt must be a keras.optimizers.Optimizer instance, class or name, got "
             f"{type(opt).__name__}: {opt!r}."
         )
-    if isinstance(opt._learning_rate, keras.optimizers.schedules.LearningRateSchedule) or (
-        callable(opt._learning_rate) and not isinstance(opt._learning_rate, keras.Variable)
-    ):
+    source = learning_rate_problem(opt)
+    if source is not None:
         raise ValueError(
-            f"opt has learning_rate={opt._learning_rate!r}: the Learner owns the learning rate "
-            "and sets it every batch. Build the optimizer with a float learning_rate and use "
-            "Learner.fit(lr=...) or a schedule such as fit_one_cycle instead."
+            f"opt={type(opt).__name__} takes its learning rate from {source}: the Learner owns "
+            "the learning rate and sets it every batch. Build the optimizer with a float "
+            "learning_rate and use Learner.fit(lr=...) or a schedule such as fit_one_cycle "
+            "instead."
         )
     if opt.built:
         raise ValueError(

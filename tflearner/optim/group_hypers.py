@@ -57,6 +57,11 @@ class GroupHypers:
         return self.head.mom_attr
 
     @property
+    def mom_problem(self) -> str | None:
+        """Why momentum cannot be cycled on these optimizers (None: it can, or there is none)."""
+        return self.head.mom_problem
+
+    @property
     def variables(self) -> list:
         return [v for h in self.groups for v in h.variables]
 

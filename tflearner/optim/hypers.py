@@ -6,9 +6,10 @@ first step silently does nothing. :class:`Hypers` moves learning rate, momentum 
 call; assigning them never retraces.
 
 * learning rate: Keras' own ``optimizer.learning_rate`` variable.
-* momentum: :class:`~tflearner.optim.sgd.SGD` reads ``self.momentum`` on every step; Adam, AdamW,
-  Nadam, Adamax and Lion read ``self.beta_1`` on every step, so a variable is put there after
-  ``build``.
+* momentum: the attribute :func:`~tflearner.optim.detect.momentum_of` finds by type:
+  :class:`~tflearner.optim.sgd.SGD` reads ``self.momentum`` on every step; Adam, AdamW, Nadam,
+  Adamax, Lion and Lamb (and their subclasses) read ``self.beta_1``; a variable is put there
+  after ``build``.
 * weight decay: ``optimizer.weight_decay`` is read as ``w -= lr * wd * w`` (decoupled) on every
   step; a variable is put there (0 when the optimizer had none).
 """
@@ -21,30 +22,10 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from .sgd import SGD
+from ..core.checks import check_positive, check_real
+from .detect import learning_rate_problem, learning_rate_variable, momentum_of, unwrap
 
-__all__ = ["Hypers", "MOMENTUM_ATTRS"]
-
-#: Optimizer class name -> the attribute that plays the role of momentum.
-MOMENTUM_ATTRS: dict[str, str] = {
-    "SGD": "momentum",
-    "Adam": "beta_1",
-    "AdamW": "beta_1",
-    "Nadam": "beta_1",
-    "Adamax": "beta_1",
-    "Lion": "beta_1",
-}
-
-
-def _as_float(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(
-        value, "__float__"
-    ):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}.")
-    value = float(value)
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}.")
-    return value
+__all__ = ["Hypers"]
 
 
 class Hypers:
@@ -53,31 +34,38 @@ class Hypers:
     ``hypers.lr``, ``hypers.mom`` and ``hypers.wd`` read the live values; assigning them (or
     :meth:`set`) writes the variables the compiled step reads, so no retrace happens. ``mom`` is
     ``None`` for optimizers without a momentum term (and for SGD built with momentum 0, which has
-    no momentum slots).
+    no momentum slots), and for those whose momentum cannot be cycled: then ``mom_problem``
+    says why and what to do (the warning to give when a momentum schedule is asked for).
+
+    A ``keras.optimizers.LossScaleOptimizer`` is looked through: the variables go on its
+    ``inner_optimizer``, which is ``hypers.optimizer``.
     """
 
     def __init__(self, optimizer: keras.optimizers.Optimizer) -> None:
         if not optimizer.built:
             raise ValueError("Hypers needs a built optimizer; call optimizer.build(vars) first.")
+        optimizer = unwrap(optimizer)
         self.optimizer = optimizer
-        self._lr = optimizer._learning_rate  # Keras' own variable
-        self.mom_attr = MOMENTUM_ATTRS.get(type(optimizer).__name__)
-        if type(optimizer).__name__ == "SGD" and not isinstance(optimizer, SGD):
-            self.mom_attr = None  # a stock-SGD subclass bakes momentum in at trace time
+        lr = learning_rate_variable(optimizer)  # Keras' own variable
+        if lr is None:
+            raise ValueError(f"Hypers needs an optimizer with a float learning_rate; "
+                             f"{type(optimizer).__name__} takes it from "
+                             f"{learning_rate_problem(optimizer)}.")
+        self._lr = lr
+        found = momentum_of(optimizer)
+        self.mom_attr: str | None = found.attr
+        self.mom_problem: str | None = found.problem
         self._mom: tf.Variable | None = None
         if self.mom_attr is not None:
             current = getattr(optimizer, self.mom_attr)
-            if isinstance(optimizer, SGD) and not optimizer._uses_momentum:
-                self.mom_attr = None
-            else:
-                self._mom = tf.Variable(float(current), trainable=False, dtype=tf.float32,
-                                        name="tflearner_mom")
-                setattr(optimizer, self.mom_attr, self._mom)
+            self._mom = tf.Variable(float(current), trainable=False, dtype=tf.float32,
+                                    name="tflearner_mom")
+            setattr(optimizer, self.mom_attr, self._mom)
         wd = optimizer.weight_decay
         self._wd = tf.Variable(0.0 if wd is None else float(wd), trainable=False,
                                dtype=tf.float32, name="tflearner_wd")
         optimizer.weight_decay = self._wd
-        self._pending: dict[str, float] | None = None  # set while deferred (see deferred())
+        self._pending: dict[str, float] | None = None  # collecting, between begin/end_plan
 
     @property
     def variables(self) -> list:
@@ -101,10 +89,7 @@ class Hypers:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        value = _as_float("lr", value)
-        if value == 0:
-            raise ValueError("lr must be > 0, got 0.")
-        self._put("lr", self._lr, value)
+        self._put("lr", self._lr, check_positive("lr", value, fix="e.g. lr=1e-3."))
 
     @property
     def mom(self) -> float | None:
@@ -114,15 +99,12 @@ class Hypers:
     def mom(self, value: float) -> None:
         if self._mom is None:
             name = type(self.optimizer).__name__
-            raise ValueError(
+            raise ValueError(self.mom_problem or (
                 f"mom={value!r} cannot be set: {name} has no schedulable momentum. Use SGD with "
                 "momentum > 0 (e.g. tflearner.SGD(momentum=0.9)) or an Adam-family optimizer "
-                "(Adam, AdamW, Nadam, Adamax, Lion), or pass mom=None."
-            )
-        value = _as_float("mom", value)
-        if value >= 1:
-            raise ValueError(f"mom must be in [0, 1), got {value!r}.")
-        self._put("mom", self._mom, value)
+                "(Adam, AdamW, Nadam, Adamax, Lion, Lamb), or pass mom=None."))
+        self._put("mom", self._mom, check_real("mom", value, 0.0, 1.0, high_open=True,
+                                                fix="e.g. mom=0.9."))
 
     @property
     def wd(self) -> float:
@@ -130,7 +112,7 @@ class Hypers:
 
     @wd.setter
     def wd(self, value: float) -> None:
-        self._put("wd", self._wd, _as_float("wd", value))
+        self._put("wd", self._wd, check_real("wd", value, 0.0, fix="e.g. wd=1e-2, or 0."))
 
     # ---- deferred assignment, for running several batches per compiled call ---------------
     def begin_plan(self) -> None:

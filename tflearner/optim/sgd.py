@@ -12,6 +12,8 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from ..core.internals import optimizer_variable_index
+
 __all__ = ["SGD"]
 
 
@@ -30,6 +32,14 @@ class SGD(keras.optimizers.SGD):
         self._uses_momentum = float(self.momentum) != 0.0
         super().build(variables)
 
+    @property
+    def uses_momentum(self) -> bool:
+        """Whether this (built) optimizer has momentum slots, i.e. had momentum > 0 at build."""
+        if not self.built:
+            raise ValueError(f"{type(self).__name__}.uses_momentum is fixed by build(); call "
+                             "optimizer.build(variables) first.")
+        return self._uses_momentum
+
     def update_step(self, gradient, variable, learning_rate) -> None:
         if not self._uses_momentum:
             self.assign_sub(variable, tf.cast(gradient, variable.dtype) * tf.cast(
@@ -38,7 +48,7 @@ class SGD(keras.optimizers.SGD):
         lr = tf.cast(learning_rate, variable.dtype)
         g = tf.cast(gradient, variable.dtype)
         mom = tf.cast(self.momentum, variable.dtype)
-        m = self.momentums[self._get_variable_index(variable)]
+        m = self.momentums[optimizer_variable_index(self, variable)]
         self.assign(m, m * mom - g * lr)
         if self.nesterov:
             self.assign_add(variable, m * mom - g * lr)

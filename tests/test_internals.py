@@ -1,0 +1,150 @@
+"""The private Keras / TensorFlow access in tflearner.core.internals still works on the installed
+versions, the public API used instead of the rest behaves as relied on, and nothing else in
+tflearner touches a private attribute (so an upgrade breaks a test here, not a user)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import blobs, mlp
+
+import tflearner
+from tflearner import SGD
+from tflearner.core.internals import (
+    is_default_strategy,
+    optimizer_variable_index,
+    variable_strategy,
+)
+
+PACKAGE = Path(tflearner.__file__).parent
+
+
+# ---- core.internals --------------------------------------------------------------------------
+
+def _strategies():
+    return [tf.distribute.OneDeviceStrategy("/cpu:0"), tf.distribute.MirroredStrategy(["/cpu:0"])]
+
+
+def test_variable_strategy_names_the_scope_a_variable_was_made_in():
+    assert variable_strategy(tf.Variable(1.0)) is None
+    assert variable_strategy(keras.Variable(1.0)) is None
+    for strategy in _strategies():
+        with strategy.scope():
+            tf_var, keras_var = tf.Variable(1.0), keras.Variable(np.zeros(2, "float32"))
+            model = mlp()
+        assert variable_strategy(tf_var) is strategy
+        assert variable_strategy(keras_var) is strategy
+        assert all(variable_strategy(v) is strategy for v in model.variables)
+
+
+def test_is_default_strategy():
+    assert is_default_strategy(tf.distribute.get_strategy())
+    for strategy in _strategies():
+        assert not is_default_strategy(strategy)
+        with strategy.scope():
+            assert not is_default_strategy(tf.distribute.get_strategy())
+    assert is_default_strategy(tf.distribute.get_strategy())
+
+
+@pytest.mark.parametrize("make", [lambda: SGD(0.1, momentum=0.9), keras.optimizers.Adam],
+                         ids=["tflearner.SGD", "Adam"])
+def test_optimizer_variable_index_points_at_the_variables_slots(make):
+    a, b = keras.Variable(np.zeros((2, 3), "float32")), keras.Variable(np.zeros(5, "float32"))
+    opt = make()
+    opt.build([b, a])
+    assert [optimizer_variable_index(opt, v) for v in (a, b)] == [1, 0]
+    if isinstance(opt, SGD):
+        assert tuple(opt.momentums[optimizer_variable_index(opt, a)].shape) == (2, 3)
+
+
+# ---- public API relied on instead of private attributes --------------------------------------
+
+def test_compiled_loss_tracker_is_the_first_metric_a_mean_named_loss():
+    """keras_fit.lr_finder recovers the raw batch loss from it (it was model._loss_tracker)."""
+    model = mlp()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    x, y = blobs(24)
+    tracker = model.metrics[0]
+    assert isinstance(tracker, keras.metrics.Mean) and tracker.name == "loss"
+    logs = model.train_on_batch(x, y, return_dict=True)
+    assert float(tracker.count.numpy()) == 24  # weighted by batch size
+    assert float(tracker.total.numpy()) / 24 == pytest.approx(logs["loss"], rel=1e-6)
+
+
+def test_learning_rate_property_is_the_variable_for_a_float_lr():
+    """optim.detect.learning_rate_variable (it was optimizer._learning_rate)."""
+    opt = keras.optimizers.Adam(0.01)
+    assert isinstance(opt.learning_rate, keras.Variable)
+    assert opt.learning_rate is opt.learning_rate
+    sched = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.9)
+    sched_opt = keras.optimizers.SGD(sched)
+    assert not isinstance(sched_opt.learning_rate, keras.Variable)
+    assert sched_opt.get_config()["learning_rate"]["class_name"] == "ExponentialDecay"
+
+
+def test_variable_created_in_scope_tells_an_optimizer_made_outside_the_strategy():
+    """Learner.__init__ rebuilds such an optimizer (it read optimizer._distribution_strategy)."""
+    for strategy in _strategies():
+        outside = keras.optimizers.Adam()
+        with strategy.scope():
+            inside = keras.optimizers.Adam()
+        assert strategy.extended.variable_created_in_scope(inside.iterations.value)
+        assert not strategy.extended.variable_created_in_scope(outside.iterations.value)
+
+
+# ---- nothing else touches a private attribute -------------------------------------------------
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def _defined_names(trees) -> set[str]:
+    """Every name tflearner itself defines (functions, classes, assigned attributes, imports,
+    arguments): tflearner's own private attributes are allowed everywhere."""
+    names = set()
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+                names.add(node.attr)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+            elif isinstance(node, ast.alias):
+                names.add(node.asname or node.name.split(".")[-1])
+            elif isinstance(node, ast.arg):
+                names.add(node.arg)
+    return names
+
+
+def _private_uses(tree) -> list[tuple[int, str]]:
+    """``x._name`` and ``getattr/hasattr/setattr(x, "_name", ...)`` in one module."""
+    uses = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and _private(node.attr):
+            uses.append((node.lineno, node.attr))
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+              and node.func.id in ("getattr", "hasattr", "setattr") and len(node.args) >= 2
+              and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)
+              and _private(node.args[1].value)):
+            uses.append((node.lineno, node.args[1].value))
+    return uses
+
+
+def test_no_private_keras_or_tf_attribute_outside_core_internals():
+    trees = {path: ast.parse(path.read_text()) for path in sorted(PACKAGE.rglob("*.py"))}
+    own = _defined_names(trees.values())
+    allowed = {"_getframe"}  # sys._getframe: CPython's documented frame access, not Keras/TF
+    found = [f"{path.relative_to(PACKAGE)}:{line}: .{name}"
+             for path, tree in trees.items() if path.name != "internals.py"
+             for line, name in _private_uses(tree) if name not in own and name not in allowed]
+    assert found == [], ("private attributes of other libraries outside core/internals.py "
+                         "(add a small documented function there instead):\n" + "\n".join(found))
+    internals = _private_uses(trees[PACKAGE / "core" / "internals.py"])
+    assert sorted({name for _, name in internals}) == [
+        "_DefaultDistributionStrategy", "_distribute_strategy", "_get_variable_index"]

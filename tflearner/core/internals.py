@@ -1,0 +1,50 @@
+"""Every private Keras / TensorFlow attribute tflearner relies on, one small function each.
+
+Nothing else in tflearner reads a ``_``-prefixed attribute of a Keras or TensorFlow object; what
+has a public equivalent uses it (``optimizer.learning_rate``, ``model.metrics``,
+``strategy.extended.variable_created_in_scope``, ``LossScaleOptimizer.inner_optimizer``).
+``tests/test_internals.py`` checks each function below on the installed versions, so a Keras or
+TensorFlow upgrade that moves one of these breaks a test, not a user.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import tensorflow as tf
+from tensorflow.python.distribute import distribute_lib as _distribute_lib
+
+__all__ = ["is_default_strategy", "optimizer_variable_index", "variable_strategy"]
+
+
+def variable_strategy(variable: Any) -> tf.distribute.Strategy | None:
+    """The ``tf.distribute`` strategy whose scope ``variable`` was created in (None: none).
+
+    Reads ``tf.Variable._distribute_strategy`` (of the backing variable of a ``keras.Variable``),
+    which TensorFlow sets for every variable made under a strategy's scope (plain variables of
+    ``OneDeviceStrategy`` included). The public ``strategy.extended.variable_created_in_scope(v)``
+    answers only "this strategy?", not "which one?".
+    """
+    raw = variable.value if isinstance(variable, keras.Variable) else variable
+    return getattr(raw, "_distribute_strategy", None)
+
+
+def is_default_strategy(strategy: tf.distribute.Strategy) -> bool:
+    """True for TensorFlow's default (no-op) strategy, the one ``tf.distribute.get_strategy()``
+    returns outside every ``strategy.scope()``.
+
+    ``isinstance`` on TensorFlow's private ``distribute_lib._DefaultDistributionStrategy``; the
+    public ``tf.distribute.has_strategy()`` only describes the current scope.
+    """
+    return isinstance(strategy, _distribute_lib._DefaultDistributionStrategy)
+
+
+def optimizer_variable_index(optimizer: keras.optimizers.Optimizer, variable: Any) -> int:
+    """The index of the trainable ``variable`` in the optimizer's per-variable slot lists
+    (e.g. ``optimizer.momentums``), for a custom ``update_step``.
+
+    Keras' own optimizers call the protected ``BaseOptimizer._get_variable_index`` for this;
+    there is no public equivalent.
+    """
+    return optimizer._get_variable_index(variable)
