@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import gzip
 import io
 import os
 import pickle
@@ -494,3 +495,48 @@ def test_symlink_member_is_refused(tmp_path):
         tf.addfile(link)
     with pytest.raises(CifarFormatError, match="link"):
         load_cifar10(archive)
+
+
+# --------------------------------------------------------------------------- not a dataset at all
+
+
+@pytest.mark.parametrize("name, data, words", [
+    ("README.md", b"# tflearner\n\nA fastai-style Learner.\n",
+     "neither a tar archive nor gzip/bzip2/xz-compressed"),
+    ("c.tar.gz", b"<html>404 not found</html>", "neither a tar archive"),
+    ("notes.txt.gz", gzip.compress(b"just some text, no tar inside\n" * 40),
+     "is gzip-compressed but does not hold a tar archive"),
+    ("empty.tar.gz", b"", "neither a tar archive"),
+])
+def test_file_that_is_no_archive_is_told_apart_from_a_corrupt_one(tmp_path, name, data, words):
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(CifarFormatError) as info:
+        load_cifar10(path)
+    msg = str(info.value)
+    assert msg.startswith(f"{path}: not a CIFAR-10 dataset") and words in msg
+    assert "download it again" not in msg  # that advice is for a damaged download
+    assert "cifar-10-batches-py folder" in msg and "cifar-10-python.tar.gz" in msg
+
+
+def test_intact_archive_without_cifar_batches_is_not_cifar(tmp_path):
+    archive = write_tar(tmp_path / "project.tar.gz", {"README.md": b"hi", "setup.py": b"x"},
+                        prefix="project/")
+    with pytest.raises(CifarFormatError) as info:
+        load_cifar10(archive)
+    msg = str(info.value)
+    assert "not a CIFAR-10 archive" in msg and "project/README.md, project/setup.py" in msg
+    assert "download it again" not in msg
+
+
+@pytest.mark.parametrize("cut", [2, 12, 200])
+def test_damaged_start_of_a_compressed_archive_is_corrupt(tmp_path, cut):
+    """A gzip cut inside its header or first tar block: a bad download, not a wrong file."""
+    files, _ = fake_files()
+    good = write_tar(tmp_path / "good.tar.gz", files).read_bytes()
+    bad = tmp_path / "cifar-10-python.tar.gz"
+    bad.write_bytes(good[:cut])
+    with pytest.raises(CifarFormatError, match="truncated or corrupt") as info:
+        load_cifar10(bad)
+    assert "download it again" in str(info.value)
+    assert "not a CIFAR-10" not in str(info.value)

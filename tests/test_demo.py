@@ -30,9 +30,10 @@ def test_demo_runs_offline_and_writes_its_outputs(tmp_path, capsys):
     assert 0 <= history["test"]["accuracy"] <= 1
 
 
-def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+def _cli(*args: str, timeout: float = 300, env: dict | None = None
+         ) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "tflearner.cli", *args], capture_output=True,
-                          text=True, timeout=timeout, env=ENV)
+                          text=True, timeout=timeout, env={**ENV, **(env or {})})
 
 
 def test_cli_lr_find_and_fit_through_a_subprocess(tmp_path):
@@ -57,7 +58,7 @@ def test_cli_lr_find_and_fit_through_a_subprocess(tmp_path):
     (["teach"], 2, "invalid choice"),
     (["lr-find", "--data", "/no/such/cifar"], 3, "does not exist"),
     (["fit", "--data", "cifar10-sample", "--opt", "sgdd", "--max-lr", "0.1"], 2,
-     "is not a Keras optimizer name"),
+     "--opt must be one of Keras' optimizer names"),
 ])
 def test_cli_bad_arguments_exit_nonzero_with_a_message(tmp_path, args, code, words):
     res = _cli(*args, "--out", str(tmp_path)) if args != ["teach"] else _cli(*args)
@@ -69,3 +70,53 @@ def test_console_script_is_registered():
     from importlib.metadata import entry_points
     scripts = {ep.name: ep.value for ep in entry_points(group="console_scripts")}
     assert scripts.get("tflearner") == "tflearner.cli:main"
+
+
+# Where the default --data cifar10 would look first: loading it fails (exit 3), so an argument
+# error reported with exit 2 under this setting was found before any data was loaded.
+NO_DATA = {"TFLEARNER_DATA": "/no/such/cifar/copy"}
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--opt", "notanoptimizer"], ["--opt must be one of Keras' optimizer names (",
+                                   "adam,", "sgd", "got 'notanoptimizer'; e.g. --opt adam"]),
+    (["--seed", "-1"], ["--seed must be an integer in [0, 2**32), got -1"]),
+    (["--out", "README.md"], ["--out must be a folder for the run's files, got 'README.md'",
+                              "existing file"]),
+])
+def test_cli_checks_every_argument_before_loading_data(tmp_path, args, words):
+    (tmp_path / "README.md").write_text("not a folder")
+    res = subprocess.run([sys.executable, "-m", "tflearner.cli", "fit", "--out", "run", *args],
+                         capture_output=True, text=True, timeout=300, env={**ENV, **NO_DATA},
+                         cwd=tmp_path)
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert res.stdout == ""  # no "data: ..." line: nothing was loaded or built
+    for w in words:
+        assert w in res.stderr
+    assert "keras.optimizers.Optimizer instance" not in res.stderr  # no advice a shell can't take
+    assert "CIFAR-10 was not found" not in res.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_cli_data_that_is_not_a_dataset_gets_no_download_advice(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# tflearner\n\nA fastai-style Learner.\n")
+    res = _cli("fit", "--data", str(readme), "--max-lr", "0.1", "--out", str(tmp_path / "o"))
+    assert res.returncode == 3, res.stderr[-2000:]
+    assert f"{readme}: not a CIFAR-10 dataset" in res.stderr
+    assert "neither a tar archive nor gzip/bzip2/xz-compressed" in res.stderr
+    assert "download it again" not in res.stderr and "Traceback" not in res.stderr
+
+
+def test_optimizer_names_are_what_get_optimizer_builds():
+    import keras
+
+    from tflearner.cli import optimizer_names
+    from tflearner.optim.factory import get_optimizer
+
+    names = optimizer_names()
+    assert {"adam", "adamw", "sgd", "rmsprop", "nadam", "lion"} <= set(names)
+    assert "optimizer" not in names and "lossscaleoptimizer" not in names  # base class, wrapper
+    assert names == sorted(names)
+    for name in names:
+        assert isinstance(get_optimizer(name), keras.optimizers.Optimizer)

@@ -208,3 +208,17 @@ def test_predict_on_raw_uint8_applies_the_bundles_scaling():
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     with pytest.raises(TypeError, match="x must be a raw uint8 array.*got dtype float32"):
         learn.predict(x.astype("float32") / 255.0)  # already scaled: refused, not re-scaled
+
+
+@pytest.mark.parametrize("name, written", [("x.NPZ", "x.NPZ"), ("x.Npz", "x.Npz"),
+                                           ("x.npz", "x.npz"), ("x", "x.npz"),
+                                           ("x.weights", "x.weights.npz")])
+def test_save_suffix_is_case_insensitive(tmp_path, blob_data, name, written):
+    learn = Learner(mlp(), blob_data, quiet=True)
+    path = learn.save(tmp_path / name)
+    assert path == tmp_path / written
+    assert sorted(p.name for p in tmp_path.iterdir()) == [written]  # nothing else written
+    learn.load(tmp_path / name)  # the name given to save loads it back
+    learn.load(path)
+    with pytest.raises(FileNotFoundError, match=r"y\.NPZ' does not exist"):  # not y.NPZ.npz
+        learn.load(tmp_path / "y.NPZ")

@@ -71,12 +71,22 @@ def test_plot_sched_returns_one_axes_per_key(fitted):
     assert len(only_wd) == 1
 
 
-def test_plot_sched_without_momentum_says_so(blob_data):
+def test_plot_sched_without_momentum_draws_the_lr_panel_alone(blob_data):
     learn = Learner(mlp(), blob_data, quiet=True)  # plain SGD: no momentum
     learn.fit(1)
     axes = learn.recorder.plot_sched()
-    assert axes[1].get_lines() == []
-    assert "no momentum / beta_1 in this optimizer" in axes[1].texts[0].get_text()
+    assert len(axes) == 1 and len(axes[0].figure.axes) == 1  # no empty momentum panel
+    np.testing.assert_allclose(axes[0].get_lines()[0].get_ydata(), learn.recorder.lrs)
+    assert axes[0].get_title() == "learning rate (no momentum / beta_1 recorded)"
+    assert len(axes[0].texts) == 0
+    wd = learn.recorder.plot_sched(keys=("lr", "mom", "wd"))  # wd (0 here) keeps its panel
+    assert [a.get_title().split(" (")[0] for a in wd] == ["learning rate", "weight decay"]
+    np.testing.assert_allclose(wd[1].get_lines()[0].get_ydata(), learn.recorder.wds)
+    _, given = plt.subplots(1, 2)
+    drawn = learn.recorder.plot_sched(axes=given)
+    assert list(drawn) == [given[0]] and not given[1].get_visible()
+    with pytest.raises(ValueError, match=r"recorded no momentum / beta_1; plot keys=\('lr',\)"):
+        learn.recorder.plot_sched(keys=("mom",))
     plt.close("all")
 
 

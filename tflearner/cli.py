@@ -8,7 +8,10 @@
 or a path to a CIFAR-10 folder / ``cifar-10-python.tar.gz``. The model is LeNet-5.
 ``--out DIR`` receives ``lr_find.png``, ``loss.png``, ``sched.png``, ``history.json`` (the
 recorder's per-batch and per-epoch history and the suggestions) and ``weights.npz``.
-Exit codes: 0 success, 2 bad arguments (argparse), 3 data not found or unreadable, 4 the LR
+Every argument is checked before any data is loaded or a model is built (``--opt`` against
+the optimizer names Keras has, ``--out`` for a folder that can be created, ``--data`` for a name
+or an existing path), with messages in command-line terms.
+Exit codes: 0 success, 2 bad arguments (as argparse), 3 data not found or unreadable, 4 the LR
 finder had no suggestion where one was needed. Errors go to stderr.
 """
 
@@ -22,9 +25,21 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main", "build_parser"]
+from .core.checks import fail
 
-EXIT_DATA, EXIT_NO_SUGGESTION = 3, 4
+__all__ = ["main", "build_parser", "check_args", "optimizer_names"]
+
+EXIT_ARGS, EXIT_DATA, EXIT_NO_SUGGESTION = 2, 3, 4
+DATA_NAMES = ("cifar10", "cifar10-sample")
+_SEED_LIMIT = 2**32  # what set_seed / numpy accept: [0, 2**32)
+
+
+class ArgError(Exception):
+    """A bad command-line argument; ``code`` is the exit status (2, or 3 for missing data)."""
+
+    def __init__(self, message: str, code: int = EXIT_ARGS) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def _max_lr(value: str) -> float | str:
@@ -60,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
                              f"(default: {data})")
         sp.add_argument("--batch-size", type=_positive_int, default=batch)
         sp.add_argument("--opt", default="sgd", help="Keras optimizer name (default: sgd)")
-        sp.add_argument("--seed", type=int, default=0)
+        sp.add_argument("--seed", type=int, default=0, help="in [0, 2**32) (default: 0)")
         sp.add_argument("--out", default="out", help="folder for plots, history and weights")
         sp.add_argument("--quiet", action="store_true", help="no progress bars or table")
 
@@ -79,18 +94,80 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def optimizer_names() -> list[str]:
+    """The ``--opt`` names: every optimizer class in ``keras.optimizers`` that
+    :func:`tflearner.optim.factory.get_optimizer` builds from its lower-cased name alone
+    (looked up now, so a Keras upgrade's new optimizers are included; the base class and
+    wrappers that need another optimizer, such as ``LossScaleOptimizer``, are not)."""
+    import keras
+
+    from .optim.factory import get_optimizer
+
+    names = []
+    for cls_name, cls in sorted(vars(keras.optimizers).items(), key=lambda kv: kv[0].lower()):
+        if (not isinstance(cls, type) or not issubclass(cls, keras.optimizers.Optimizer)
+                or cls is keras.optimizers.Optimizer):
+            continue
+        try:
+            get_optimizer(cls_name.lower())
+        except (ValueError, TypeError, KeyError):
+            continue
+        names.append(cls_name.lower())
+    return names
+
+
+def _check_opt(value: str) -> None:
+    names = optimizer_names()
+    if value.lower() not in names:
+        raise ArgError(str(fail("--opt", f"one of Keras' optimizer names ({', '.join(names)})",
+                                value, "e.g. --opt adam (names are case-insensitive).")))
+
+
+def _check_out(value: str) -> None:
+    """``--out`` must be a folder or a path that ``mkdir -p`` can create."""
+    out = Path(value).expanduser()
+    if out.exists():
+        if not out.is_dir():
+            raise ArgError(str(fail("--out", "a folder for the run's files", value,
+                                    "it is an existing file; pass a folder path.")))
+        if not os.access(out, os.W_OK):
+            raise ArgError(str(fail("--out", "a writable folder", value,
+                                    "pass a folder you can write to.")))
+        return
+    parent = out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ArgError(str(fail("--out", "a folder path that can be created", value,
+                                f"{str(parent)!r} is a file, not a folder.")))
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ArgError(str(fail("--out", "a folder path that can be created", value,
+                                f"{str(parent)!r} is not writable.")))
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """Check what argparse cannot, before anything is loaded; raises :class:`ArgError`."""
+    if not 0 <= args.seed < _SEED_LIMIT:
+        raise ArgError(str(fail("--seed", "an integer in [0, 2**32)", args.seed,
+                                "e.g. --seed 0.")))
+    if args.command == "lr-find" and args.num_it < 2:
+        raise ArgError(str(fail("--num-it", "an integer >= 2", args.num_it,
+                                "100 is typical.")))
+    if args.data not in DATA_NAMES and not Path(args.data).expanduser().exists():
+        raise ArgError(f"--data {args.data!r} does not exist; pass a CIFAR-10 folder or "
+                       "cifar-10-python.tar.gz, cifar10, or cifar10-sample.", EXIT_DATA)
+    _check_out(args.out)
+    _check_opt(args.opt)
+
+
 def _load(args: argparse.Namespace) -> Any:
     from . import cifar10_data
     from .data.cifar import CifarFormatError, CifarNotFoundError
 
-    data = args.data
     try:
-        if data == "cifar10-sample":
+        if args.data == "cifar10-sample":
             return cifar10_data(args.batch_size, seed=args.seed, sample=True)
-        path = None if data == "cifar10" else data
-        if path is not None and not Path(path).exists():
-            raise CifarNotFoundError(f"--data {path!r} does not exist; pass a CIFAR-10 folder "
-                                     "or cifar-10-python.tar.gz, cifar10, or cifar10-sample.")
+        path = None if args.data == "cifar10" else args.data
         return cifar10_data(args.batch_size, seed=args.seed, path=path)
     except (CifarNotFoundError, CifarFormatError) as exc:
         print(f"tflearner: error: {exc}", file=sys.stderr)
@@ -115,6 +192,11 @@ def _history(learn: Any) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        check_args(args)
+    except ArgError as exc:
+        print(f"tflearner {args.command}: error: {exc}", file=sys.stderr)
+        return exc.code
     import keras
     import matplotlib
 
@@ -127,11 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     data = _load(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    try:
-        learn = Learner(LeNet(), data, opt=args.opt, quiet=args.quiet)
-    except (ValueError, TypeError) as exc:
-        print(f"tflearner: error: {exc}", file=sys.stderr)
-        return 2
+    learn = Learner(LeNet(), data, opt=args.opt, quiet=args.quiet)
     print(f"data: {args.data} {data}")
     history: dict[str, Any] = {}
     max_lr = getattr(args, "max_lr", "suggest")

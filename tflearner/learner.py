@@ -635,18 +635,22 @@ class Learner:
     def save(self, path: str | os.PathLike) -> Path:
         """Save weights, optimizer state and hyper-parameters to one ``.npz`` file (atomic).
 
-        ``path`` gets a ``.npz`` suffix if it has none; returns the path written.
+        ``path`` gets a ``.npz`` suffix unless it ends in one (any case: ``x.NPZ`` is written as
+        it is); returns the path written.
         """
         path = Path(path)
-        if path.suffix != ".npz":
+        if path.suffix.lower() != ".npz":
             path = path.with_name(path.name + ".npz")
         return write_state(self.state_variables(), path, {
             "format": _FORMAT, "optimizer": type(self.hypers.optimizer).__name__})
 
     def load(self, path: str | os.PathLike) -> Learner:
-        """Restore what :meth:`save` wrote; refuses a file from a different model/optimizer."""
+        """Restore what :meth:`save` wrote; refuses a file from a different model/optimizer.
+
+        ``path`` is tried as given, then (unless it ends in ``.npz``, any case) with ``.npz``.
+        """
         path = Path(path)
-        if not path.exists() and path.suffix != ".npz":
+        if not path.exists() and path.suffix.lower() != ".npz":
             path = path.with_name(path.name + ".npz")
         if not path.exists():
             raise FileNotFoundError(f"path={str(path)!r} does not exist; pass the file written "

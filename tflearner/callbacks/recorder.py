@@ -172,10 +172,13 @@ class Recorder(Callback):
         return ax
 
     def plot_sched(self, keys: tuple[str, ...] = ("lr", "mom"), axes=None):
-        """Learning rate and momentum (or ``wd``) per batch, one panel each.
+        """Learning rate and momentum (or ``wd``) per batch, one panel per key with values.
 
-        Returns a numpy array of Axes (one per key); keys with no recorded values (momentum of an
-        optimizer without one) are drawn empty with a note.
+        A key with nothing recorded (the momentum of plain SGD, which has none) gets no panel:
+        the figure holds only the others, and the first panel's title says what is missing.
+        Returns a numpy array of the drawn Axes, in ``keys`` order. ``axes``, if given, holds one
+        Axes per key; those of keys without values are hidden. A ``keys`` with no recorded
+        values at all raises ``ValueError``.
         """
         if not self.lrs:
             raise ValueError("The recorder is empty: run learn.fit(...) before plot_sched().")
@@ -183,22 +186,29 @@ class Recorder(Callback):
         bad = [k for k in keys if k not in series]
         if bad or not keys:
             raise ValueError(f"keys must be a non-empty subset of {tuple(series)}, got {keys!r}.")
-        if axes is None:
-            _, axes = plt.subplots(1, len(keys), figsize=(4.5 * len(keys), 3.5), squeeze=False)
-        axes = np.asarray(axes).ravel()
-        if len(axes) != len(keys):
-            raise ValueError(f"axes has {len(axes)} Axes but keys has {len(keys)} entries.")
         labels = {"lr": "learning rate", "mom": "momentum / beta_1", "wd": "weight decay"}
-        for ax, key in zip(axes, keys, strict=True):
-            values = np.asarray(series[key], dtype=float)
-            if np.all(np.isnan(values)):
-                ax.text(0.5, 0.5, f"no {labels[key]} in this optimizer", ha="center",
-                        va="center", transform=ax.transAxes)
-                ax.set_yticks([])
-            else:
-                ax.plot(np.arange(len(values)), values, color="C2")
-                ax.ticklabel_format(axis="y", useOffset=False)
+        values = {k: np.asarray(series[k], dtype=float) for k in keys}
+        drawn = [k for k in keys if not np.all(np.isnan(values[k]))]
+        missing = [k for k in keys if k not in drawn]
+        if not drawn:
+            raise ValueError(
+                f"keys={keys!r} has nothing to plot: this optimizer recorded no "
+                f"{' or '.join(labels[k] for k in missing)}; plot keys=('lr',) instead.")
+        if axes is None:
+            _, axes = plt.subplots(1, len(drawn), figsize=(4.5 * len(drawn), 3.5), squeeze=False)
+            axes = np.asarray(axes).ravel()
+        else:
+            axes = np.asarray(axes).ravel()
+            if len(axes) != len(keys):
+                raise ValueError(f"axes has {len(axes)} Axes but keys has {len(keys)} entries.")
+            for ax, key in zip(axes, keys, strict=True):
+                ax.set_visible(key in drawn)
+            axes = np.asarray([ax for ax, key in zip(axes, keys, strict=True) if key in drawn])
+        for i, (ax, key) in enumerate(zip(axes, drawn, strict=True)):
+            ax.plot(np.arange(len(values[key])), values[key], color="C2")
+            ax.ticklabel_format(axis="y", useOffset=False)
             ax.set_xlabel("batch")
-            ax.set_title(labels[key])
+            note = f" (no {', '.join(labels[k] for k in missing)} recorded)" if missing else ""
+            ax.set_title(labels[key] + (note if i == 0 else ""))
             ax.grid(True, alpha=0.3)
         return axes

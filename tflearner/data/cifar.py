@@ -21,14 +21,19 @@ base name is one of the CIFAR batch files are read, and links or paths that leav
 (``../x``, ``/x``) are never used. Pickles are read with an unpickler that only allows the
 three numpy globals an array needs, so a tampered file cannot run code. Any truncated or
 corrupt copy raises :class:`CifarFormatError` naming the file, never a raw pickle/zlib/tar
-traceback.
+traceback, and advising a fresh download; a file that is no dataset at all (not a tar archive,
+compressed or not, or an intact archive without any CIFAR batch file) raises it too, but with the
+forms ``path=`` accepts instead of download advice.
 
 This module needs only numpy and the standard library; Keras is imported only to download.
 """
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import io
+import lzma
 import os
 import pickle
 import tarfile
@@ -72,6 +77,11 @@ _WANTED = frozenset((*_TRAIN_NAMES, _TEST_NAME, _META_NAME))
 _IMAGE_BYTES = 32 * 32 * 3
 _MAX_MEMBER_BYTES = 256 * 2**20  # an official batch is ~31 MB
 _FIX_CORRUPT = "delete it and download it again, or pass path= to a good copy"
+_FIX_NOT_CIFAR = (f"pass a {BATCHES_DIR} folder, the folder that contains it, or "
+                  f"{ARCHIVE_NAME} (the file from {_ORIGIN_URL})")
+# How compressed files start; an uncompressed (POSIX/GNU) tar has b"ustar" at offset 257.
+_COMPRESSION_MAGIC = (("gzip", b"\x1f\x8b"), ("bzip2", b"BZh"), ("xz", b"\xfd7zXZ\x00"))
+_OPENERS = {"gzip": gzip.open, "bzip2": bz2.open, "xz": lzma.open}
 
 Arrays = tuple[np.ndarray, np.ndarray]
 CifarData = tuple[Arrays, Arrays]
@@ -251,11 +261,63 @@ def _member_name(member: tarfile.TarInfo) -> str | None:
     return pure.name if pure.name in _WANTED else None
 
 
+def _sniff(archive: Path) -> str | None:
+    """``"gzip"``, ``"bzip2"``, ``"xz"``, ``"tar"`` (uncompressed) or None, from the first bytes."""
+    with open(archive, "rb") as f:
+        head = f.read(tarfile.BLOCKSIZE)
+    for kind, magic in _COMPRESSION_MAGIC:
+        if head.startswith(magic):
+            return kind
+    return "tar" if head[257:262] == b"ustar" else None
+
+
+def _decompresses(archive: Path, kind: str) -> bool:
+    """Whether the first tar block's worth of a compressed file decompresses without error."""
+    try:
+        with _OPENERS[kind](archive, "rb") as f:
+            f.read(tarfile.BLOCKSIZE)
+    except Exception:  # noqa: BLE001 - EOFError, OSError, zlib/lzma errors: damaged stream
+        return False
+    return True
+
+
+def _not_an_archive(archive: Path, kind: str | None) -> CifarFormatError:
+    """The error for a file that is readable but is no tar archive (so not a bad download)."""
+    with open(archive, "rb") as f:
+        head = f.read(16)
+    what = ("is neither a tar archive nor gzip/bzip2/xz-compressed" if kind is None
+            else f"is {kind}-compressed but does not hold a tar archive")
+    return CifarFormatError(
+        f"{archive}: not a CIFAR-10 dataset: the file {what} (it starts with {head!r}); "
+        f"{_FIX_NOT_CIFAR}.")
+
+
+def _open_tar(archive: Path) -> tarfile.TarFile:
+    """``tarfile.open`` that tells a file that is no archive from a damaged one."""
+    kind = _sniff(archive)
+    try:
+        return tarfile.open(archive, "r:*")
+    except Exception as e:  # tarfile, gzip, lzma, bz2, zlib all have their own errors
+        if kind is None or (kind in _OPENERS and _decompresses(archive, kind)):
+            raise _not_an_archive(archive, kind) from None
+        raise CifarFormatError(
+            f"{archive}: cannot read it as a CIFAR-10 tar archive ({type(e).__name__}: {e}). "
+            f"It is truncated or corrupt; {_FIX_CORRUPT}."
+        ) from None
+
+
 def _read_tar(archive: Path) -> CifarData:
     found: dict[str, Arrays | None] = {}
+    tf = _open_tar(archive)
+    seen: list[str] = []  # the first few member names, for the "not CIFAR-10" message
+    any_batch_name = False  # a member named like a batch, even one skipped as unsafe
     try:
-        with tarfile.open(archive, "r:*") as tf:
+        with tf:
             for member in tf:
+                if len(seen) < 5:
+                    seen.append(member.name)
+                base = PurePosixPath(member.name.replace("\\", "/")).name
+                any_batch_name |= base in (*_TRAIN_NAMES, _TEST_NAME)
                 name = _member_name(member)
                 if name is None:
                     continue
@@ -284,8 +346,14 @@ def _read_tar(archive: Path) -> CifarData:
     except Exception as e:  # tarfile, gzip, lzma, bz2, zlib all have their own errors
         raise CifarFormatError(
             f"{archive}: cannot read it as a CIFAR-10 tar archive ({type(e).__name__}: {e}). "
-            f"It is truncated, corrupt or not a tar archive; {_FIX_CORRUPT}."
+            f"It is truncated or corrupt; {_FIX_CORRUPT}."
         ) from None
+    if not any_batch_name:
+        members = ", ".join(seen) + (", ..." if len(seen) == 5 else "") if seen else "nothing"
+        raise CifarFormatError(
+            f"{archive}: not a CIFAR-10 archive: it is a readable tar archive but holds none of "
+            f"CIFAR-10's batch files (data_batch_1.., test_batch; it holds: {members}); "
+            f"{_FIX_NOT_CIFAR}.")
     return _combine(found, str(archive))
 
 
