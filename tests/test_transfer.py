@@ -53,6 +53,16 @@ def test_default_splitter_puts_a_backbone_model_in_its_own_group():
     assert len(plain.groups) == 1 and len(plain.opts) == 1
 
 
+def test_default_splitter_takes_preprocessing_layers_with_the_backbone():
+    keras.utils.set_random_seed(0)
+    backbone = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4)], name="bb")
+    inputs = keras.Input((8,))
+    x = backbone(keras.layers.Rescaling(2.0, name="pre")(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax", name="head")(x))
+    learn = Learner(model, data(), quiet=True)
+    assert [g.name for g in learn.groups] == ["pre..bb", "head"]
+
+
 def test_group_lrs_follow_fastai():
     np.testing.assert_allclose(group_lrs(slice(1e-5, 1e-3), 3), [1e-5, 1e-4, 1e-3])
     np.testing.assert_allclose(group_lrs(slice(1e-3), 3), [1e-4, 1e-4, 1e-3])

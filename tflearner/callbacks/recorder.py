@@ -164,7 +164,12 @@ class Recorder(Callback):
         title = "LR finder"
         if info.get("stop_reason") and info["stop_reason"] != "end":
             title += f" (stopped: {info['stop_reason']} at step {info['stop_step']})"
-        ax.set_title(title)
+        mults = info.get("lr_mults") or []
+        if len(mults) > 1:
+            ratios = ", ".join(f"{m:.3g}" for m in mults[:-1])
+            title += ("\nall layer groups at the same LR" if all(m == 1 for m in mults) else
+                      f"\nLR of the last layer group; the others at × {ratios} of it")
+        ax.set_title(title, fontsize=10 if len(mults) > 1 else None)
         ax.grid(True, which="both", alpha=0.25)
         ax.legend(fontsize=8)
         if show:
@@ -173,6 +178,7 @@ class Recorder(Callback):
 
     def plot_sched(self, keys: tuple[str, ...] = ("lr", "mom"), axes=None):
         """Learning rate and momentum (or ``wd``) per batch, one panel per key with values.
+        With several layer groups the LR panel has one line per group (log scale).
 
         A key with nothing recorded (the momentum of plain SGD, which has none) gets no panel:
         the figure holds only the others, and the first panel's title says what is missing.
@@ -204,11 +210,21 @@ class Recorder(Callback):
             for ax, key in zip(axes, keys, strict=True):
                 ax.set_visible(key in drawn)
             axes = np.asarray([ax for ax, key in zip(axes, keys, strict=True) if key in drawn])
+        groups = np.asarray(self.group_lrs, dtype=float) if self.group_lrs else None
         for i, (ax, key) in enumerate(zip(axes, drawn, strict=True)):
-            ax.plot(np.arange(len(values[key])), values[key], color="C2")
-            ax.ticklabel_format(axis="y", useOffset=False)
+            if key == "lr" and groups is not None and groups.ndim == 2 and groups.shape[1] > 1:
+                for g in range(groups.shape[1]):  # one line per layer group, first group first
+                    ax.plot(np.arange(len(groups)), groups[:, g], color=f"C{g}",
+                            label=f"group {g}" + (" (last)" if g == groups.shape[1] - 1
+                                                  else ""))
+                ax.set_yscale("log")
+                ax.legend(fontsize=8)
+            else:
+                ax.plot(np.arange(len(values[key])), values[key], color="C2")
+                ax.ticklabel_format(axis="y", useOffset=False)
             ax.set_xlabel("batch")
             note = f" (no {', '.join(labels[k] for k in missing)} recorded)" if missing else ""
             ax.set_title(labels[key] + (note if i == 0 else ""))
             ax.grid(True, alpha=0.3)
+        axes[0].figure.tight_layout()
         return axes

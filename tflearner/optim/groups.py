@@ -2,8 +2,9 @@
 
 A *splitter* maps a model to an ordered list of groups, each a list of layers or variables; the
 first group is the one closest to the input (a pretrained backbone), the last the head.
-:func:`default_splitter` splits a model whose first non-input layer is itself a ``keras.Model``
-(the ``keras.applications`` pattern) into ``[backbone, rest]``, and anything else into one group.
+:func:`default_splitter` splits a model whose first layer with variables is itself a
+``keras.Model`` (the ``keras.applications`` pattern) into ``[backbone, rest]``, and anything else
+into one group.
 :func:`check_groups` turns a splitter's answer into variable lists and refuses overlaps, missed
 trainable variables and non-layers.
 
@@ -85,13 +86,17 @@ class Group:
 
 
 def default_splitter(model: Any) -> list[list]:
-    """``[backbone, rest]`` when the model's first non-input layer is a ``keras.Model`` (or
-    Sequential), else ``[all layers]``."""
+    """``[backbone, rest]`` when the model's first layer with variables is a ``keras.Model`` (a
+    pretrained backbone, possibly after parameter-free preprocessing layers, which join it);
+    else ``[all layers]``."""
     import keras
 
     layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
-    if len(layers) > 1 and isinstance(layers[0], keras.Model):
-        return [[layers[0]], layers[1:]]
+    for i, layer in enumerate(layers):
+        if layer.variables:
+            if isinstance(layer, keras.Model) and i + 1 < len(layers):
+                return [layers[:i + 1], layers[i + 1:]]
+            break
     return [layers]
 
 
