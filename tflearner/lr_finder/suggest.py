@@ -26,13 +26,13 @@ Common rules for all suggesters (where they differ from fastai, they are marked 
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
-from scipy.signal import savgol_coeffs, savgol_filter
+
+from ..core.checks import check_int, check_real, fail
 
 __all__ = [
     "MIN_POINTS",
@@ -108,36 +108,9 @@ def _check_pair(lrs: Any, losses: Any) -> tuple[np.ndarray, np.ndarray]:
     return lrs_a, losses_a
 
 
-def _check_int(name: str, value: Any, low: int, default: str, allow_none: bool = False) -> None:
-    """TypeError unless ``value`` is an int (or None if allowed); ValueError if below ``low``."""
-    if value is None and allow_none:
-        return
-    kind = f"an int{' or None' if allow_none else ''}"
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(
-            f"{name} must be {kind}, got {value!r} ({type(value).__name__}); fastai's default "
-            f"is {default}."
-        )
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value!r}; fastai's default is {default}.")
-
-
-def _check_real(name: str, value: Any, positive: bool, default: str) -> None:
-    """TypeError unless ``value`` is a real number; ValueError unless finite and > 0 / >= 0."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"{name} must be a number, got {value!r} ({type(value).__name__}); fastai's "
-            f"default is {default}."
-        )
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        raise ValueError(
-            f"{name} must be a finite number {'> 0' if positive else '>= 0'}, got {value!r}; "
-            f"fastai's default is {default}."
-        )
-
-
 def _check_num_it(num_it: Any) -> None:
-    _check_int("num_it", num_it, 0, "100 (the LR finder's iteration count)", allow_none=True)
+    check_int("num_it", num_it, 0, allow_none=True,
+              fix="fastai's default is 100 (the LR finder's iteration count).")
 
 
 def _prepare(
@@ -216,8 +189,9 @@ def trim(
     (array([1., 2.]), array([3., 2.]))
     """
     _check_num_it(num_it)
-    _check_int("skip_start", skip_start, 0, "None (num_it // 10)", allow_none=True)
-    _check_int("skip_end", skip_end, 0, "5")
+    check_int("skip_start", skip_start, 0, allow_none=True,
+              fix="fastai's default is None (num_it // 10).")
+    check_int("skip_end", skip_end, 0, fix="fastai's default is 5.")
     lrs_a, losses_a = _check_pair(lrs, losses)
     n = len(lrs_a)
     if skip_start is not None:
@@ -299,9 +273,9 @@ def slide(
     *Deviation*: fewer than ``lr_diff + 1`` points warns and returns no suggestion (fastai
     raises IndexError).
     """
-    _check_int("lr_diff", lr_diff, 1, "15")
-    _check_real("thresh", thresh, positive=False, default="0.005")
-    _check_real("adjust_value", adjust_value, positive=True, default="1.0")
+    check_int("lr_diff", lr_diff, 1, fix="fastai's default is 15.")
+    check_real("thresh", thresh, 0.0, fix="fastai's default is 0.005.")
+    check_real("adjust_value", adjust_value, 0.0, low_open=True, fix="fastai's default is 1.0.")
     prepared = _prepare(lrs, losses, num_it, "slide", min_points=max(MIN_POINTS, lr_diff + 1))
     if prepared is None:
         return _NONE
@@ -423,14 +397,15 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None, *,
     ``lower <= lr < upper <= lr at the smoothed minimum``. ``point`` is
     ``(lr, raw loss interpolated at lr)``.
     """
+    beta = check_real("beta", beta, 0.0, 1.0, high_open=True, allow_none=True,
+                      requirement="a finite number in [0, 1) or None",
+                      fix="pass the EMA factor the curve was smoothed with (lr_find's beta, "
+                          "1 - 2/num_it).")
     prepared = _prepare(lrs, losses, num_it, "robust")
     if prepared is None:
         return _NONE
-    if beta is not None:
-        _check_real("beta", beta, positive=False, default="0.98")
-        if not 0 <= float(beta) < 1:
-            raise ValueError(f"beta must be in [0, 1) or None, got {beta!r}; pass the EMA "
-                             "factor the curve was smoothed with (lr_find's beta, 1 - 2/num_it).")
+    from scipy.signal import savgol_coeffs, savgol_filter  # imported on first use (~1 s)
+
     lrs_a, losses_a = prepared
     # Hard cap: nothing past the lowest loss of the curve as given. Without it a spike followed
     # by a recovery (partial divergence) can leave a later, lower smoothed minimum.
@@ -525,19 +500,15 @@ SUGGESTERS: dict[str, Callable[..., Suggestion]] = {
 
 def get_suggester(name_or_fn: str | Callable[..., Suggestion]) -> Callable[..., Suggestion]:
     """A suggester by name (a key of :data:`SUGGESTERS`); callables are returned unchanged."""
+    names = ", ".join(repr(k) for k in SUGGESTERS)
     if isinstance(name_or_fn, str):
-        try:
-            return SUGGESTERS[name_or_fn]
-        except KeyError:
-            raise ValueError(
-                f"unknown suggester {name_or_fn!r}; valid names are "
-                f"{', '.join(repr(k) for k in SUGGESTERS)}, or pass a function "
-                f"f(lrs, losses, num_it) -> Suggestion."
-            ) from None
+        if name_or_fn not in SUGGESTERS:
+            raise fail("suggester", f"one of {names} or a callable", name_or_fn,
+                       "names are case-sensitive; or pass a function "
+                       "f(lrs, losses, num_it) -> Suggestion.")
+        return SUGGESTERS[name_or_fn]
     if callable(name_or_fn):
         return name_or_fn
-    raise TypeError(
-        f"suggester must be a name or a callable, got {name_or_fn!r} "
-        f"({type(name_or_fn).__name__}); pass one of {', '.join(repr(k) for k in SUGGESTERS)} "
-        f"or a function f(lrs, losses, num_it) -> Suggestion."
-    )
+    raise fail("suggester", "a name or a callable", name_or_fn,
+               f"pass one of {names} or a function f(lrs, losses, num_it) -> Suggestion.",
+               error=TypeError, with_type=True)
