@@ -50,7 +50,7 @@ __all__ = [
 #: Fewest points (after trimming and dropping non-finite values) any suggester works with.
 MIN_POINTS = 5
 
-# robust's constants (see its docstring for the reasoning).
+# robust's constants (its docstring gives the rule; docs/lr_finder.md the reasoning).
 _WINDOW_FRACTION = 0.3  # Savitzky-Golay window, as a fraction of the number of points
 _POLYORDER = 3  # local cubic: keeps a sigmoid-like descent's steepest point in place
 _START_FRACTION = 1 / 3  # lr_range lower end: where the slope first reaches 1/3 of the steepest
@@ -347,11 +347,8 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None, *,
 
     1. Smooth with a Savitzky-Golay filter: local cubic (quadratic below 9 points) over an odd
        window of ~30 % of the points (at least 5), ``mode="mirror"``; its ``deriv=1`` gives the
-       slope ``d loss / d x`` of the same local fits. Why Savitzky-Golay and not a smoothing
-       spline: the amount of smoothing is fixed by the window instead of by a noise estimate;
-       a cubic keeps the steepest point of a symmetric descent in place where a quadratic's
-       slope (a moving linear regression) smears it; ``mirror`` makes the slope 0 at both
-       ends, so the noisy extrapolated edge fits can never be picked as the steepest point.
+       slope ``d loss / d x`` of the same local fits (``mirror`` makes it 0 at both ends, so
+       an edge is never the steepest point).
     2. ``i_min`` = argmin of the smoothed loss up to the lowest loss the curve was given (a
        hard cap: a loss spike followed by a recovery cannot pull the answer past it). Only
        points before it are considered, so the suggestion and the whole range are never past
@@ -372,30 +369,30 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None, *,
          ``sd_w = sd_d / sqrt(2 (1-beta))``, with ``sd_d`` the MAD-based spread of the
          increments before the minimum after removing their slowly varying part (a real
          descent's slope; a quadratic Savitzky-Golay fit of the increments); the drop must
-         exceed ``4.5 sd_w``. Simulated (beta 0.98, lr_find's trimmed 85 points, 2-30 % batch
-         noise): 0.6-2 % of pure-noise curves pass (the debiased EMA wanders most at its
-         start); a 3.3 % descent under 2 % batch noise is found 80 % of the time, a 4 % one
-         under 3.5 % noise 40 %; real LeNet/CIFAR-10 sweeps pass.
+         exceed ``4.5 sd_w``.
     4. ``i_steep`` = argmin of the slope before ``i_min``; ``i_up`` = the lowest point of the
        run ending at ``i_min`` where the smoothed loss is within 5 % of ``drop`` of its
        minimum (where the loss bottoms out; on a flat bottom a far more stable landmark than
        the argmin itself), always after ``i_steep``. The suggestion is the point halfway
        between ``i_steep`` and ``i_up`` on the log-LR grid: the geometric mean of the LR of
-       steepest descent and the LR where the loss bottoms out. Why: the steepest point is where
-       the LR clearly works (a safe constant LR); the bottom is where the short sweep's loss
-       stops falling (the recorded loss lags the LR, and a longer run's loss surface is
-       sharper, so it is too high); a one-cycle schedule's peak does best between them.
-       Measured with ``benchmarks/suggest_quality.py`` (one-cycle accuracy regret against the
-       best of a log grid of max LRs). If the minimum is the last point, the loss was still
-       falling when the sweep ended: the true bottom lies beyond, so the answer is a lower
-       bound of the rule's, and a warning says to raise ``end_lr``. On a sigmoid descent of
-       width ``w`` decades the answer is ``ln(19) / 2 = 1.47 w`` above its centre.
+       steepest descent and the LR where the loss bottoms out (``docs/lr_finder.md`` says why
+       and how it compares). If the minimum is the last point, the loss was still falling when
+       the sweep ended: the answer is a lower bound of the rule's, and a warning says to raise
+       ``end_lr``. On a sigmoid descent of width ``w`` decades the answer is
+       ``ln(19) / 2 = 1.47 w`` above its centre.
     5. ``lr_range = (lower, upper)`` for cyclic schedules: ``lower`` scans left from
        ``i_steep`` to the first point whose slope is shallower than 1/3 of the steepest
        (where the descent starts; the first LR if it starts at once); ``upper`` is ``i_up``.
 
-    ``lower <= lr < upper <= lr at the smoothed minimum``. ``point`` is
-    ``(lr, raw loss interpolated at lr)``.
+    Args:
+        lrs, losses: the trimmed curve (see the module docstring for the common rules).
+        num_it: the requested sweep length; checked, not used.
+        beta: the EMA factor the losses were smoothed with (in ``[0, 1)``), or None.
+
+    Returns:
+        ``Suggestion(lr, point, lr_range)`` with ``lower <= lr < upper <= lr at the smoothed
+        minimum`` and ``point = (lr, raw loss interpolated at lr)``; ``Suggestion(None, None,
+        None)`` (after a warning) when the curve does not descend meaningfully.
     """
     beta = check_real("beta", beta, 0.0, 1.0, high_open=True, allow_none=True,
                       requirement="a finite number in [0, 1) or None",
