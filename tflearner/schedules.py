@@ -168,10 +168,8 @@ def _check_moms(moms: object) -> tuple[float, float, float] | None:
 
 def _check_sweep(start_lr: object, end_lr: object, num_it: object) -> tuple[float, float, int]:
     start_lr = check_positive("start_lr", start_lr)
-    end_lr = check_positive("end_lr", end_lr)
-    if not end_lr > start_lr:
-        raise fail("end_lr", f"greater than start_lr={start_lr!r} (the sweep goes up)", end_lr,
-                   "swap them.")
+    end_lr = check_real("end_lr", end_lr, start_lr, low_open=True, fix="the sweep goes up; "
+                        "swap them.", requirement=f"a finite number > start_lr={start_lr!r}")
     num_it = check_int("num_it", num_it, 2, fix="a sweep needs both endpoints, e.g. num_it=100.")
     return start_lr, end_lr, num_it
 
