@@ -68,7 +68,7 @@ LEARNER_CASES = [
     (lambda L: L.predict("images"), TypeError, "ds"),
     (lambda L: L.load("/nonexistent/file.npz"), FileNotFoundError, "path"),
     (lambda L: L.recorder.plot(skip_start=-1), ValueError, "skip_start"),
-    (lambda L: L.recorder.plot_loss(skip_start="5"), ValueError, "skip_start"),
+    (lambda L: L.recorder.plot_loss(skip_start="5"), TypeError, "skip_start"),
     (lambda L: L.recorder.plot_sched(keys=("lr", "beta")), ValueError, "keys"),
 ]
 

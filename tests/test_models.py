@@ -49,13 +49,17 @@ def test_num_classes_and_input_shape_arguments():
     assert tuple(model.get_layer("flatten").output.shape) == (None, 16 * 4 * 4)
 
 
-@pytest.mark.parametrize("kwargs,words", [
-    ({"num_classes": 1}, "num_classes must be an int >= 2, got 1"),
-    ({"num_classes": 10.0}, "num_classes must be an int >= 2, got 10.0"),
-    ({"input_shape": (32, 32)}, "input_shape must be (height, width, channels)"),
-    ({"input_shape": (8, 8, 3)}, "too small: LeNet needs at least 16×16"),
+@pytest.mark.parametrize("kwargs,exc,words", [
+    ({"num_classes": 1}, ValueError, "num_classes must be an int >= 2, got 1; e.g."),
+    ({"num_classes": 10.0}, TypeError, "num_classes must be an int >= 2, got 10.0 (float)"),
+    ({"num_classes": True}, TypeError, "num_classes must be an int >= 2, got True (bool)"),
+    ({"input_shape": (32, 32)}, ValueError,
+     "input_shape must be (height, width, channels) of positive ints, got (32, 32)"),
+    ({"input_shape": (32, True, 3)}, ValueError, "input_shape must be (height, width, channels)"),
+    ({"input_shape": (8, 8, 3)}, ValueError,
+     "input_shape must be at least 16×16 for LeNet (two 5×5 valid convolutions"),
 ])
-def test_bad_arguments(kwargs, words):
-    with pytest.raises(ValueError) as info:
+def test_bad_arguments(kwargs, exc, words):
+    with pytest.raises(exc) as info:
         LeNet(**kwargs)
     assert words in str(info.value)

@@ -83,9 +83,10 @@ def test_model_built_under_a_global_policy_is_detected():
 
 
 @pytest.mark.parametrize("bad,exc,words", [
-    ("float16", ValueError, "mixed_precision='float16' is not a known policy"),
+    ("float16", ValueError, "mixed_precision must be one of 'float32', 'mixed_float16', "
+     "'mixed_bfloat16' or None, got 'float16'; None keeps the model's own"),
     ("fp16", ValueError, "'mixed_float16'"),
-    (16, TypeError, "mixed_precision must be None or a policy name, got int"),
+    (16, TypeError, r"mixed_precision must be one of .* or None, got 16 \(int\)"),
 ])
 def test_unknown_policy(bad, exc, words):
     with pytest.raises(exc, match=words):

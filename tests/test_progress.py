@@ -8,7 +8,7 @@ from conftest import mlp
 
 import tflearner.learner
 from tflearner import Learner, ProgressCallback
-from tflearner.callbacks.progress import format_time
+from tflearner.callbacks.progress import SweepProgress, default_bar, format_time
 
 
 class FakeBar:
@@ -55,8 +55,21 @@ def test_bars_and_table(blob_data):
     assert cells[-1].count(":") == 1
 
 
-def test_default_progress_uses_tqdm_auto_and_quiet_disables_it(blob_data, monkeypatch, capsys):
-    assert tflearner.callbacks.progress.tqdm is tqdm.auto.tqdm
+def test_default_bar_is_tqdm_auto_resolved_when_the_fit_starts(blob_data, capsys):
+    assert default_bar() is tqdm.auto.tqdm
+    cb = ProgressCallback()
+    assert cb.bar_cls is None and cb.write is None  # nothing resolved in __init__
+    Learner(mlp(), blob_data, quiet=True).fit(1, callbacks=[cb])
+    assert cb.bar_cls is tqdm.auto.tqdm and cb.write == tqdm.auto.tqdm.write
+    out, err = capsys.readouterr()
+    assert "train_loss" in out and "epoch 0:" in err
+    sweep = SweepProgress(total=3)
+    sweep.before_fit(None)
+    assert isinstance(sweep.bar, tqdm.auto.tqdm) and sweep.bar.total == 3
+    sweep.after_fit(None)
+
+
+def test_default_progress_and_quiet_disables_it(blob_data, monkeypatch, capsys):
     made = []
     monkeypatch.setattr(tflearner.learner, "ProgressCallback",
                         lambda: made.append(1) or ProgressCallback(bar=FakeBar))

@@ -100,3 +100,10 @@ def test_plots_refuse_empty_recorder_and_bad_args(blob_data, fitted):
         fitted.recorder.plot_sched(keys=("beta",))
     with pytest.raises(ValueError, match="skip_start must be an int >= 0, got -1"):
         fitted.recorder.plot_loss(skip_start=-1)
+    with pytest.raises(TypeError, match=r"skip_start must be an int >= 0, got True \(bool\)"):
+        fitted.recorder.plot_loss(skip_start=True)
+    with pytest.raises(TypeError, match=r"skip_end must be an int >= 0, got 2.0 \(float\)"):
+        fitted.recorder.plot(skip_end=2.0)
+    with pytest.raises(ValueError, match=r"axes must be 2 Axes, one per key.*got 1; pass"):
+        fitted.recorder.plot_sched(axes=[plt.gca()])
+    plt.close("all")

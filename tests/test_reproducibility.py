@@ -43,10 +43,19 @@ def test_fit_is_repeatable_and_the_seed_matters():
     assert not np.array_equal(weights[0], weights[2])
 
 
-@pytest.mark.parametrize("bad", [-1, 2**32, 1.5, "1", True])
-def test_bad_seed(bad):
-    with pytest.raises(ValueError, match="seed must be an int"):
+@pytest.mark.parametrize("bad, exc, got", [(-1, ValueError, "-1"),
+                                           (2**32, ValueError, "4294967296"),
+                                           (1.5, TypeError, r"1.5 \(float\)"),
+                                           ("1", TypeError, r"'1' \(str\)"),
+                                           (True, TypeError, r"True \(bool\)")])
+def test_bad_seed(bad, exc, got):
+    with pytest.raises(exc, match=f"seed must be an int >= 0 and <= 4294967295, got {got}; "):
         set_seed(bad)
+
+
+def test_bad_reproducible_flag():
+    with pytest.raises(TypeError, match=r"reproducible must be True or False, got 'yes' \(str"):
+        set_seed(0, reproducible="yes")
 
 
 def test_lr_find_on_a_fast_learner_suggests_something():

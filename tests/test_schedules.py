@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import ast
 import doctest
+import inspect
 import math
+import sys
 from functools import partial
 from pathlib import Path
 
@@ -17,6 +19,8 @@ import pytest
 from tflearner import schedules
 from tflearner.schedules import (
     ANNEALERS,
+    FASTAI_ONE_CYCLE,
+    ONE_CYCLE_DEFAULTS,
     anneal_cos,
     anneal_exp,
     anneal_linear,
@@ -39,21 +43,25 @@ def close(actual, expected, rtol: float = 1e-12) -> None:
 # Module hygiene
 # --------------------------------------------------------------------------------------------
 
-def test_module_imports_only_numpy_and_stdlib():
+def test_module_imports_only_numpy_stdlib_and_the_checks():
     tree = ast.parse(Path(schedules.__file__).read_text())
-    roots = set()
+    roots, relative = set(), set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level:
+            relative.add(node.module)
         elif isinstance(node, ast.ImportFrom):
             roots.add((node.module or "").split(".")[0])
-    assert roots <= {"__future__", "math", "numbers", "collections", "functools", "numpy"}, roots
+    assert roots - {"numpy"} <= sys.stdlib_module_names, roots
+    assert relative == {"core.checks"}, relative  # itself numpy + stdlib (tests/test_checks.py)
 
 
 def test_all_names_exist_and_docstring_examples_run():
     assert set(schedules.__all__) == {
-        "ANNEALERS", "anneal_cos", "anneal_exp", "anneal_linear", "anneal_none", "combine",
-        "exp_sweep", "flat_cos", "lin_sweep", "one_cycle"}
+        "ANNEALERS", "FASTAI_ONE_CYCLE", "ONE_CYCLE_DEFAULTS", "anneal_cos", "anneal_exp",
+        "anneal_linear", "anneal_none", "combine", "exp_sweep", "flat_cos", "lin_sweep",
+        "one_cycle"}
     result = doctest.testmod(schedules, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 10
     assert result.failed == 0
@@ -102,12 +110,13 @@ def test_exp_has_constant_ratio():
     close(out[1:] / out[:-1], np.full(8, 10 ** 0.5))
 
 
-@pytest.mark.parametrize("start, end, word", [(0.0, 1.0, "start=0.0"), (1.0, -2.0, "end=-2.0")])
-def test_anneal_exp_refuses_non_positive_ends(start, end, word):
+@pytest.mark.parametrize("start, end, words", [(0.0, 1.0, ["start must be > 0", "got 0.0"]),
+                                               (1.0, -2.0, ["end must be > 0", "got -2.0"])])
+def test_anneal_exp_refuses_non_positive_ends(start, end, words):
     with pytest.raises(ValueError) as err:
         anneal_exp(start, end, 0.5)
-    assert "> 0" in str(err.value) and word in str(err.value)
-    assert "anneal_linear" in str(err.value)
+    for word in words + ["anneal_exp", "anneal_linear"]:
+        assert word in str(err.value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -179,7 +188,7 @@ def test_combine_refuses_positions_outside_unit_interval(pos, shown):
 
 def test_one_cycle_linear_hand_values():
     lrs, moms = one_cycle(total_steps=10, max_lr=1.0, pct_start=0.3, div=10, div_final=100,
-                          anneal="linear")
+                          anneal="linear", three_phase=False)
     assert lrs.shape == moms.shape == (10,)
     # step 0: pos 0 -> phase 0 at 0 -> max_lr/div = 0.1
     # step 1: pos 0.1 -> phase 0 at 1/3 -> 0.1 + (1 - 0.1)/3 = 0.4
@@ -198,7 +207,7 @@ def test_one_cycle_linear_hand_values():
 
 
 def test_one_cycle_cos_hand_values():
-    lrs, moms = one_cycle(total_steps=4, max_lr=1.0, pct_start=0.25, div=25, div_final=1e5)
+    lrs, moms = one_cycle(total_steps=4, max_lr=1.0, **FASTAI_ONE_CYCLE)
     # step 0: 1/25 = 0.04; step 1: pos 0.25 -> peak 1.0
     # step 2: pos 0.5 -> phase 1 at 1/3: 1 + (1 + cos(2pi/3)) * (1e-5 - 1) / 2
     #         = 1 - 0.5 * 0.99999 / 2 = 0.7500025
@@ -228,19 +237,58 @@ def test_one_cycle_three_phase_hand_values():
     assert int(np.argmax(lrs)) == int(np.argmin(moms)) == 3
 
 
+def test_one_cycle_defaults_are_smiths_three_phase_linear_form():
+    lrs, moms = one_cycle(20, 1.0)
+    assert one_cycle(20, 1.0, **ONE_CYCLE_DEFAULTS)[0].tolist() == lrs.tolist()
+    # ONE_CYCLE_DEFAULTS: pct_start 0.45, div 10, div_final 1e4, linear, three phases.
+    # steps 0..9: pos i/20 in phase 0 at i/9 -> 0.1 + 0.9 * i/9 = 0.1 * (i + 1), peak at step 9
+    # steps 9..18: back down to 0.1 (pos 0.9 = 2 * 0.45 starts phase 2 at 0.1)
+    # step 19: pos 0.95 -> phase 2 at 0.5 -> 0.1 + 0.5 * (1e-4 - 0.1) = 0.05005
+    # (step 9 + k, k = 1..9: phase 1 at k/9 -> 1 - 0.9 * k/9 = 0.1 * (10 - k))
+    close(lrs[:19], [0.1 * (i + 1) for i in range(10)] + [0.1 * (10 - k) for k in range(1, 10)])
+    assert lrs[0] == 0.1 and lrs[9] == 1.0
+    close(lrs[19], 0.05005)
+    # mom: 0.95 -> 0.85 over phase 0, back to 0.95 over phase 1, then constant 0.95
+    close(moms[:10], [0.95 - 0.1 * i / 9 for i in range(10)])
+    close(moms[9:19], [0.85 + 0.1 * i / 9 for i in range(10)])
+    assert moms[9] == 0.85 and moms[19] == 0.95
+    assert dict(FASTAI_ONE_CYCLE) == {"pct_start": 0.25, "div": 25.0, "div_final": 1e5,
+                                      "moms": (0.95, 0.85, 0.95), "anneal": "cos",
+                                      "three_phase": False}
+
+
+def test_every_one_cycle_entry_point_has_the_same_defaults():
+    from tflearner.keras_fit.one_cycle import OneCycleCallback, OneCycleSchedule
+    from tflearner.learner import Learner
+
+    entry_points = {"one_cycle": one_cycle, "Learner.fit_one_cycle": Learner.fit_one_cycle,
+                    "OneCycleSchedule": OneCycleSchedule, "OneCycleCallback": OneCycleCallback}
+    for name, func in entry_points.items():
+        params = inspect.signature(func).parameters
+        # OneCycleSchedule is a keras LearningRateSchedule: it schedules the LR only.
+        keys = set(ONE_CYCLE_DEFAULTS) - ({"moms"} if name == "OneCycleSchedule" else set())
+        assert keys <= set(params), (name, keys - set(params))
+        defaults = {k: params[k].default for k in keys}
+        assert defaults == {k: ONE_CYCLE_DEFAULTS[k] for k in keys}, name
+
+
 def test_one_cycle_exp_and_none_hand_values():
-    lrs, _ = one_cycle(4, 1.0, pct_start=0.5, div=100, div_final=100, anneal="exp", moms=None)
+    lrs, _ = one_cycle(4, 1.0, pct_start=0.5, div=100, div_final=100, anneal="exp", moms=None,
+                       three_phase=False)
     # phase 0: 0.01 * 100 ** (pos/0.5): steps 0, 1 -> 0.01, 0.1; phase 1: 1 * 0.01 ** ((pos-.5)/.5)
     close(lrs, [0.01, 0.1, 1.0, 0.1])
-    lrs, moms = one_cycle(4, 1.0, pct_start=0.5, div=10, div_final=100, anneal="none")
+    lrs, moms = one_cycle(4, 1.0, pct_start=0.5, div=10, div_final=100, anneal="none",
+                          three_phase=False)
     # anneal "none" holds each phase's start: a step schedule
     assert lrs.tolist() == [0.1, 0.1, 1.0, 1.0]
     assert moms.tolist() == [0.95, 0.95, 0.85, 0.85]
 
 
 def test_one_cycle_single_step_and_no_moms():
-    lrs, moms = one_cycle(1, 0.5)
+    lrs, moms = one_cycle(1, 0.5, **FASTAI_ONE_CYCLE)
     assert lrs.tolist() == [0.5 / 25] and moms.tolist() == [0.95]
+    lrs, moms = one_cycle(1, 0.5)  # ONE_CYCLE_DEFAULTS: div 10
+    assert lrs.tolist() == [0.5 / 10] and moms.tolist() == [0.95]
     lrs, moms = one_cycle(5, 0.5, moms=None)
     assert moms is None and lrs.shape == (5,)
 
@@ -255,7 +303,7 @@ def test_one_cycle_single_step_and_no_moms():
 def test_one_cycle_properties(total, pct, anneal):
     max_lr, div, div_final = 3e-3, 25.0, 1e4
     lrs, moms = one_cycle(total, max_lr, pct_start=pct, div=div, div_final=div_final,
-                          anneal=anneal)
+                          anneal=anneal, three_phase=False)
     assert lrs.shape == moms.shape == (total,)
     assert lrs[0] == max_lr / div and moms[0] == 0.95
     pos = np.arange(total) / total
@@ -378,8 +426,7 @@ _ULPS = 64 * np.finfo(np.float64).eps
 @pytest.mark.parametrize("n_epoch, n_iter", [(1, 7), (4, 25), (3, 117)])
 def test_one_cycle_matches_fastai_fit_one_cycle(n_epoch, n_iter):
     total, lr_max = n_epoch * n_iter, 2e-3
-    lrs, moms = one_cycle(total, lr_max, pct_start=0.25, div=25.0, div_final=1e5,
-                          moms=(0.95, 0.85, 0.95), anneal="cos")
+    lrs, moms = one_cycle(total, lr_max, **FASTAI_ONE_CYCLE)
     # 1. fastai's formulas at pos = i / total: equal to rtol 1e-12
     i_over_n = [i / total for i in range(total)]
     lr_ref = _fa_combined_cos(0.25, lr_max / 25.0, lr_max, lr_max / 1e5)
@@ -467,71 +514,75 @@ def _cb(**kw):
 
 
 BAD = [
-    # one_cycle
-    (_oc, {"total_steps": 0}, ValueError, ["total_steps must be an int >= 1", "got 0"]),
+    # one_cycle. Every message: "<name> must be <requirement>, got <value>[ (<type>)]; <fix>"
+    (_oc, {"total_steps": 0}, ValueError, ["total_steps must be an int >= 1, got 0;"]),
     (_oc, {"total_steps": -3}, ValueError, ["total_steps", ">= 1", "got -3"]),
-    (_oc, {"total_steps": 10.0}, TypeError, ["total_steps must be an int", "float", "10.0"]),
-    (_oc, {"total_steps": True}, TypeError, ["total_steps", "bool", "True"]),
-    (_oc, {"max_lr": 0}, ValueError, ["max_lr must be > 0", "got 0.0"]),
-    (_oc, {"max_lr": -1e-3}, ValueError, ["max_lr must be > 0", "got -0.001"]),
-    (_oc, {"max_lr": NAN}, ValueError, ["max_lr must be finite", "got nan"]),
-    (_oc, {"max_lr": INF}, ValueError, ["max_lr must be finite", "got inf"]),
-    (_oc, {"max_lr": "0.1"}, TypeError, ["max_lr must be a real number", "str", "'0.1'"]),
-    (_oc, {"max_lr": True}, TypeError, ["max_lr must be a real number", "bool"]),
-    (_oc, {"pct_start": 1.2}, ValueError, ["pct_start must be in (0, 1), got 1.2"]),
-    (_oc, {"pct_start": 0}, ValueError, ["pct_start must be in (0, 1), got 0.0"]),
-    (_oc, {"pct_start": 1}, ValueError, ["pct_start must be in (0, 1), got 1.0"]),
-    (_oc, {"pct_start": NAN}, ValueError, ["pct_start must be finite", "nan"]),
+    (_oc, {"total_steps": 10.0}, TypeError, ["total_steps must be an int", "got 10.0 (float)"]),
+    (_oc, {"total_steps": True}, TypeError, ["total_steps", "got True (bool)"]),
+    (_oc, {"max_lr": 0}, ValueError, ["max_lr must be a finite number > 0, got 0;"]),
+    (_oc, {"max_lr": -1e-3}, ValueError, ["max_lr must be a finite number > 0, got -0.001"]),
+    (_oc, {"max_lr": NAN}, ValueError, ["max_lr must be a finite number", "got nan"]),
+    (_oc, {"max_lr": INF}, ValueError, ["max_lr must be a finite number", "got inf"]),
+    (_oc, {"max_lr": "0.1"}, TypeError, ["max_lr must be a finite number", "got '0.1' (str)"]),
+    (_oc, {"max_lr": True}, TypeError, ["max_lr must be a finite number", "got True (bool)"]),
+    (_oc, {"pct_start": 1.2}, ValueError, ["pct_start must be a finite number in (0, 1), got 1.2",
+                                           "warming up"]),
+    (_oc, {"pct_start": 0}, ValueError, ["pct_start must be a finite number in (0, 1), got 0;"]),
+    (_oc, {"pct_start": 1}, ValueError, ["pct_start must be a finite number in (0, 1), got 1;"]),
+    (_oc, {"pct_start": NAN}, ValueError, ["pct_start must be a finite number", "got nan"]),
     (_oc, {"pct_start": 0.5, "three_phase": True}, ValueError,
      ["pct_start must be < 0.5", "three_phase=True", "got 0.5"]),
-    (_oc, {"div": 0}, ValueError, ["div must be > 0", "got 0.0"]),
-    (_oc, {"div": -25}, ValueError, ["div must be > 0", "got -25.0"]),
-    (_oc, {"div": INF}, ValueError, ["div must be finite", "inf"]),
-    (_oc, {"div_final": 0}, ValueError, ["div_final must be > 0", "got 0.0"]),
-    (_oc, {"div_final": NAN}, ValueError, ["div_final must be finite", "nan"]),
+    (_oc, {"div": 0}, ValueError, ["div must be a finite number > 0, got 0;"]),
+    (_oc, {"div": -25}, ValueError, ["div must be a finite number > 0, got -25;"]),
+    (_oc, {"div": INF}, ValueError, ["div must be a finite number", "got inf"]),
+    (_oc, {"div_final": 0}, ValueError, ["div_final must be a finite number > 0, got 0;"]),
+    (_oc, {"div_final": NAN}, ValueError, ["div_final must be a finite number", "got nan"]),
     (_oc, {"moms": (0.95, 0.85)}, ValueError,
-     ["moms must be three numbers", "(0.95, 0.85)", "moms=(0.95, 0.85, 0.95)"]),
-    (_oc, {"moms": "abc"}, TypeError, ["moms must be three numbers", "'abc'"]),
-    (_oc, {"moms": (0.95, 1.0, 0.95)}, ValueError, ["moms", "[0, 1)", "moms[1]=1.0"]),
-    (_oc, {"moms": (0.95, 0.85, -0.1)}, ValueError, ["moms", "[0, 1)", "moms[2]=-0.1"]),
-    (_oc, {"moms": (NAN, 0.85, 0.95)}, ValueError, ["moms", "moms[0]=nan"]),
-    (_oc, {"moms": (0.9, True, 0.9)}, ValueError, ["moms", "moms[1]=True"]),
+     ["moms must be three numbers", "got (0.95, 0.85);", "moms=(0.95, 0.85, 0.95)"]),
+    (_oc, {"moms": "abc"}, TypeError, ["moms must be three numbers", "got 'abc' (str)"]),
+    (_oc, {"moms": (0.95, 1.0, 0.95)}, ValueError,
+     ["moms[1] must be a finite number in [0, 1), got 1.0;", "moms=(0.95, 1.0, 0.95)"]),
+    (_oc, {"moms": (0.95, 0.85, -0.1)}, ValueError, ["moms[2] must be", "[0, 1)", "got -0.1"]),
+    (_oc, {"moms": (NAN, 0.85, 0.95)}, ValueError, ["moms[0] must be", "got nan"]),
+    (_oc, {"moms": (0.9, True, 0.9)}, TypeError, ["moms[1] must be", "got True (bool)"]),
     (_oc, {"anneal": "cosine"}, ValueError,
      ["anneal must be one of", "'cos'", "'linear'", "'exp'", "'none'", "got 'cosine'"]),
-    (_oc, {"anneal": None}, TypeError, ["anneal must be one of", "NoneType"]),
+    (_oc, {"anneal": None}, TypeError, ["anneal must be one of", "got None (NoneType)"]),
     (_oc, {"anneal": "exp", "moms": (0.9, 0.0, 0.9)}, ValueError,
-     ["moms must be > 0 when anneal='exp'", "0.0"]),
-    (_oc, {"three_phase": 1}, TypeError, ["three_phase must be True or False", "int"]),
+     ["moms must be > 0 when anneal='exp'", "got (0.9, 0.0, 0.9)", "anneal='cos'"]),
+    (_oc, {"three_phase": 1}, TypeError, ["three_phase must be True or False, got 1 (int)"]),
     # flat_cos
-    (_fc, {"total_steps": 0}, ValueError, ["total_steps must be an int >= 1", "got 0"]),
-    (_fc, {"lr": 0.0}, ValueError, ["lr must be > 0", "got 0.0"]),
-    (_fc, {"lr": NAN}, ValueError, ["lr must be finite", "nan"]),
-    (_fc, {"pct_start": 1.0}, ValueError, ["pct_start must be in (0, 1), got 1.0"]),
-    (_fc, {"div_final": -1}, ValueError, ["div_final must be > 0", "got -1.0"]),
+    (_fc, {"total_steps": 0}, ValueError, ["total_steps must be an int >= 1, got 0;"]),
+    (_fc, {"lr": 0.0}, ValueError, ["lr must be a finite number > 0, got 0.0"]),
+    (_fc, {"lr": NAN}, ValueError, ["lr must be a finite number", "got nan"]),
+    (_fc, {"pct_start": 1.0}, ValueError, ["pct_start must be a finite number in (0, 1), got 1.0"]),
+    (_fc, {"div_final": -1}, ValueError, ["div_final must be a finite number > 0, got -1;"]),
     # exp_sweep / lin_sweep
-    (_es, {"start_lr": 0.0}, ValueError, ["start_lr must be > 0", "got 0.0"]),
-    (_es, {"start_lr": NAN}, ValueError, ["start_lr must be finite", "nan"]),
-    (_es, {"end_lr": INF}, ValueError, ["end_lr must be finite", "inf"]),
+    (_es, {"start_lr": 0.0}, ValueError, ["start_lr must be a finite number > 0, got 0.0"]),
+    (_es, {"start_lr": NAN}, ValueError, ["start_lr must be a finite number", "got nan"]),
+    (_es, {"end_lr": INF}, ValueError, ["end_lr must be a finite number", "got inf"]),
     (_es, {"start_lr": 10.0, "end_lr": 1e-7}, ValueError,
-     ["end_lr must be greater than start_lr", "start_lr=10.0", "end_lr=1e-07", "swap"]),
+     ["end_lr must be a finite number > start_lr=10.0, got 1e-07;", "swap"]),
     (_es, {"start_lr": 1.0, "end_lr": 1.0}, ValueError,
-     ["end_lr must be greater than start_lr", "end_lr=1.0"]),
-    (_es, {"num_it": 1}, ValueError, ["num_it must be an int >= 2", "got 1"]),
-    (_es, {"num_it": 5.0}, TypeError, ["num_it must be an int >= 2", "float", "5.0"]),
-    (_es, {"num_it": True}, TypeError, ["num_it", "bool", "True"]),
-    (_ls, {"start_lr": -1.0}, ValueError, ["start_lr must be > 0", "got -1.0"]),
+     ["end_lr must be a finite number > start_lr=1.0, got 1.0;"]),
+    (_es, {"num_it": 1}, ValueError, ["num_it must be an int >= 2, got 1;"]),
+    (_es, {"num_it": 5.0}, TypeError, ["num_it must be an int >= 2", "got 5.0 (float)"]),
+    (_es, {"num_it": True}, TypeError, ["num_it", "got True (bool)"]),
+    (_ls, {"start_lr": -1.0}, ValueError, ["start_lr must be a finite number > 0, got -1.0"]),
     (_ls, {"start_lr": 1.0, "end_lr": 0.1}, ValueError,
-     ["end_lr must be greater than start_lr", "swap"]),
-    (_ls, {"num_it": 0}, ValueError, ["num_it must be an int >= 2", "got 0"]),
+     ["end_lr must be a finite number > start_lr=1.0, got 0.1;", "swap"]),
+    (_ls, {"num_it": 0}, ValueError, ["num_it must be an int >= 2, got 0;"]),
     # combine
-    (_cb, {"pcts": [0.5, 0.4]}, ValueError, ["pcts must sum to 1", "0.9", "[0.5, 0.4]"]),
-    (_cb, {"pcts": [1.0, 0.0]}, ValueError, ["pcts must be finite numbers > 0", "pcts[1]=0.0"]),
-    (_cb, {"pcts": [1.5, -0.5]}, ValueError, ["pcts must be finite numbers > 0", "pcts[1]=-0.5"]),
-    (_cb, {"pcts": [NAN, 0.5]}, ValueError, ["pcts must be finite numbers > 0", "pcts[0]=nan"]),
-    (_cb, {"pcts": [1.0]}, ValueError, ["same length", "1 pcts", "2 phases"]),
-    (_cb, {"pcts": [], "phases": []}, ValueError, ["pcts must hold at least one"]),
-    (_cb, {"pcts": 0.5}, TypeError, ["pcts must be a sequence", "float"]),
-    (_cb, {"phases": [abs, 3]}, TypeError, ["phases[1] must be callable", "int", "3"]),
+    (_cb, {"pcts": [0.5, 0.4]}, ValueError,
+     ["pcts must be phase lengths that sum to 1, got [0.5, 0.4]", "sum to 0.9", "divide"]),
+    (_cb, {"pcts": [1.0, 0.0]}, ValueError,
+     ["pcts[1] must be a finite number > 0, got 0.0", "pcts=[1.0, 0.0]"]),
+    (_cb, {"pcts": [1.5, -0.5]}, ValueError, ["pcts[1] must be a finite number > 0, got -0.5"]),
+    (_cb, {"pcts": [NAN, 0.5]}, ValueError, ["pcts[0] must be a finite number > 0, got nan"]),
+    (_cb, {"pcts": [1.0]}, ValueError, ["pcts must be as long as phases (2 phases), got [1.0]"]),
+    (_cb, {"pcts": [], "phases": []}, ValueError, ["pcts must be a non-empty sequence", "got []"]),
+    (_cb, {"pcts": 0.5}, TypeError, ["pcts must be a sequence", "got 0.5 (float)"]),
+    (_cb, {"phases": [abs, 3]}, TypeError, ["phases[1] must be callable", "got 3 (int)"]),
     (_cb, {"phases": abs}, TypeError, ["phases must be a sequence of callables"]),
 ]
 

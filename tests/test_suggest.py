@@ -281,7 +281,8 @@ def test_robust_suggestion_does_not_drift_with_sweep_length(centre, width):
 
 
 def test_robust_rejects_a_bad_beta():
-    with pytest.raises(ValueError, match=r"beta must be in \[0, 1\) or None, got 1.0"):
+    with pytest.raises(ValueError,
+                       match=r"beta must be a finite number in \[0, 1\) or None, got 1.0"):
         robust(LRS, sigmoid_curve(LRS, -3, 0.2), beta=1.0)
 
 
@@ -600,14 +601,14 @@ def test_get_suggester_names_and_callables():
 
 
 def test_get_suggester_unknown_name_lists_valid_ones():
-    with pytest.raises(ValueError, match="unknown suggester 'Valley'") as e:
+    with pytest.raises(ValueError, match="suggester must be one of .*, got 'Valley'; ") as e:
         get_suggester("Valley")
     for name in SUGGESTERS:
         assert repr(name) in str(e.value)
 
 
 def test_get_suggester_rejects_non_callables():
-    with pytest.raises(TypeError, match="must be a name or a callable, got 42"):
+    with pytest.raises(TypeError, match=r"suggester must be a name or a callable, got 42 \(int\)"):
         get_suggester(42)
 
 
@@ -631,19 +632,31 @@ def test_bad_curves_raise(name, lrs, losses, exc, words):
 @pytest.mark.parametrize(
     "call, exc, words",
     [
-        (lambda c: robust(*c, "100"), TypeError, "num_it must be an int or None, got '100' \\(str"),
-        (lambda c: valley(*c, 1.5), TypeError, "num_it must be an int or None, got 1.5"),
-        (lambda c: trim(*c, num_it=-1), ValueError, "num_it must be >= 0, got -1"),
-        (lambda c: trim(*c, skip_end=-1), ValueError, "skip_end must be >= 0, got -1"),
-        (lambda c: trim(*c, skip_end=None), TypeError, "skip_end must be an int, got None"),
-        (lambda c: trim(*c, skip_start=1.5), TypeError, "skip_start must be an int or None, got"),
+        (lambda c: robust(*c, "100"), TypeError,
+         "num_it must be an int >= 0 or None, got '100' \\(str\\); fastai's default is 100"),
+        (lambda c: valley(*c, 1.5), TypeError, "num_it must be an int >= 0 or None, got 1.5"),
+        (lambda c: valley(*c, True), TypeError, "num_it must be .*, got True \\(bool\\)"),
+        (lambda c: trim(*c, num_it=-1), ValueError, "num_it must be an int >= 0 or None, got -1;"),
+        (lambda c: trim(*c, skip_end=-1), ValueError,
+         "skip_end must be an int >= 0, got -1; fastai's default is 5"),
+        (lambda c: trim(*c, skip_end=None), TypeError,
+         "skip_end must be an int >= 0, got None \\(NoneType\\)"),
+        (lambda c: trim(*c, skip_start=1.5), TypeError,
+         "skip_start must be an int >= 0 or None, got 1.5 \\(float\\)"),
         (lambda c: trim(c[0], c[1][:-1]), ValueError, "same length, got 40 and 39"),
-        (lambda c: slide(*c, lr_diff=0), ValueError, "lr_diff must be >= 1, got 0"),
-        (lambda c: slide(*c, lr_diff=2.0), TypeError, "lr_diff must be an int, got 2.0"),
+        (lambda c: slide(*c, lr_diff=0), ValueError,
+         "lr_diff must be an int >= 1, got 0; fastai's default is 15"),
+        (lambda c: slide(*c, lr_diff=2.0), TypeError, "lr_diff must be an int >= 1, got 2.0"),
         (lambda c: slide(*c, thresh=-1), ValueError, "thresh must be a finite number >= 0, got -1"),
-        (lambda c: slide(*c, thresh="x"), TypeError, "thresh must be a number, got 'x'"),
-        (lambda c: slide(*c, adjust_value=0), ValueError, "adjust_value must be a finite .* > 0"),
+        (lambda c: slide(*c, thresh="x"), TypeError,
+         "thresh must be a finite number >= 0, got 'x' \\(str\\); fastai's default is 0.005"),
+        (lambda c: slide(*c, adjust_value=0), ValueError,
+         "adjust_value must be a finite number > 0, got 0;"),
         (lambda c: slide(*c, adjust_value=float("nan")), ValueError, "got nan; fastai's default"),
+        (lambda c: robust(*c, beta=-0.1), ValueError,
+         "beta must be a finite number in \\[0, 1\\) or None, got -0.1; pass the EMA factor"),
+        (lambda c: robust(c[0][:3], c[1][:3], beta="x"), TypeError,  # checked before the curve
+         "beta must be .*, got 'x' \\(str\\)"),
     ],
 )
 def test_bad_arguments_raise(call, exc, words):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import numbers
+
 import keras
 from keras import layers
+
+from .core.checks import check_int, fail
 
 __all__ = ["LeNet"]
 
@@ -14,19 +18,25 @@ def LeNet(num_classes: int = 10, input_shape: tuple[int, int, int] = (32, 32, 3)
     conv1 6@5×5 (valid, relu, he_normal) → pool1 2×2 max → conv2 16@5×5 → pool2 2×2 →
     flatten → dense1 120 → dense2 84 (relu, he_normal) → dense3 ``num_classes`` softmax.
     Being functional, ``summary()`` shows every layer's output shape.
+
+    Args:
+        num_classes: width of the softmax output, an int >= 2.
+        input_shape: ``(height, width, channels)`` of positive ints, height and width >= 16
+            (two 5×5 valid convolutions and two 2×2 poolings).
+
+    Returns:
+        An uncompiled functional ``keras.Model`` named ``"lenet"``.
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(f"num_classes must be an int >= 2, got {num_classes!r}.")
+    num_classes = check_int("num_classes", num_classes, 2, fix="e.g. num_classes=10.")
     input_shape = tuple(input_shape)
-    if len(input_shape) != 3 or not all(isinstance(d, int) and d > 0 for d in input_shape):
-        raise ValueError(
-            f"input_shape must be (height, width, channels) of positive ints, got {input_shape!r}."
-        )
+    if len(input_shape) != 3 or not all(
+            isinstance(d, numbers.Integral) and not isinstance(d, bool) and d > 0
+            for d in input_shape):
+        raise fail("input_shape", "(height, width, channels) of positive ints", input_shape,
+                   "e.g. input_shape=(32, 32, 3).")
     if input_shape[0] < 16 or input_shape[1] < 16:
-        raise ValueError(
-            f"input_shape={input_shape!r} is too small: LeNet needs at least 16×16 inputs "
-            "(two 5×5 valid convolutions and two 2×2 poolings)."
-        )
+        raise fail("input_shape", "at least 16×16 for LeNet (two 5×5 valid convolutions and "
+                   "two 2×2 poolings)", input_shape, "resize the images, or use another model.")
     kw = {"activation": "relu", "kernel_initializer": "he_normal"}
     inputs = keras.Input(shape=input_shape, name="input")
     x = layers.Conv2D(6, 5, padding="valid", name="conv1", **kw)(inputs)

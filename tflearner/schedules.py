@@ -25,12 +25,13 @@ when that batch starts. Two small differences from fastai:
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Sequence
 from functools import partial
 from types import MappingProxyType
 
 import numpy as np
+
+from .core.checks import check_bool, check_choice, check_int, check_positive, check_real, fail
 
 __all__ = [
     "ANNEALERS",
@@ -63,6 +64,8 @@ _D = ONE_CYCLE_DEFAULTS
 
 # pcts may add up to 1 with this much rounding error (0.1 + 0.2 + 0.7 != 1.0 in floats).
 _SUM_TOL = 1e-9
+_STEPS_FIX = "pass the number of training batches (epochs * batches per epoch)."
+_DIV_FINAL_FIX = "the lr ends near max_lr / div_final, e.g. div_final=1e4."
 
 
 # --------------------------------------------------------------------------------------------
@@ -102,8 +105,8 @@ def anneal_exp(start: float, end: float, pos: np.ndarray | float) -> np.ndarray:
     """
     for name, value in (("start", start), ("end", end)):
         if not value > 0:
-            raise ValueError(f"anneal_exp needs {name} > 0 (it interpolates geometrically), got "
-                             f"{name}={value!r}; use anneal_linear or anneal_cos for values <= 0.")
+            raise fail(name, "> 0 for anneal_exp (it interpolates geometrically)", value,
+                       "use anneal_linear or anneal_cos for values <= 0.")
     pos = np.asarray(pos, dtype=np.float64)
     ratio = end / start
     if np.isfinite(ratio) and ratio > 0:
@@ -132,90 +135,42 @@ ANNEALERS: dict[str, Callable[[float, float, np.ndarray | float], np.ndarray]] =
 
 
 # --------------------------------------------------------------------------------------------
-# Validation helpers: each message names the argument, the value received and the fix.
+# Domain checks (the plain int/real/bool/choice checks are tflearner.core.checks)
 # --------------------------------------------------------------------------------------------
 
-def _is_real(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int >= {minimum}, got {type(value).__name__}: "
-                        f"{value!r}; pass a whole number such as {name}={minimum}.")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}.")
-    return int(value)
-
-
-def _check_real(name: str, value: object) -> float:
-    if not _is_real(value):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}: {value!r}.")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}; pass a finite number.")
-    return value
-
-
-def _check_positive(name: str, value: object) -> float:
-    value = _check_real(name, value)
-    if value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}.")
-    return value
-
-
 def _check_pct_start(pct_start: object, three_phase: bool) -> float:
-    pct_start = _check_real("pct_start", pct_start)
-    if not 0 < pct_start < 1:
-        raise ValueError(f"pct_start must be in (0, 1), got {pct_start!r}; it is the fraction "
-                         "of the steps spent warming up, e.g. 0.25.")
+    pct_start = check_real("pct_start", pct_start, 0.0, 1.0, low_open=True, high_open=True,
+                           requirement="a finite number in (0, 1)",
+                           fix="it is the fraction of the steps spent warming up, e.g. 0.25.")
     if three_phase and not pct_start < 0.5:
-        raise ValueError(f"pct_start must be < 0.5 when three_phase=True (warm-up and cool-down "
-                         f"each take pct_start of the steps), got {pct_start!r}.")
+        raise fail("pct_start", "< 0.5 when three_phase=True", pct_start,
+                   "warm-up and cool-down each take pct_start of the steps, e.g. 0.45.")
     return pct_start
+
+
+_MOMS_FIX = "e.g. moms=(0.95, 0.85, 0.95)."
 
 
 def _check_moms(moms: object) -> tuple[float, float, float] | None:
     if moms is None:
         return None
+    requirement = "three numbers (start, middle, end) in [0, 1) or None"
     if isinstance(moms, (str, bytes)) or not isinstance(moms, Sequence):
-        raise TypeError(f"moms must be three numbers (start, middle, end) in [0, 1) or None, "
-                        f"got {moms!r}; e.g. moms=(0.95, 0.85, 0.95).")
+        raise fail("moms", requirement, moms, _MOMS_FIX, error=TypeError, with_type=True)
     if len(moms) != 3:
-        raise ValueError(f"moms must be three numbers (start, middle, end) in [0, 1) or None, "
-                        f"got {moms!r}; e.g. moms=(0.95, 0.85, 0.95).")
-    out = []
-    for i, m in enumerate(moms):
-        if not _is_real(m) or not math.isfinite(m) or not 0 <= m < 1:
-            raise ValueError(f"moms must be three numbers in [0, 1), got moms[{i}]={m!r} in "
-                             f"{tuple(moms)!r}; e.g. moms=(0.95, 0.85, 0.95).")
-        out.append(float(m))
-    return out[0], out[1], out[2]
-
-
-def _check_anneal(anneal: object) -> Callable[[float, float, np.ndarray | float], np.ndarray]:
-    names = ", ".join(repr(k) for k in ANNEALERS)
-    if not isinstance(anneal, str):
-        raise TypeError(f"anneal must be one of {names}, got {type(anneal).__name__}: "
-                        f"{anneal!r}; pass the name.")
-    if anneal not in ANNEALERS:
-        raise ValueError(f"anneal must be one of {names}, got {anneal!r}.")
-    return ANNEALERS[anneal]
-
-
-def _check_bool(name: str, value: object) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {type(value).__name__}: {value!r}.")
-    return bool(value)
+        raise fail("moms", requirement, moms, _MOMS_FIX)
+    m0, m1, m2 = (check_real(f"moms[{i}]", m, 0.0, 1.0, high_open=True,
+                             requirement="a finite number in [0, 1)",
+                             fix=f"in moms={tuple(moms)!r}; {_MOMS_FIX}")
+                  for i, m in enumerate(moms))
+    return m0, m1, m2
 
 
 def _check_sweep(start_lr: object, end_lr: object, num_it: object) -> tuple[float, float, int]:
-    start_lr = _check_positive("start_lr", start_lr)
-    end_lr = _check_positive("end_lr", end_lr)
-    if not end_lr > start_lr:
-        raise ValueError(f"end_lr must be greater than start_lr (the sweep goes up), got "
-                         f"start_lr={start_lr!r}, end_lr={end_lr!r}; swap them.")
-    num_it = _check_int("num_it", num_it, 2)
+    start_lr = check_positive("start_lr", start_lr)
+    end_lr = check_real("end_lr", end_lr, start_lr, low_open=True, fix="the sweep goes up; "
+                        "swap them.", requirement=f"a finite number > start_lr={start_lr!r}")
+    num_it = check_int("num_it", num_it, 2, fix="a sweep needs both endpoints, e.g. num_it=100.")
     return start_lr, end_lr, num_it
 
 
@@ -242,30 +197,28 @@ def combine(pcts: Sequence[float], phases: Sequence[Phase]) -> Callable[[np.ndar
     [0.0, 0.5, 1.0, 0.5, 0.0]
     """
     if isinstance(pcts, (str, bytes)) or not isinstance(pcts, Sequence):
-        raise TypeError(f"pcts must be a sequence of phase lengths, got "
-                        f"{type(pcts).__name__}: {pcts!r}; e.g. pcts=[0.25, 0.75].")
+        raise fail("pcts", "a sequence of phase lengths", pcts, "e.g. pcts=[0.25, 0.75].",
+                   error=TypeError, with_type=True)
     if isinstance(phases, (str, bytes)) or not isinstance(phases, Sequence):
-        raise TypeError(f"phases must be a sequence of callables, got "
-                        f"{type(phases).__name__}: {phases!r}.")
+        raise fail("phases", "a sequence of callables", phases,
+                   "e.g. phases=[partial(anneal_cos, 0.0, 1.0)].", error=TypeError,
+                   with_type=True)
     if len(pcts) == 0:
-        raise ValueError("pcts must hold at least one phase length, got []; e.g. pcts=[1.0].")
+        raise fail("pcts", "a non-empty sequence of phase lengths", list(pcts),
+                   "e.g. pcts=[1.0].")
     if len(pcts) != len(phases):
-        raise ValueError(f"pcts and phases must have the same length, got {len(pcts)} pcts "
-                         f"and {len(phases)} phases.")
-    lengths = []
-    for i, p in enumerate(pcts):
-        if not _is_real(p) or not math.isfinite(p) or not p > 0:
-            raise ValueError(f"pcts must be finite numbers > 0, got pcts[{i}]={p!r} in "
-                             f"{list(pcts)!r}.")
-        lengths.append(float(p))
+        raise fail("pcts", f"as long as phases ({len(phases)} phases)", list(pcts),
+                   "pass one phase length per phase.")
+    lengths = [check_positive(f"pcts[{i}]", p, fix=f"in pcts={list(pcts)!r}; every phase "
+                              "needs a length > 0.") for i, p in enumerate(pcts)]
     total = math.fsum(lengths)
     if abs(total - 1.0) > _SUM_TOL:
-        raise ValueError(f"pcts must sum to 1, got sum {total!r} for {list(pcts)!r}; "
-                         "divide each length by the sum.")
+        raise fail("pcts", "phase lengths that sum to 1", list(pcts),
+                   f"they sum to {total!r}; divide each length by the sum.")
     for i, f in enumerate(phases):
         if not callable(f):
-            raise TypeError(f"phases[{i}] must be callable (pos -> value), got "
-                            f"{type(f).__name__}: {f!r}.")
+            raise fail(f"phases[{i}]", "callable (pos -> value)", f, error=TypeError,
+                       with_type=True)
     bounds = np.concatenate([[0.0], np.cumsum(lengths)])
     bounds[-1] = 1.0
     phases = tuple(phases)
@@ -275,8 +228,8 @@ def combine(pcts: Sequence[float], phases: Sequence[Phase]) -> Callable[[np.ndar
         pos = np.asarray(pos, dtype=np.float64)
         bad = ~((pos >= 0) & (pos <= 1))  # also catches NaN
         if bad.any():
-            raise ValueError(f"pos must be in [0, 1], got {float(pos[bad].flat[0])!r}; pos is the "
-                             "fraction of training done (step / total_steps).")
+            raise fail("pos", "in [0, 1]", float(pos[bad].flat[0]),
+                       "pos is the fraction of training done (step / total_steps).")
         idx = np.minimum(np.searchsorted(bounds, pos, side="right") - 1, last)
         actual = (pos - bounds[idx]) / (bounds[idx + 1] - bounds[idx])
         out = np.empty(pos.shape, dtype=np.float64)
@@ -343,17 +296,17 @@ def one_cycle(total_steps: int, max_lr: float, pct_start: float = _D["pct_start"
     >>> lrs.round(6).tolist(), moms.round(6).tolist()
     ([0.1, 1.0, 0.67, 0.34], [0.95, 0.85, 0.883333, 0.916667])
     """
-    total_steps = _check_int("total_steps", total_steps, 1)
-    max_lr = _check_positive("max_lr", max_lr)
-    three_phase = _check_bool("three_phase", three_phase)
+    total_steps = check_int("total_steps", total_steps, 1, fix=_STEPS_FIX)
+    max_lr = check_positive("max_lr", max_lr, fix="e.g. the LR finder's suggestion.")
+    three_phase = check_bool("three_phase", three_phase)
     pct_start = _check_pct_start(pct_start, three_phase)
-    div = _check_positive("div", div)
-    div_final = _check_positive("div_final", div_final)
+    div = check_positive("div", div, fix="the first lr is max_lr / div, e.g. div=10.")
+    div_final = check_positive("div_final", div_final, fix=_DIV_FINAL_FIX)
     moms = _check_moms(moms)
-    f = _check_anneal(anneal)
+    f = ANNEALERS[check_choice("anneal", anneal, ANNEALERS, fix="pass the annealer's name.")]
     if anneal == "exp" and moms is not None and min(moms) == 0:
-        raise ValueError(f"moms must be > 0 when anneal='exp' (it interpolates geometrically), "
-                         f"got moms={moms!r}; use anneal='cos' or 'linear' for a momentum of 0.")
+        raise fail("moms", "> 0 when anneal='exp' (it interpolates geometrically)", moms,
+                   "use anneal='cos' or 'linear' for a momentum of 0.")
 
     low, peak, final = max_lr / div, max_lr, max_lr / div_final
     if three_phase:
@@ -384,10 +337,10 @@ def flat_cos(total_steps: int, lr: float, pct_start: float = 0.75,
     >>> flat_cos(8, 1.0, pct_start=0.75, div_final=100).round(6).tolist()
     [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.505]
     """
-    total_steps = _check_int("total_steps", total_steps, 1)
-    lr = _check_positive("lr", lr)
+    total_steps = check_int("total_steps", total_steps, 1, fix=_STEPS_FIX)
+    lr = check_positive("lr", lr, fix="e.g. the LR finder's suggestion.")
     pct_start = _check_pct_start(pct_start, three_phase=False)
-    div_final = _check_positive("div_final", div_final)
+    div_final = check_positive("div_final", div_final, fix=_DIV_FINAL_FIX)
     schedule = combine([pct_start, 1.0 - pct_start],
                        [partial(anneal_none, lr, lr), partial(anneal_cos, lr, lr / div_final)])
     return schedule(_positions(total_steps))

@@ -1,16 +1,25 @@
-"""Progress: an epoch bar, a batch bar with the live smoothed loss, and a fastai-like table."""
+"""Progress: an epoch bar, a batch bar with the live smoothed loss, and a fastai-like table.
+
+tqdm is imported when the first fit starts (:func:`default_bar`), not with this module.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from ..core.contract import FitState
 from ..core.events import Callback
 
-__all__ = ["ProgressCallback", "SweepProgress", "format_time"]
+__all__ = ["ProgressCallback", "SweepProgress", "default_bar", "format_time"]
+
+
+def default_bar() -> Callable[..., Any]:
+    """The bar class used when none is injected: ``tqdm.auto.tqdm`` (widgets in Jupyter, text
+    in terminals), imported on the first call."""
+    from tqdm.auto import tqdm
+
+    return tqdm
 
 
 def format_time(seconds: float) -> str:
@@ -22,20 +31,29 @@ def format_time(seconds: float) -> str:
 
 
 class ProgressCallback(Callback):
-    """tqdm bars (``tqdm.auto``: widgets in Jupyter, text in terminals) and one table row per
-    epoch: ``epoch  train_loss  valid_loss  <metrics>  time``.
+    """tqdm bars and one table row per epoch: ``epoch  train_loss  valid_loss  <metrics>  time``.
 
-    ``bar`` (a tqdm-like class) and ``write`` (a one-line printer) are injectable; bars are
-    built when training starts, not in ``__init__``.
+    Args:
+        bar: a tqdm-like class, called as ``bar(total=, desc=, unit=, leave=, dynamic_ncols=)``
+            and used through ``update``, ``set_postfix`` and ``close``; None (the default):
+            :func:`default_bar`, resolved when the fit starts.
+        write: prints one table line; None: ``bar.write`` if the bar class has one, else
+            ``print``.
+        table: print the per-epoch table.
+        leave: keep the epoch bar on screen after the fit.
+
+    Bars are built when training starts (``before_fit`` / ``before_train``), not in
+    ``__init__``; from then on ``bar_cls`` and ``write`` hold the bar class and the printer in
+    use (before that, what was passed).
     """
 
     order = 50
 
-    def __init__(self, bar: Callable[..., Any] = tqdm,
+    def __init__(self, bar: Callable[..., Any] | None = None,
                  write: Callable[[str], None] | None = None, table: bool = True,
                  leave: bool = False) -> None:
-        self.bar_cls = bar
-        self.write = write if write is not None else getattr(bar, "write", print)
+        self._bar, self._write = bar, write
+        self.bar_cls, self.write = bar, write
         self.table = table
         self.leave = leave
         self.epoch_bar = self.batch_bar = None
@@ -43,6 +61,9 @@ class ProgressCallback(Callback):
 
     def before_fit(self, state: FitState) -> None:
         self._header = None
+        self.bar_cls = self._bar if self._bar is not None else default_bar()
+        self.write = self._write if self._write is not None else getattr(self.bar_cls, "write",
+                                                                         print)
         self.epoch_bar = self.bar_cls(total=state.epochs, desc="epoch", unit="epoch",
                                       leave=self.leave, dynamic_ncols=True)
 
@@ -88,15 +109,20 @@ class ProgressCallback(Callback):
 
 
 class SweepProgress(Callback):
-    """One bar for an LR sweep: ``total`` steps, postfix with the LR and smoothed loss."""
+    """One bar for an LR sweep: ``total`` steps, postfix with the LR and smoothed loss.
+
+    ``bar_cls``: a tqdm-like class, or None (the default) for :func:`default_bar`, resolved
+    when the sweep starts.
+    """
 
     order = 50
 
-    def __init__(self, total: int, bar: Callable[..., Any] = tqdm) -> None:
+    def __init__(self, total: int, bar: Callable[..., Any] | None = None) -> None:
         self.total, self.bar_cls, self.bar = total, bar, None
 
     def before_fit(self, state: FitState) -> None:
-        self.bar = self.bar_cls(total=self.total, desc="lr_find", unit="step", leave=False,
+        bar_cls = self.bar_cls if self.bar_cls is not None else default_bar()
+        self.bar = bar_cls(total=self.total, desc="lr_find", unit="step", leave=False,
                                 dynamic_ncols=True)
 
     def after_batch(self, state: FitState) -> None:

@@ -1,14 +1,26 @@
-"""The Recorder: what happened in the last fit, per batch and per epoch, and plots of it."""
+"""The Recorder: what happened in the last fit, per batch and per epoch, and plots of it.
+
+matplotlib is imported by the plot methods, when first called, not with this module.
+"""
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+from types import ModuleType
+
 import numpy as np
 
+from ..core.checks import check_int, fail
 from ..core.contract import FitState
 from ..core.events import Callback
 
 __all__ = ["Recorder"]
+
+
+def _pyplot() -> ModuleType:
+    """``matplotlib.pyplot``, imported on the first plot (it takes ~0.3 s to import)."""
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 class Recorder(Callback):
@@ -95,10 +107,9 @@ class Recorder(Callback):
         """
         if not self.losses:
             raise ValueError("The recorder is empty: run learn.fit(...) before plot_loss().")
-        if isinstance(skip_start, bool) or not isinstance(skip_start, int) or skip_start < 0:
-            raise ValueError(f"skip_start must be an int >= 0, got {skip_start!r}.")
+        check_int("skip_start", skip_start, 0, fix="the number of first batches to leave out.")
         if ax is None:
-            _, ax = plt.subplots(figsize=(6, 4))
+            _, ax = _pyplot().subplots(figsize=(6, 4))
         start = min(skip_start, len(self.losses) - 1)
         steps = np.arange(start, len(self.losses))
         ax.plot(steps, self.losses[start:], color="C0", alpha=0.3, lw=1, label="train (batch)")
@@ -122,9 +133,8 @@ class Recorder(Callback):
 
         Returns the matplotlib Axes; calls ``plt.show()`` only when ``show=True``.
         """
-        for name, value in (("skip_start", skip_start), ("skip_end", skip_end)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be an int >= 0, got {value!r}.")
+        check_int("skip_start", skip_start, 0, fix="the number of first points to leave out.")
+        check_int("skip_end", skip_end, 0, fix="the number of last points to leave out.")
         if not self.lrs:
             raise ValueError("The recorder is empty: run learn.lr_find() before plot().")
         lrs, smooth, raw = (np.asarray(a, dtype=float) for a in (self.lrs, self.smooth_losses,
@@ -134,7 +144,7 @@ class Recorder(Callback):
             skip_start, end = 0, len(lrs)  # too short to trim: show everything
         sl = slice(skip_start, end)
         if ax is None:
-            _, ax = plt.subplots(figsize=(6.5, 4.2))
+            _, ax = _pyplot().subplots(figsize=(6.5, 4.2))
         if show_raw:
             ax.plot(lrs[sl], raw[sl], color="C0", alpha=0.25, lw=1, label="loss (batch)")
         ax.plot(lrs[sl], smooth[sl], color="C0", lw=2, label="loss (smoothed)")
@@ -173,7 +183,7 @@ class Recorder(Callback):
         ax.grid(True, which="both", alpha=0.25)
         ax.legend(fontsize=8)
         if show:
-            plt.show()
+            _pyplot().show()
         return ax
 
     def plot_sched(self, keys: tuple[str, ...] = ("lr", "mom"), axes=None):
@@ -191,7 +201,8 @@ class Recorder(Callback):
         series = {"lr": self.lrs, "mom": self.moms, "wd": self.wds}
         bad = [k for k in keys if k not in series]
         if bad or not keys:
-            raise ValueError(f"keys must be a non-empty subset of {tuple(series)}, got {keys!r}.")
+            raise fail("keys", f"a non-empty subset of {tuple(series)}", keys,
+                       "e.g. keys=('lr', 'mom').")
         labels = {"lr": "learning rate", "mom": "momentum / beta_1", "wd": "weight decay"}
         values = {k: np.asarray(series[k], dtype=float) for k in keys}
         drawn = [k for k in keys if not np.all(np.isnan(values[k]))]
@@ -201,12 +212,14 @@ class Recorder(Callback):
                 f"keys={keys!r} has nothing to plot: this optimizer recorded no "
                 f"{' or '.join(labels[k] for k in missing)}; plot keys=('lr',) instead.")
         if axes is None:
-            _, axes = plt.subplots(1, len(drawn), figsize=(4.5 * len(drawn), 3.5), squeeze=False)
+            _, axes = _pyplot().subplots(1, len(drawn), figsize=(4.5 * len(drawn), 3.5),
+                                         squeeze=False)
             axes = np.asarray(axes).ravel()
         else:
             axes = np.asarray(axes).ravel()
             if len(axes) != len(keys):
-                raise ValueError(f"axes has {len(axes)} Axes but keys has {len(keys)} entries.")
+                raise fail("axes", f"{len(keys)} Axes, one per key in keys={keys!r}", len(axes),
+                           "pass as many Axes as keys.")
             for ax, key in zip(axes, keys, strict=True):
                 ax.set_visible(key in drawn)
             axes = np.asarray([ax for ax, key in zip(axes, keys, strict=True) if key in drawn])

@@ -105,10 +105,17 @@ def check_bool(name: str, value: Any, fix: str = "") -> bool:
     return bool(value)
 
 
-def check_choice(name: str, value: Any, choices: Iterable[Any], fix: str = "") -> Any:
-    """``value`` if it is one of ``choices`` (compared with ``==``; strings only match strings)."""
+def check_choice(name: str, value: Any, choices: Iterable[Any], fix: str = "",
+                 allow_none: bool = False) -> Any:
+    """``value`` if it is one of ``choices`` (compared with ``==``; strings only match strings).
+
+    ``allow_none``: None is accepted too (and named in the message).
+    """
     choices = tuple(choices)
-    requirement = "one of " + ", ".join(repr(c) for c in choices)
+    requirement = "one of " + ", ".join(repr(c) for c in choices) + (
+        " or None" if allow_none else "")
+    if value is None and allow_none:
+        return None
     if isinstance(value, str) != all(isinstance(c, str) for c in choices) and not any(
             value is c for c in choices):
         raise fail(name, requirement, value, fix, error=TypeError, with_type=True)

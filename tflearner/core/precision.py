@@ -15,6 +15,8 @@ from typing import Any
 
 import keras
 
+from .checks import check_choice
+
 __all__ = ["POLICIES", "check_policy", "model_policy", "apply_policy"]
 
 #: Policies the Learner accepts (None: keep the model's own).
@@ -22,17 +24,10 @@ POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
 def check_policy(value: Any) -> str | None:
-    """``value`` if it is None or one of :data:`POLICIES`, else a ValueError/TypeError."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise TypeError(f"mixed_precision must be None or a policy name, got "
-                        f"{type(value).__name__}: {value!r}.")
-    if value not in POLICIES:
-        raise ValueError(f"mixed_precision={value!r} is not a known policy; use one of "
-                         f"{', '.join(repr(p) for p in POLICIES)} (or None to keep the "
-                         "model's own).")
-    return value
+    """``value`` (the Learner's ``mixed_precision``) if it is None or one of :data:`POLICIES`;
+    TypeError for a non-string, ValueError for an unknown name."""
+    return check_choice("mixed_precision", value, POLICIES, allow_none=True,
+                        fix="None keeps the model's own policy.")
 
 
 def _layers(model: keras.Model) -> list:

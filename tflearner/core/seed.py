@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from .checks import check_bool, check_int
+
 __all__ = ["set_seed"]
 
 
@@ -16,8 +18,8 @@ def set_seed(seed: int, reproducible: bool = True) -> None:
     Call it before building the model and the data (weights, the validation split and the
     dropout seeds are drawn then). Op determinism is process-wide and can slow some GPU ops.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be an int in [0, 2**32), got {seed!r}.")
+    seed = check_int("seed", seed, 0, 2**32 - 1, fix="e.g. set_seed(42).")
+    reproducible = check_bool("reproducible", reproducible)
     keras.utils.set_random_seed(seed)
     if reproducible:
         tf.config.experimental.enable_op_determinism()

@@ -21,6 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ..core.checks import check_choice, check_int, check_real, fail
 from .cifar import CIFAR10_CLASSES, load_cifar10
 
 __all__ = ["DataBundle", "Preprocessing", "cifar10_data", "split_indices", "TASKS"]
@@ -34,21 +35,16 @@ def split_indices(n: int, valid_pct: float, seed: int | None) -> tuple[np.ndarra
 
     ``n_valid = round(n * valid_pct)``; the split depends only on ``(n, valid_pct, seed)``.
     """
-    if isinstance(valid_pct, bool) or not isinstance(valid_pct, (int, float)):
-        raise TypeError(f"valid_pct must be a float in [0, 1), got {valid_pct!r}.")
-    if not 0 <= valid_pct < 1:
-        raise ValueError(f"valid_pct must be in [0, 1), got {valid_pct!r}.")
+    valid_pct = check_real("valid_pct", valid_pct, 0.0, 1.0, high_open=True,
+                           requirement="a finite number in [0, 1)",
+                           fix="the fraction held out for validation, e.g. 0.1 (0: none).")
     n_valid = int(round(n * valid_pct))
     perm = np.random.default_rng(seed).permutation(n)
     return np.sort(perm[n_valid:]), np.sort(perm[:n_valid])
 
 
-def _check_batch_size(batch_size: Any) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-        raise TypeError(f"batch_size must be a positive int, got {batch_size!r}.")
-    if batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
-    return int(batch_size)
+def _check_batch_size(name: str, batch_size: Any) -> int:
+    return check_int(name, batch_size, 1, fix=f"the examples per batch, e.g. {name}=64.")
 
 
 def _array_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, scale: float | None,
@@ -163,8 +159,7 @@ class DataBundle:
         x_spec, y_spec = self.train.element_spec
         if self.task is None:
             self.task = _infer_task(y_spec)
-        if self.task not in TASKS:
-            raise ValueError(f"task must be one of {TASKS}, got {self.task!r}.")
+        check_choice("task", self.task, TASKS, fix="or None to infer it from the labels.")
         if self.input_shape is None:
             self.input_shape = tuple(x_spec.shape[1:])
         if self.classes is not None:
@@ -172,10 +167,8 @@ class DataBundle:
             if self.c is None:
                 self.c = len(self.classes)
             elif self.c != len(self.classes):
-                raise ValueError(
-                    f"c={self.c} but {len(self.classes)} class names were given; drop c or make "
-                    "them agree."
-                )
+                raise fail("c", f"the number of class names ({len(self.classes)})", self.c,
+                           "drop c or make them agree.")
         if self.c is None and self.task == "categorical":
             self.c = int(y_spec.shape[-1])
         if self.batch_size is None and x_spec.shape[0] is not None:
@@ -234,8 +227,10 @@ class DataBundle:
         float inputs are left alone. Train is reshuffled every epoch (seeded); valid and test
         keep their order.
         """
-        batch_size = _check_batch_size(batch_size)
-        eval_bs = batch_size if eval_batch_size is None else _check_batch_size(eval_batch_size)
+        batch_size = _check_batch_size("batch_size", batch_size)
+        eval_bs = (batch_size if eval_batch_size is None
+                   else _check_batch_size("eval_batch_size", eval_batch_size))
+        check_int("seed", seed, 0, allow_none=True, fix="e.g. seed=42, or None for a fresh one.")
         x, y = _check_arrays("x", "y", x, y)
         if scale is None and x.dtype == np.uint8:
             scale = 1.0 / 255.0
@@ -272,7 +267,7 @@ class DataBundle:
                       batch_size: int | None = None) -> DataBundle:
         """Wrap existing *batched* datasets of ``(x, y)``; nothing is re-batched or shuffled."""
         if batch_size is not None:
-            batch_size = _check_batch_size(batch_size)
+            batch_size = _check_batch_size("batch_size", batch_size)
         return cls(train, valid, test, task=task, c=c, classes=classes, batch_size=batch_size)
 
     def __repr__(self) -> str:

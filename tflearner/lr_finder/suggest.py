@@ -26,13 +26,13 @@ Common rules for all suggesters (where they differ from fastai, they are marked 
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
-from scipy.signal import savgol_coeffs, savgol_filter
+
+from ..core.checks import check_int, check_real, fail
 
 __all__ = [
     "MIN_POINTS",
@@ -50,7 +50,7 @@ __all__ = [
 #: Fewest points (after trimming and dropping non-finite values) any suggester works with.
 MIN_POINTS = 5
 
-# robust's constants (see its docstring for the reasoning).
+# robust's constants (its docstring gives the rule; docs/lr_finder.md the reasoning).
 _WINDOW_FRACTION = 0.3  # Savitzky-Golay window, as a fraction of the number of points
 _POLYORDER = 3  # local cubic: keeps a sigmoid-like descent's steepest point in place
 _START_FRACTION = 1 / 3  # lr_range lower end: where the slope first reaches 1/3 of the steepest
@@ -108,36 +108,9 @@ def _check_pair(lrs: Any, losses: Any) -> tuple[np.ndarray, np.ndarray]:
     return lrs_a, losses_a
 
 
-def _check_int(name: str, value: Any, low: int, default: str, allow_none: bool = False) -> None:
-    """TypeError unless ``value`` is an int (or None if allowed); ValueError if below ``low``."""
-    if value is None and allow_none:
-        return
-    kind = f"an int{' or None' if allow_none else ''}"
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(
-            f"{name} must be {kind}, got {value!r} ({type(value).__name__}); fastai's default "
-            f"is {default}."
-        )
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value!r}; fastai's default is {default}.")
-
-
-def _check_real(name: str, value: Any, positive: bool, default: str) -> None:
-    """TypeError unless ``value`` is a real number; ValueError unless finite and > 0 / >= 0."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"{name} must be a number, got {value!r} ({type(value).__name__}); fastai's "
-            f"default is {default}."
-        )
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        raise ValueError(
-            f"{name} must be a finite number {'> 0' if positive else '>= 0'}, got {value!r}; "
-            f"fastai's default is {default}."
-        )
-
-
 def _check_num_it(num_it: Any) -> None:
-    _check_int("num_it", num_it, 0, "100 (the LR finder's iteration count)", allow_none=True)
+    check_int("num_it", num_it, 0, allow_none=True,
+              fix="fastai's default is 100 (the LR finder's iteration count).")
 
 
 def _prepare(
@@ -216,8 +189,9 @@ def trim(
     (array([1., 2.]), array([3., 2.]))
     """
     _check_num_it(num_it)
-    _check_int("skip_start", skip_start, 0, "None (num_it // 10)", allow_none=True)
-    _check_int("skip_end", skip_end, 0, "5")
+    check_int("skip_start", skip_start, 0, allow_none=True,
+              fix="fastai's default is None (num_it // 10).")
+    check_int("skip_end", skip_end, 0, fix="fastai's default is 5.")
     lrs_a, losses_a = _check_pair(lrs, losses)
     n = len(lrs_a)
     if skip_start is not None:
@@ -299,9 +273,9 @@ def slide(
     *Deviation*: fewer than ``lr_diff + 1`` points warns and returns no suggestion (fastai
     raises IndexError).
     """
-    _check_int("lr_diff", lr_diff, 1, "15")
-    _check_real("thresh", thresh, positive=False, default="0.005")
-    _check_real("adjust_value", adjust_value, positive=True, default="1.0")
+    check_int("lr_diff", lr_diff, 1, fix="fastai's default is 15.")
+    check_real("thresh", thresh, 0.0, fix="fastai's default is 0.005.")
+    check_real("adjust_value", adjust_value, 0.0, low_open=True, fix="fastai's default is 1.0.")
     prepared = _prepare(lrs, losses, num_it, "slide", min_points=max(MIN_POINTS, lr_diff + 1))
     if prepared is None:
         return _NONE
@@ -373,11 +347,8 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None, *,
 
     1. Smooth with a Savitzky-Golay filter: local cubic (quadratic below 9 points) over an odd
        window of ~30 % of the points (at least 5), ``mode="mirror"``; its ``deriv=1`` gives the
-       slope ``d loss / d x`` of the same local fits. Why Savitzky-Golay and not a smoothing
-       spline: the amount of smoothing is fixed by the window instead of by a noise estimate;
-       a cubic keeps the steepest point of a symmetric descent in place where a quadratic's
-       slope (a moving linear regression) smears it; ``mirror`` makes the slope 0 at both
-       ends, so the noisy extrapolated edge fits can never be picked as the steepest point.
+       slope ``d loss / d x`` of the same local fits (``mirror`` makes it 0 at both ends, so
+       an edge is never the steepest point).
     2. ``i_min`` = argmin of the smoothed loss up to the lowest loss the curve was given (a
        hard cap: a loss spike followed by a recovery cannot pull the answer past it). Only
        points before it are considered, so the suggestion and the whole range are never past
@@ -398,39 +369,40 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None, *,
          ``sd_w = sd_d / sqrt(2 (1-beta))``, with ``sd_d`` the MAD-based spread of the
          increments before the minimum after removing their slowly varying part (a real
          descent's slope; a quadratic Savitzky-Golay fit of the increments); the drop must
-         exceed ``4.5 sd_w``. Simulated (beta 0.98, lr_find's trimmed 85 points, 2-30 % batch
-         noise): 0.6-2 % of pure-noise curves pass (the debiased EMA wanders most at its
-         start); a 3.3 % descent under 2 % batch noise is found 80 % of the time, a 4 % one
-         under 3.5 % noise 40 %; real LeNet/CIFAR-10 sweeps pass.
+         exceed ``4.5 sd_w``.
     4. ``i_steep`` = argmin of the slope before ``i_min``; ``i_up`` = the lowest point of the
        run ending at ``i_min`` where the smoothed loss is within 5 % of ``drop`` of its
        minimum (where the loss bottoms out; on a flat bottom a far more stable landmark than
        the argmin itself), always after ``i_steep``. The suggestion is the point halfway
        between ``i_steep`` and ``i_up`` on the log-LR grid: the geometric mean of the LR of
-       steepest descent and the LR where the loss bottoms out. Why: the steepest point is where
-       the LR clearly works (a safe constant LR); the bottom is where the short sweep's loss
-       stops falling (the recorded loss lags the LR, and a longer run's loss surface is
-       sharper, so it is too high); a one-cycle schedule's peak does best between them.
-       Measured with ``benchmarks/suggest_quality.py`` (one-cycle accuracy regret against the
-       best of a log grid of max LRs). If the minimum is the last point, the loss was still
-       falling when the sweep ended: the true bottom lies beyond, so the answer is a lower
-       bound of the rule's, and a warning says to raise ``end_lr``. On a sigmoid descent of
-       width ``w`` decades the answer is ``ln(19) / 2 = 1.47 w`` above its centre.
+       steepest descent and the LR where the loss bottoms out (``docs/lr_finder.md`` says why
+       and how it compares). If the minimum is the last point, the loss was still falling when
+       the sweep ended: the answer is a lower bound of the rule's, and a warning says to raise
+       ``end_lr``. On a sigmoid descent of width ``w`` decades the answer is
+       ``ln(19) / 2 = 1.47 w`` above its centre.
     5. ``lr_range = (lower, upper)`` for cyclic schedules: ``lower`` scans left from
        ``i_steep`` to the first point whose slope is shallower than 1/3 of the steepest
        (where the descent starts; the first LR if it starts at once); ``upper`` is ``i_up``.
 
-    ``lower <= lr < upper <= lr at the smoothed minimum``. ``point`` is
-    ``(lr, raw loss interpolated at lr)``.
+    Args:
+        lrs, losses: the trimmed curve (see the module docstring for the common rules).
+        num_it: the requested sweep length; checked, not used.
+        beta: the EMA factor the losses were smoothed with (in ``[0, 1)``), or None.
+
+    Returns:
+        ``Suggestion(lr, point, lr_range)`` with ``lower <= lr < upper <= lr at the smoothed
+        minimum`` and ``point = (lr, raw loss interpolated at lr)``; ``Suggestion(None, None,
+        None)`` (after a warning) when the curve does not descend meaningfully.
     """
+    beta = check_real("beta", beta, 0.0, 1.0, high_open=True, allow_none=True,
+                      requirement="a finite number in [0, 1) or None",
+                      fix="pass the EMA factor the curve was smoothed with (lr_find's beta, "
+                          "1 - 2/num_it).")
     prepared = _prepare(lrs, losses, num_it, "robust")
     if prepared is None:
         return _NONE
-    if beta is not None:
-        _check_real("beta", beta, positive=False, default="0.98")
-        if not 0 <= float(beta) < 1:
-            raise ValueError(f"beta must be in [0, 1) or None, got {beta!r}; pass the EMA "
-                             "factor the curve was smoothed with (lr_find's beta, 1 - 2/num_it).")
+    from scipy.signal import savgol_coeffs, savgol_filter  # imported on first use (~1 s)
+
     lrs_a, losses_a = prepared
     # Hard cap: nothing past the lowest loss of the curve as given. Without it a spike followed
     # by a recovery (partial divergence) can leave a later, lower smoothed minimum.
@@ -525,19 +497,15 @@ SUGGESTERS: dict[str, Callable[..., Suggestion]] = {
 
 def get_suggester(name_or_fn: str | Callable[..., Suggestion]) -> Callable[..., Suggestion]:
     """A suggester by name (a key of :data:`SUGGESTERS`); callables are returned unchanged."""
+    names = ", ".join(repr(k) for k in SUGGESTERS)
     if isinstance(name_or_fn, str):
-        try:
-            return SUGGESTERS[name_or_fn]
-        except KeyError:
-            raise ValueError(
-                f"unknown suggester {name_or_fn!r}; valid names are "
-                f"{', '.join(repr(k) for k in SUGGESTERS)}, or pass a function "
-                f"f(lrs, losses, num_it) -> Suggestion."
-            ) from None
+        if name_or_fn not in SUGGESTERS:
+            raise fail("suggester", f"one of {names} or a callable", name_or_fn,
+                       "names are case-sensitive; or pass a function "
+                       "f(lrs, losses, num_it) -> Suggestion.")
+        return SUGGESTERS[name_or_fn]
     if callable(name_or_fn):
         return name_or_fn
-    raise TypeError(
-        f"suggester must be a name or a callable, got {name_or_fn!r} "
-        f"({type(name_or_fn).__name__}); pass one of {', '.join(repr(k) for k in SUGGESTERS)} "
-        f"or a function f(lrs, losses, num_it) -> Suggestion."
-    )
+    raise fail("suggester", "a name or a callable", name_or_fn,
+               f"pass one of {names} or a function f(lrs, losses, num_it) -> Suggestion.",
+               error=TypeError, with_type=True)
