@@ -154,6 +154,8 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--recipes", default="fine_tune,fine_tune_bn_off,keras,scratch")
+    p.add_argument("--plots", default=None, help="folder: also save lr_find (frozen, unfrozen)"
+                                                 " and the fine_tune schedule for seed 0")
     args = p.parse_args()
 
     sample = args.data_dir == "sample"
@@ -187,6 +189,48 @@ def main() -> None:
     if "fine_tune" in means:
         for other in (r for r in means if r != "fine_tune"):
             print(f"fine_tune - {other}: {means['fine_tune'] - means[other]:+.1f} points")
+    if args.plots:
+        save_plots(Path(args.plots), weights, data, args.epochs)
+
+
+def save_plots(out: Path, weights: Path, data: DataBundle, epochs: int) -> None:
+    """lr_find with the backbone frozen and unfrozen (each restores everything), then the
+    two-phase fine_tune schedule, for seed 0."""
+    out.mkdir(parents=True, exist_ok=True)
+    body = backbone(0)
+    body.load_weights(weights)
+    learn = Learner(classifier(body, 0), data, opt="adam", quiet=True)
+    for v in data.rng_state:
+        v.assign(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        learn.freeze()
+        lr = learn.lr_find().robust
+        ax = learn.recorder.plot()
+        ax.set_title("lr_find, backbone frozen (the head trains)")
+        ax.figure.savefig(out / "lr_find_frozen.png", dpi=100, bbox_inches="tight")
+        learn.unfreeze()
+        learn.hypers.lr_mults[:] = [1 / 100, 1.0]  # the spread fine_tune's second phase uses
+        learn.lr_find()
+        ax = learn.recorder.plot()
+        ax.figure.savefig(out / "lr_find_unfrozen.png", dpi=100, bbox_inches="tight")
+        learn.fine_tune(epochs - 1, base_lr=lr)
+    p1, p2 = learn.recorder.phases
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for g, name in enumerate(("backbone (group 0)", "head (group 1)")):
+        lrs = [row[g] for row in p1["group_lrs"] + p2["group_lrs"]]
+        ax.plot(lrs, color=f"C{g}", label=name)
+    ax.axvline(len(p1["group_lrs"]) - 0.5, color="gray", ls="--", lw=1)
+    ax.text(len(p1["group_lrs"]), ax.get_ylim()[0], " unfreeze", color="gray", va="bottom")
+    ax.set_yscale("log")
+    ax.set(xlabel="batch", ylabel="learning rate",
+           title=f"fine_tune({epochs - 1}, base_lr={lr:.2g}): frozen epoch, then unfrozen")
+    ax.legend()
+    ax.grid(True, alpha=0.3)
+    fig.savefig(out / "fine_tune_sched.png", dpi=100, bbox_inches="tight")
+    print(f"plots in {out}")
 
 
 if __name__ == "__main__":

@@ -86,7 +86,8 @@ def test_terminate_on_nan_false_skips_the_batch_and_goes_on():
 
 def test_terminate_on_nan_must_be_a_bool():
     learn = learner(data_8_batches())
-    with pytest.raises(TypeError, match="terminate_on_nan must be True or False, got str"):
+    with pytest.raises(TypeError,
+                       match="terminate_on_nan must be True or False, got .yes. \\(str\\)"):
         learn.fit(1, terminate_on_nan="yes")
 
 
