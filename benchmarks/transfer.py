@@ -7,9 +7,10 @@
    fixed, seeded subset), tested on all 5,000 test images of those classes. Every recipe gets the
    same budget of ``--epochs`` epochs, batch ``--batch-size``, and the same pretrained weights:
 
-   * ``fine_tune``: ``learn.lr_find()`` on the frozen Learner, then ``learn.fine_tune(epochs - 1,
-     base_lr=<robust suggestion>)`` (1 frozen epoch, then discriminative LRs), ``train_bn=True``
-     (fastai's default), and the same with ``train_bn=False``;
+   * ``fine_tune_frozen_bn`` (``train_bn=False``, the Learner's default) and
+     ``fine_tune_train_bn`` (``train_bn=True``, fastai's default): ``learn.lr_find()`` on the
+     frozen Learner, then ``learn.fine_tune(epochs - 1, base_lr=<robust suggestion>)`` (1 frozen
+     epoch, then discriminative LRs);
    * ``keras``: the Keras guide's recipe with plain ``model.fit``: backbone frozen and called with
      ``training=False``, head with ``Adam(1e-3)`` for 2/3 of the epochs, then everything
      unfrozen, recompiled with ``Adam(1e-5)``, for the rest;
@@ -133,7 +134,7 @@ def run(recipe: str, seed: int, weights: Path, data: DataBundle, epochs: int,
         xt, yt = data.meta["test_arrays"]
         return model.evaluate(xt, yt, verbose=0, batch_size=500)[1], ""
     learn = Learner(classifier(body, seed), data, opt="adam", quiet=True,
-                    train_bn=recipe != "fine_tune_bn_off")
+                    train_bn=recipe == "fine_tune_train_bn")
     if recipe == "scratch":
         lr = suggestion(learn)
         learn.fit_one_cycle(epochs, lr)
@@ -153,7 +154,8 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--recipes", default="fine_tune,fine_tune_bn_off,keras,scratch")
+    p.add_argument("--recipes", default="fine_tune_frozen_bn,fine_tune_train_bn,keras,scratch",
+                   help="comma-separated, or 'none' (with --plots: only the plots)")
     p.add_argument("--plots", default=None, help="folder: also save lr_find (frozen, unfrozen)"
                                                  " and the fine_tune schedule for seed 0")
     args = p.parse_args()
@@ -172,7 +174,7 @@ def main() -> None:
           f"{len(xts)} test images, {args.epochs} epochs, batch {args.batch_size}; test % per "
           f"seed {seeds}")
     means = {}
-    for recipe in args.recipes.split(","):
+    for recipe in [r for r in args.recipes.split(",") if r and r != "none"]:
         accs, lrs, t0 = [], [], time.perf_counter()
         for seed in seeds:
             for v in data.rng_state:
@@ -183,12 +185,13 @@ def main() -> None:
             lrs.append(lr)
         means[recipe] = statistics.mean(accs)
         used = f"  base/max lr {'/'.join(lrs)}" if any(lrs) else ""
-        print(f"{recipe:17s} " + "  ".join(f"{a:5.1f}" for a in accs)
+        print(f"{recipe:20s} " + "  ".join(f"{a:5.1f}" for a in accs)
               + f"   mean {means[recipe]:5.1f}  spread {max(accs) - min(accs):4.1f}{used}"
               f"  ({time.perf_counter() - t0:.0f} s)")
-    if "fine_tune" in means:
-        for other in (r for r in means if r != "fine_tune"):
-            print(f"fine_tune - {other}: {means['fine_tune'] - means[other]:+.1f} points")
+    best = "fine_tune_frozen_bn"
+    if best in means:
+        for other in (r for r in means if r != best):
+            print(f"{best} - {other}: {means[best] - means[other]:+.1f} points")
     if args.plots:
         save_plots(Path(args.plots), weights, data, args.epochs)
 
@@ -222,9 +225,10 @@ def save_plots(out: Path, weights: Path, data: DataBundle, epochs: int) -> None:
     for g, name in enumerate(("backbone (group 0)", "head (group 1)")):
         lrs = [row[g] for row in p1["group_lrs"] + p2["group_lrs"]]
         ax.plot(lrs, color=f"C{g}", label=name)
-    ax.axvline(len(p1["group_lrs"]) - 0.5, color="gray", ls="--", lw=1)
-    ax.text(len(p1["group_lrs"]), ax.get_ylim()[0], " unfreeze", color="gray", va="bottom")
     ax.set_yscale("log")
+    ax.axvline(len(p1["group_lrs"]) - 0.5, color="gray", ls="--", lw=1)
+    ax.text(len(p1["group_lrs"]), 0.03, " unfreeze", color="gray", va="bottom",
+            transform=ax.get_xaxis_transform())
     ax.set(xlabel="batch", ylabel="learning rate",
            title=f"fine_tune({epochs - 1}, base_lr={lr:.2g}): frozen epoch, then unfrozen")
     ax.legend()

@@ -140,6 +140,12 @@ class Learner:
     sizes chunks to ~0.25 s (at most 32 batches). Callbacks still see every batch; a stop
     request from ``after_batch`` takes effect at the end of the chunk, unless a callback sets
     ``sync_every_batch = True``, which makes the loop run one batch per call.
+    ``splitter``: ``model -> list of layer groups`` (lists of layers or variables), first group
+    nearest the input; None splits a model whose first layer with weights is a ``keras.Model``
+    into ``[backbone, rest]`` (:func:`~tflearner.optim.groups.default_splitter`), anything else
+    into one group. Each group has an optimizer of its own (``learn.opts``; ``learn.opt`` is the
+    last). ``train_bn``: whether BatchNormalization layers of frozen groups keep training
+    (fastai's default) or freeze with them (False, the default; see ``docs/transfer.md``).
     """
 
     def __init__(self, model: keras.Model, data: DataBundle, loss_fn: Any = None,
@@ -149,7 +155,7 @@ class Learner:
                  steps_per_execution: int | str = STEPS_PER_EXECUTION,
                  strategy: tf.distribute.Strategy | None = None,
                  mixed_precision: str | None = None, splitter: Any = None,
-                 train_bn: bool = True) -> None:
+                 train_bn: bool = False) -> None:
         if not isinstance(model, keras.Model):
             raise TypeError(f"model must be a keras.Model, got {type(model).__name__}: "
                             f"{model!r}. Wrap layers in keras.Sequential([...]) or "
