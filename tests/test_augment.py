@@ -93,6 +93,7 @@ def test_valid_is_never_augmented(root):
     np.testing.assert_array_equal(a[0], b[0])
 
 
+@pytest.mark.filterwarnings("ignore:robust. no suggestion")  # a 2-batch sweep; not the point
 def test_lr_find_leaves_the_next_augmented_epoch_unchanged(root):
     import keras
     data = DataBundle.from_folder(root, augment=aug_transforms(), **KW)
