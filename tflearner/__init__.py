@@ -14,9 +14,13 @@ from .core.seed import set_seed
 from .core.snapshot import Snapshot, preserved
 from .data import (
     CIFAR10_CLASSES,
+    BadImageError,
     CifarFormatError,
     CifarNotFoundError,
     DataBundle,
+    ImageAugment,
+    ImagePreprocessing,
+    aug_transforms,
     cifar10_data,
     load_cifar10,
 )
@@ -38,6 +42,7 @@ from .schedules import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "BadImageError",
     "CIFAR10_CLASSES",
     "Callback",
     "CheckpointCallback",
@@ -45,6 +50,8 @@ __all__ = [
     "CifarNotFoundError",
     "DataBundle",
     "FitState",
+    "ImageAugment",
+    "ImagePreprocessing",
     "KerasLRFinder",
     "LRFinder",
     "LRFinderCallback",
@@ -61,6 +68,7 @@ __all__ = [
     "Snapshot",
     "StopLimits",
     "Suggestion",
+    "aug_transforms",
     "cifar10_data",
     "combine",
     "exp_sweep",

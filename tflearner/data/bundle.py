@@ -21,26 +21,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..core.checks import check_choice, check_int, check_real, fail
+from ..core.checks import check_choice, check_int, fail
+from . import folder as _folder
 from .cifar import CIFAR10_CLASSES, load_cifar10
+from .split import split_indices
 
 __all__ = ["DataBundle", "Preprocessing", "cifar10_data", "split_indices", "TASKS"]
 
 #: Tasks a DataBundle can describe, each with its default loss and metrics.
 TASKS = ("sparse_categorical", "categorical", "regression")
-
-
-def split_indices(n: int, valid_pct: float, seed: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded random split of ``range(n)`` into sorted ``(train_idx, valid_idx)``.
-
-    ``n_valid = round(n * valid_pct)``; the split depends only on ``(n, valid_pct, seed)``.
-    """
-    valid_pct = check_real("valid_pct", valid_pct, 0.0, 1.0, high_open=True,
-                           requirement="a finite number in [0, 1)",
-                           fix="the fraction held out for validation, e.g. 0.1 (0: none).")
-    n_valid = int(round(n * valid_pct))
-    perm = np.random.default_rng(seed).permutation(n)
-    return np.sort(perm[n_valid:]), np.sort(perm[:n_valid])
 
 
 def _check_batch_size(name: str, batch_size: Any) -> int:
@@ -148,7 +137,7 @@ class DataBundle:
     batch_size: int | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     rng_state: list[tf.Variable] = field(default_factory=list)
-    preprocess: Preprocessing | None = None
+    preprocess: Preprocessing | _folder.ImagePreprocessing | None = None
 
     def __post_init__(self) -> None:
         for name in ("train", "valid", "test"):
@@ -269,6 +258,47 @@ class DataBundle:
         if batch_size is not None:
             batch_size = _check_batch_size("batch_size", batch_size)
         return cls(train, valid, test, task=task, c=c, classes=classes, batch_size=batch_size)
+
+    @classmethod
+    def from_folder(cls, path: str | Path, valid_pct: float = 0.2, img_size: Any = (224, 224),
+                    batch_size: int = 64, seed: int | None = 42, augment: Any = None,
+                    **kwargs: Any) -> DataBundle:
+        """Image classification data from an ImageNet-style folder: ``path/<class>/*.jpg``.
+
+        Class names are the sub-folder names, sorted; images are found recursively inside each
+        (jpeg/png/bmp/gif). If ``path`` has both ``train/`` and ``valid/`` sub-trees (names:
+        ``train=``, ``valid=``) they are used as given; otherwise ``valid_pct`` of the files
+        (of ``path/train/`` if only that exists) is held out by the seeded
+        :func:`split_indices`. Images are decoded, resized to ``img_size`` and scaled to
+        ``[0, 1]`` float32 by TensorFlow's ops, in parallel and prefetched; ``augment`` (e.g.
+        :func:`~tflearner.data.augment.aug_transforms`) applies to the training split only.
+        Keywords: ``channels=3``, ``eval_batch_size``, ``interpolation="bilinear"``,
+        ``verify=True`` and ``on_bad_image="raise"`` (or ``"skip"``): every file is decoded
+        once up front and a corrupt one raises ``BadImageError`` naming it. ``preprocess``
+        records an :class:`~tflearner.data.folder.ImagePreprocessing` for raw images later.
+        """
+        return cls(**_folder.folder_parts(path, valid_pct, img_size, batch_size, seed, augment,
+                                          **kwargs))
+
+    @classmethod
+    def from_csv(cls, csv: str | Path, folder: str | Path, fn_col: int | str = 0,
+                 label_col: int | str = 1, **kwargs: Any) -> DataBundle:
+        """Image classification data from a CSV of ``file name, label`` rows (paths relative to
+        ``folder``; ``suffix=`` is appended to each name). Columns by index or, with the
+        default ``header=True``, by name; ``valid_col`` (true/false, 1/0) marks validation rows,
+        otherwise ``valid_pct`` is held out. Classes are the sorted labels (numeric labels in
+        numeric order). A named file that does not exist is an error up front. Other keywords
+        as :meth:`from_folder`.
+        """
+        return cls(**_folder.csv_parts(csv, folder, fn_col, label_col, **kwargs))
+
+    def show_batch(self, n: int = 9, ds: str = "train", **kwargs: Any):
+        """The first ``n`` images of a split with their class names in a grid; returns the
+        Axes array (see :func:`tflearner.data.show.show_batch`). Leaves the data order as
+        it was."""
+        from .show import show_batch
+
+        return show_batch(self, n, ds, **kwargs)
 
     def __repr__(self) -> str:
         parts = [f"task={self.task!r}", f"c={self.c}", f"input_shape={self.input_shape}",

@@ -1,0 +1,139 @@
+"""aug_transforms: stateless draws keyed by (seed, epoch, index); train split only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from _images import cifar_images, write_tree
+
+from tflearner import DataBundle, Learner, aug_transforms
+from tflearner.data.augment import ImageAugment, example_seed
+
+KW = {"img_size": (32, 32), "batch_size": 16}
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("aug")
+    write_tree(root, per_class=10)
+    return root
+
+
+@pytest.fixture(scope="module")
+def img() -> tf.Tensor:
+    return tf.constant(cifar_images(1)["bird"][0].astype(np.float32) / 255)
+
+
+def epoch(ds):
+    xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in ds], strict=True)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def checksums(x: np.ndarray) -> list[float]:
+    """The epoch's images as a multiset (order removed): per-image pixel sums, sorted."""
+    return sorted(np.round(x.reshape(len(x), -1).astype(np.float64).sum(1), 4).tolist())
+
+
+def test_same_key_same_image_other_keys_differ(img):
+    aug = aug_transforms(p_affine=1.0, p_lighting=1.0)
+    s = example_seed(42, 1, 7)
+    a, b = aug(img, s).numpy(), aug(img, example_seed(42, 1, 7)).numpy()
+    np.testing.assert_array_equal(a, b)
+    for other in (example_seed(42, 2, 7), example_seed(42, 1, 8), example_seed(43, 1, 7)):
+        assert not np.array_equal(a, aug(img, other).numpy())
+    assert a.shape == (32, 32, 3) and a.dtype == np.float32
+    assert 0.0 <= a.min() and a.max() <= 1.0
+
+
+def test_all_off_is_the_identity(img):
+    aug = aug_transforms(flip=False, rotate=0, zoom=0, translate=0, brightness=0, contrast=0)
+    np.testing.assert_array_equal(aug(img, example_seed(0, 1, 0)).numpy(), img.numpy())
+    # probability 0 is off too, whatever the ranges
+    aug = aug_transforms(flip=False, p_affine=0.0, p_lighting=0.0)
+    np.testing.assert_array_equal(aug(img, example_seed(0, 1, 0)).numpy(), img.numpy())
+
+
+def test_flip_alone_mirrors_or_keeps(img):
+    aug = aug_transforms(rotate=0, zoom=0, translate=0, brightness=0, contrast=0)
+    outs = [aug(img, example_seed(0, 1, i)).numpy() for i in range(16)]
+    mirrored = [np.array_equal(o, img.numpy()[:, ::-1]) for o in outs]
+    kept = [np.array_equal(o, img.numpy()) for o in outs]
+    assert all(m or k for m, k in zip(mirrored, kept, strict=True))
+    assert any(mirrored) and any(kept)
+
+
+def test_brightness_alone_shifts_every_pixel_by_one_amount(img):
+    aug = aug_transforms(flip=False, rotate=0, zoom=0, translate=0, brightness=0.1,
+                         contrast=0, p_lighting=1.0)
+    out = aug(img, example_seed(0, 1, 3)).numpy()
+    inner = (img.numpy() > 0.15) & (img.numpy() < 0.85)  # away from the clip
+    delta = (out - img.numpy())[inner]
+    assert np.ptp(delta) < 1e-6 and 0 < abs(delta[0]) <= 0.1
+
+
+def test_two_epochs_differ_and_an_epoch_repeats_bitwise(root):
+    data = DataBundle.from_folder(root, augment=aug_transforms(), **KW)
+    plain = DataBundle.from_folder(root, **KW)
+    e1, e2 = epoch(data.train), epoch(data.train)
+    assert checksums(e1[0]) != checksums(e2[0])  # other images, not only another order
+    p1, p2 = epoch(plain.train), epoch(plain.train)
+    assert checksums(p1[0]) == checksums(p2[0])  # without augmentation: the same images
+    data.rng_state[0].assign(1)
+    np.testing.assert_array_equal(epoch(data.train)[0], e2[0])
+
+
+def test_valid_is_never_augmented(root):
+    data = DataBundle.from_folder(root, augment=aug_transforms(p_affine=1, p_lighting=1), **KW)
+    plain = DataBundle.from_folder(root, **KW)
+    a, b = epoch(data.valid), epoch(data.valid)
+    np.testing.assert_array_equal(a[0], epoch(plain.valid)[0])
+    np.testing.assert_array_equal(a[0], b[0])
+
+
+@pytest.mark.filterwarnings("ignore:robust. no suggestion")  # a 2-batch sweep; not the point
+def test_lr_find_leaves_the_next_augmented_epoch_unchanged(root):
+    import keras
+    data = DataBundle.from_folder(root, augment=aug_transforms(), **KW)
+    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(),
+                              keras.layers.Dense(3, activation="softmax")])
+    learn = Learner(model, data, quiet=True)
+    learn.lr_find(num_it=20)
+    after = epoch(data.train)
+    data.rng_state[0].assign(0)
+    np.testing.assert_array_equal(after[0], epoch(data.train)[0])
+    assert int(data.rng_state[0].numpy()) == 1
+
+
+def test_a_custom_callable_gets_the_example_seed(root):
+    seen = []
+
+    def aug(x, seed):
+        seen.append(seed.shape)
+        return tf.image.stateless_random_flip_up_down(x, seed)
+
+    data = DataBundle.from_folder(root, augment=aug, **KW)
+    assert data.meta["augment"] is aug and seen == [(2,)]
+    epoch(data.train)
+
+
+@pytest.mark.parametrize("kwargs,err,words", [
+    ({"rotate": -1}, ValueError, "rotate must be a finite number in [0, 180], got -1"),
+    ({"zoom": 1.0}, ValueError, "zoom must be a finite number in [0, 1), got 1.0"),
+    ({"translate": float("nan")}, ValueError, "translate must be"),
+    ({"brightness": "0.2"}, TypeError, "brightness must be"),
+    ({"p_affine": 1.5}, ValueError, "p_affine must be a finite number in [0, 1], got 1.5"),
+    ({"flip": 1}, TypeError, "flip must be True or False, got 1 (int)"),
+])
+def test_argument_errors(kwargs, err, words):
+    with pytest.raises(err) as e:
+        aug_transforms(**kwargs)
+    assert words in str(e.value)
+
+
+def test_defaults_are_the_documented_ones():
+    assert aug_transforms() == ImageAugment(flip=True, flip_vert=False, rotate=10.0, zoom=0.1,
+                                            translate=0.1, brightness=0.2, contrast=0.2,
+                                            p_affine=0.75, p_lighting=0.75)

@@ -1,0 +1,144 @@
+"""Seeded image augmentation for the training split: :func:`aug_transforms`.
+
+Every random draw is a *stateless* TensorFlow op keyed by ``(seed, epoch, example index)``
+(:func:`example_seed`), so an augmented epoch is a pure function of the data's epoch counter
+(``DataBundle.rng_state``): runs repeat, ``lr_find`` leaves no trace and a resumed fit sees the
+same images. Per example, on float32 ``(h, w, c)`` images in ``[0, 1]``:
+
+1. flip: left-right with probability 1/2 (``flip``), up-down with probability 1/2 (``flip_vert``);
+2. affine, with probability ``p_affine``: rotate by ``U(-rotate, rotate)`` degrees, zoom in by a
+   factor ``U(1, 1 + zoom)``, shift by ``U(-translate, translate)`` of the width and height, in
+   one bilinear resampling about the centre (``ImageProjectiveTransformV3``, the op behind Keras'
+   ``RandomRotation`` / ``RandomZoom`` / ``RandomTranslation``), borders filled by reflection;
+3. lighting, with probability ``p_lighting``: add ``U(-brightness, brightness)``, then scale the
+   contrast about the image mean by ``U(1 - contrast, 1 + contrast)``; clipped to ``[0, 1]``.
+
+This runs in the ``tf.data`` pipeline on the CPU. The GPU-friendly alternative is Keras'
+augmentation layers inside the model (``keras.layers.RandomFlip``, ``RandomRotation``, ...),
+which run on the accelerator and only in training; see ``docs/images.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import tensorflow as tf
+
+from ..core.checks import check_bool, check_real
+
+__all__ = ["ImageAugment", "aug_transforms", "example_seed"]
+
+_SALT = 0x617567  # "aug": keeps augmentation draws apart from the shuffle's (seed, epoch) key
+
+
+def example_seed(seed: tf.Tensor, epoch: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
+    """The ``[2]`` int64 stateless seed of one example in one epoch: a pure function of
+    ``(seed, epoch, index)``."""
+    base = tf.stack([tf.cast(seed, tf.int64), tf.cast(epoch, tf.int64)])
+    base = tf.random.experimental.stateless_fold_in(base, tf.constant(_SALT, tf.int64))
+    return tf.random.experimental.stateless_fold_in(base, tf.cast(index, tf.int64))
+
+
+@dataclass(frozen=True)
+class ImageAugment:
+    """A seeded augmentation: ``aug(image, seed) -> image`` (see the module docstring).
+
+    Build it with :func:`aug_transforms`; pass it as ``DataBundle.from_folder(augment=...)``.
+    Any callable with the same contract (float32 ``(h, w, c)`` in ``[0, 1]`` and a ``[2]``
+    int64 seed in; an image of the same shape out; randomness only from stateless ops on that
+    seed) can be passed instead.
+    """
+
+    flip: bool = True
+    flip_vert: bool = False
+    rotate: float = 10.0
+    zoom: float = 0.1
+    translate: float = 0.1
+    brightness: float = 0.2
+    contrast: float = 0.2
+    p_affine: float = 0.75
+    p_lighting: float = 0.75
+
+    @property
+    def has_affine(self) -> bool:
+        return self.p_affine > 0 and (self.rotate > 0 or self.zoom > 0 or self.translate > 0)
+
+    @property
+    def has_lighting(self) -> bool:
+        return self.p_lighting > 0 and (self.brightness > 0 or self.contrast > 0)
+
+    def __call__(self, image: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+        seeds = tf.random.experimental.stateless_split(seed, num=8)
+        x = tf.convert_to_tensor(image, tf.float32)
+        if self.flip:
+            x = tf.image.stateless_random_flip_left_right(x, seeds[0])
+        if self.flip_vert:
+            x = tf.image.stateless_random_flip_up_down(x, seeds[1])
+        if self.has_affine:
+            x = self._affine(x, seeds[2], seeds[3])
+        if self.has_lighting:
+            x = self._lighting(x, seeds[4], seeds[5])
+        return x
+
+    def _affine(self, x: tf.Tensor, seed: tf.Tensor, p_seed: tf.Tensor) -> tf.Tensor:
+        u = tf.random.stateless_uniform([4], seed, minval=-1.0, maxval=1.0)
+        on = tf.random.stateless_uniform([], p_seed) < self.p_affine
+        theta = tf.where(on, u[0] * (self.rotate * math.pi / 180.0), 0.0)
+        scale = tf.where(on, 1.0 + (u[1] + 1.0) * (self.zoom / 2.0), 1.0)
+        h = tf.cast(tf.shape(x)[0], tf.float32)
+        w = tf.cast(tf.shape(x)[1], tf.float32)
+        tx = tf.where(on, u[2] * self.translate * w, 0.0)
+        ty = tf.where(on, u[3] * self.translate * h, 0.0)
+        cx, cy = (w - 1.0) / 2.0, (h - 1.0) / 2.0
+        # output (col, row) -> input: centre + R(theta) (out - centre) / scale - shift
+        a0, a1 = tf.cos(theta) / scale, -tf.sin(theta) / scale
+        b0, b1 = tf.sin(theta) / scale, tf.cos(theta) / scale
+        a2 = cx - (a0 * cx + a1 * cy) - tx
+        b2 = cy - (b0 * cx + b1 * cy) - ty
+        transform = tf.stack([a0, a1, a2, b0, b1, b2, 0.0, 0.0])[None]
+        out = tf.raw_ops.ImageProjectiveTransformV3(
+            images=x[None], transforms=transform, output_shape=tf.shape(x)[:2],
+            fill_value=0.0, interpolation="BILINEAR", fill_mode="REFLECT")
+        return tf.ensure_shape(out[0], x.shape)
+
+    def _lighting(self, x: tf.Tensor, seed: tf.Tensor, p_seed: tf.Tensor) -> tf.Tensor:
+        u = tf.random.stateless_uniform([2], seed, minval=-1.0, maxval=1.0)
+        on = tf.random.stateless_uniform([], p_seed) < self.p_lighting
+        delta = tf.where(on, u[0] * self.brightness, 0.0)
+        factor = tf.where(on, 1.0 + u[1] * self.contrast, 1.0)
+        x = x + delta
+        mean = tf.reduce_mean(x, axis=[0, 1], keepdims=True)
+        return tf.clip_by_value((x - mean) * factor + mean, 0.0, 1.0)
+
+
+def aug_transforms(flip: bool = True, rotate: float = 10.0, zoom: float = 0.1,
+                   translate: float = 0.1, brightness: float = 0.2, contrast: float = 0.2, *,
+                   flip_vert: bool = False, p_affine: float = 0.75,
+                   p_lighting: float = 0.75) -> ImageAugment:
+    """fastai-style augmentation for the training split (see the module docstring for the draws).
+
+    ``rotate`` in degrees (>= 0, at most 180); ``zoom``, ``translate`` fractions in ``[0, 1)``;
+    ``brightness`` an additive shift in ``[0, 1]``; ``contrast`` in ``[0, 1)``; ``p_affine``,
+    ``p_lighting`` probabilities in ``[0, 1]``. Zero turns a transform off.
+
+    >>> data = DataBundle.from_folder("pets", augment=aug_transforms(rotate=20))
+    """
+    def frac(name, value, high, high_open, fix):
+        req = f"a finite number in [0, {high:g}{')' if high_open else ']'}"
+        return check_real(name, value, 0.0, high, high_open=high_open, requirement=req, fix=fix)
+
+    return ImageAugment(
+        flip=check_bool("flip", flip, "flip=False turns left-right flips off."),
+        flip_vert=check_bool("flip_vert", flip_vert, "flip_vert=True adds up-down flips."),
+        rotate=frac("rotate", rotate, 180.0, False, "the largest rotation in degrees, e.g. 10."),
+        zoom=frac("zoom", zoom, 1.0, True, "the largest zoom-in as a fraction, e.g. 0.1."),
+        translate=frac("translate", translate, 1.0, True,
+                       "the largest shift as a fraction of the size, e.g. 0.1."),
+        brightness=frac("brightness", brightness, 1.0, False,
+                        "the largest shift of [0, 1] pixel values, e.g. 0.2."),
+        contrast=frac("contrast", contrast, 1.0, True,
+                      "the largest relative contrast change, e.g. 0.2."),
+        p_affine=frac("p_affine", p_affine, 1.0, False, "a probability, e.g. 0.75."),
+        p_lighting=frac("p_lighting", p_lighting, 1.0, False, "a probability, e.g. 0.75."),
+    )

@@ -1,0 +1,420 @@
+"""Image files in: ImageNet-style folders and CSV label files, decoded by TensorFlow's own ops.
+
+:func:`folder_parts` and :func:`csv_parts` return the keyword arguments of a ``DataBundle``
+(``DataBundle.from_folder`` / ``from_csv`` call them); this module never imports the bundle.
+
+The pipelines keep the array pipeline's guarantees. The train/valid split is
+:func:`~tflearner.data.split.split_indices` over the sorted file list, fixed before any
+shuffling. The training stream is ``stateless_shuffle(range(n), (seed, epoch)) -> read + decode
++ resize + scale + augment (parallel, in order) -> batch -> prefetch``, where ``epoch`` is a
+variable counter incremented when an epoch's iteration starts (``DataBundle.rng_state``), and
+the augmentation is keyed by ``(seed, epoch, file index)``: the batches of every epoch,
+augmented pixels included, are a pure function of that one variable.
+
+Decoding is ``tf.io.decode_image(channels=..., expand_animations=False)`` then
+``tf.image.resize`` to ``img_size`` (float32), as ``keras.utils.image_dataset_from_directory``
+does, then ``* 1/255``: the model sees float32 pixels in ``[0, 1]``. Formats: jpeg, png, bmp,
+gif (first frame), chosen by the file's content; other files are ignored, like Keras.
+
+Bad files: with ``verify=True`` (the default) every image is decoded once, up front and in
+parallel, before any training. ``on_bad_image="raise"`` (default) then raises
+:class:`BadImageError` naming each unreadable or corrupt file; ``"skip"`` leaves them out with
+one warning that gives their count and names. No label is ever shifted: a file is dropped with
+its own label or not at all. ``verify=False`` skips the check (a bad file then stops the epoch
+with TensorFlow's decode error).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from ..core.checks import check_bool, check_choice, check_int, check_type, fail
+from .augment import example_seed
+from .split import split_indices
+
+__all__ = ["IMAGE_EXTENSIONS", "BadImageError", "ImagePreprocessing", "folder_parts",
+           "csv_parts", "find_bad_images", "scan_class_folders"]
+
+#: File name endings read as images (those of ``keras.utils.image_dataset_from_directory``).
+IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
+INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "gaussian",
+                  "mitchellcubic")
+
+
+class BadImageError(ValueError):
+    """Image files that cannot be read or decoded; ``.files`` lists them."""
+
+    def __init__(self, message: str, files: Sequence[str]) -> None:
+        super().__init__(message)
+        self.files = list(files)
+
+
+# ---- decoding: one definition shared by the pipelines and ImagePreprocessing ----------------
+def _decode(path: tf.Tensor, channels: int) -> tf.Tensor:
+    img = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+    img.set_shape((None, None, channels))
+    return img
+
+
+def _resize_scale(img: tf.Tensor, img_size: tuple[int, int], scale: float,
+                  interpolation: str) -> tf.Tensor:
+    x = tf.image.resize(img, img_size, method=interpolation)  # float32, like Keras
+    x.set_shape((img_size[0], img_size[1], img.shape[-1]))
+    return tf.cast(x, tf.float32) * tf.constant(scale, tf.float32)
+
+
+@dataclass(frozen=True)
+class ImagePreprocessing:
+    """What the image pipelines do to a decoded image before the model sees it:
+    ``resize(img, img_size, interpolation) -> float32 * scale`` (``scale`` 1/255: pixels in
+    ``[0, 1]``), ``channels`` colour channels (1 grey, 3 RGB, 4 RGBA) after decoding. Recorded
+    as ``DataBundle.preprocess`` by ``from_folder`` / ``from_csv`` so raw images can be
+    predicted later: ``prep(uint8_pixels)`` for arrays, ``prep.load(path)`` for files (the
+    pipeline's own ops, so the results match it bit for bit)."""
+
+    img_size: tuple[int, int]
+    channels: int = 3
+    scale: float = 1.0 / 255.0
+    interpolation: str = "bilinear"
+
+    def __call__(self, x: Any) -> np.ndarray:
+        """Raw integer pixels, one image ``(h, w, channels)`` or a stack ``(n, h, w, channels)``
+        of any size, as ``(n, *img_size, channels)`` float32 model inputs."""
+        x = np.asarray(x)
+        if x.dtype.kind not in "iu":
+            raise TypeError(
+                f"x must be raw integer pixels (e.g. uint8, as decoded from the image file; "
+                f"they are resized and scaled by {self.scale:g} first), got dtype "
+                f"{x.dtype.name}; pass the raw pixels, a file path to load(), or a "
+                "tf.data.Dataset of already-preprocessed batches.")
+        if x.ndim == 3:
+            x = x[None]
+        if x.ndim != 4 or x.shape[-1] != self.channels:
+            raise ValueError(f"x must have shape (h, w, {self.channels}) or (n, h, w, "
+                             f"{self.channels}), got shape {x.shape}; the data was built with "
+                             f"channels={self.channels}.")
+        return np.stack([self._prep(tf.constant(img)).numpy() for img in x])
+
+    def load(self, path: str | os.PathLike) -> np.ndarray:
+        """One image file decoded and preprocessed, ``(*img_size, channels)`` float32."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"path must be an image file, got {str(path)!r}, which does "
+                                    "not exist or is not a file.")
+        try:
+            img = _decode(tf.constant(str(path)), self.channels)
+        except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as exc:
+            raise BadImageError(f"{str(path)!r} is not a readable jpeg/png/bmp/gif image: "
+                                f"{exc.message.splitlines()[0]}", [str(path)]) from None
+        return self._prep(img).numpy()
+
+    def _prep(self, img: tf.Tensor) -> tf.Tensor:
+        return _resize_scale(img, self.img_size, self.scale, self.interpolation)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": "image", "img_size": list(self.img_size), "channels": self.channels,
+                "scale": self.scale, "interpolation": self.interpolation}
+
+
+# ---- finding files --------------------------------------------------------------------------
+def _is_image(name: str) -> bool:
+    return name.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def _images_under(folder: Path) -> list[str]:
+    out = []
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        out.extend(os.path.join(root, f) for f in sorted(files) if _is_image(f))
+    return out
+
+
+def _check_dir(name: str, path: Any) -> Path:
+    check_type(name, path, (str, os.PathLike), "a folder path (str or pathlib.Path)")
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"{name} must be an existing folder, got {str(p)!r}, which does "
+                                "not exist; check the path.")
+    if not p.is_dir():
+        raise NotADirectoryError(f"{name} must be a folder, got {str(p)!r}, which is a file.")
+    return p
+
+
+def scan_class_folders(root: Path, classes: Sequence[str] | None = None
+                       ) -> tuple[list[str], list[str], np.ndarray]:
+    """``(classes, files, labels)`` for one sub-folder per class under ``root`` (sorted names;
+    images found recursively inside each). ``classes`` given: those names, in that order, and a
+    sub-folder not among them is an error (it would otherwise get a wrong label)."""
+    subdirs = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if not subdirs:
+        loose = [f.name for f in root.iterdir() if f.is_file() and _is_image(f.name)]
+        hint = (f"; it holds {len(loose)} images directly, but each class needs its own "
+                "sub-folder (root/cat/1.jpg, root/dog/2.jpg)" if loose else "")
+        raise ValueError(f"path must hold one sub-folder per class, got {str(root)!r}, which "
+                         f"has no sub-folders{hint}.")
+    if classes is None:
+        classes = subdirs
+    else:
+        extra = sorted(set(subdirs) - set(classes))
+        if extra:
+            raise ValueError(f"{str(root)!r} has class folders {extra} that the training folder "
+                             f"does not have (classes: {list(classes)}); add them to the "
+                             "training folder or remove them.")
+    files, labels = [], []
+    for i, name in enumerate(classes):
+        found = _images_under(root / name) if (root / name).is_dir() else []
+        files.extend(found)
+        labels.extend([i] * len(found))
+    if not files:
+        raise ValueError(f"path must hold images ({', '.join(IMAGE_EXTENSIONS)}) in its class "
+                         f"folders, got {str(root)!r}, whose sub-folders {subdirs[:10]} hold "
+                         "none.")
+    return list(classes), files, np.asarray(labels, np.int64)
+
+
+def find_bad_images(files: Sequence[str], channels: int = 3) -> list[str]:
+    """The files among ``files`` that TensorFlow cannot read or decode (each decoded once, in
+    parallel, by the pipelines' own decoder)."""
+    if not len(files):
+        return []
+    paths = tf.constant(list(files))
+
+    def probe(i):
+        img = _decode(paths[i], channels)
+        tf.debugging.assert_positive(tf.size(img), "empty image")
+        return i
+
+    ds = tf.data.Dataset.range(len(files)).map(probe, num_parallel_calls=tf.data.AUTOTUNE)
+    ok = set(int(i) for i in ds.ignore_errors().as_numpy_iterator())
+    return [f for i, f in enumerate(files) if i not in ok]
+
+
+def _drop_bad(files: list[str], labels: np.ndarray, on_bad_image: str, channels: int,
+              what: str) -> tuple[list[str], np.ndarray, list[str]]:
+    bad = find_bad_images(files, channels)
+    if not bad:
+        return files, labels, []
+    shown = ", ".join(repr(b) for b in bad[:10]) + (f" and {len(bad) - 10} more"
+                                                      if len(bad) > 10 else "")
+    if on_bad_image == "raise":
+        raise BadImageError(f"{len(bad)} of {len(files)} {what} image files cannot be read or "
+                            f"decoded as jpeg/png/bmp/gif: {shown}; remove or replace them, or "
+                            "pass on_bad_image='skip' to leave them out.", bad)
+    warnings.warn(f"skipped {len(bad)} of {len(files)} {what} image files that cannot be read "
+                  f"or decoded: {shown}.", stacklevel=4)
+    bad_set = set(bad)
+    keep = np.asarray([f not in bad_set for f in files])
+    return [f for f, k in zip(files, keep, strict=True) if k], labels[keep], bad
+
+
+# ---- pipelines --------------------------------------------------------------------------------
+def image_pipeline(files: Sequence[str], labels: np.ndarray, batch_size: int,
+                   prep: ImagePreprocessing, augment: Callable | None = None,
+                   shuffle_seed: int | None = None,
+                   epoch_counter: tf.Variable | None = None) -> tf.data.Dataset:
+    """``indices -> read + decode + resize + scale [+ augment] -> batch -> prefetch``; shuffled
+    (and augmented) by ``stateless_shuffle(range(n), (shuffle_seed, epoch))`` when
+    ``epoch_counter`` is given, exactly like the array pipeline."""
+    n = len(files)
+    paths, ys = tf.constant(list(files)), tf.constant(labels)
+    if augment is not None and epoch_counter is None:
+        raise ValueError("augment needs an epoch_counter (augmentation is for training only).")
+    if epoch_counter is None:
+        idx = tf.data.Dataset.range(n).map(lambda i: (i, tf.constant(0, tf.int64)))
+    else:
+        seed = tf.constant(shuffle_seed, tf.int64)
+
+        def epoch_order(_):
+            epoch = epoch_counter.assign_add(1)
+            perm = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64),
+                                                            seed=tf.stack([seed, epoch]))
+            return tf.data.Dataset.from_tensor_slices((perm, tf.fill([n], epoch)))
+
+        idx = tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)).flat_map(epoch_order)
+
+    def load(i, epoch):
+        x = prep._prep(_decode(paths[i], prep.channels))
+        if augment is not None:
+            x = tf.ensure_shape(augment(x, example_seed(seed, epoch, i)), x.shape)
+        return x, ys[i]
+
+    ds = idx.map(load, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
+    if epoch_counter is not None:
+        ds = ds.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+# ---- DataBundle keyword arguments ---------------------------------------------------------------
+def _img_size(img_size: Any) -> tuple[int, int]:
+    fix = "the (height, width) images are resized to, e.g. img_size=(224, 224) or 224."
+    if isinstance(img_size, (int, np.integer)) and not isinstance(img_size, bool):
+        img_size = (img_size, img_size)
+    if not (isinstance(img_size, (tuple, list)) and len(img_size) == 2):
+        raise fail("img_size", "an int or a pair (height, width) of ints", img_size, fix,
+                   error=TypeError, with_type=True)
+    return (check_int("img_size[0]", img_size[0], 1, fix=fix),
+            check_int("img_size[1]", img_size[1], 1, fix=fix))
+
+
+def _common_args(img_size, batch_size, seed, augment, channels, eval_batch_size, interpolation,
+                 verify, on_bad_image) -> dict[str, Any]:
+    bs = check_int("batch_size", batch_size, 1, fix="the examples per batch, e.g. batch_size=64.")
+    ebs = bs if eval_batch_size is None else check_int(
+        "eval_batch_size", eval_batch_size, 1, fix="the examples per evaluation batch.")
+    check_int("seed", seed, 0, allow_none=True, fix="e.g. seed=42, or None for a fresh one.")
+    if augment is not None and not callable(augment):
+        raise fail("augment", "None or a callable aug(image, seed)", augment,
+                   "e.g. augment=aug_transforms().", error=TypeError, with_type=True)
+    return {"img_size": _img_size(img_size), "batch_size": bs, "eval_batch_size": ebs,
+            "seed": seed, "augment": augment,
+            "channels": check_choice("channels", channels, (1, 3, 4),
+                                     fix="1 (grey), 3 (RGB) or 4 (RGBA)."),
+            "interpolation": check_choice("interpolation", interpolation, INTERPOLATIONS),
+            "verify": check_bool("verify", verify, "verify=False skips the up-front check."),
+            "on_bad_image": check_choice("on_bad_image", on_bad_image, ("raise", "skip"))}
+
+
+def _parts(train: tuple[list[str], np.ndarray], valid: tuple[list[str], np.ndarray],
+           classes: list[str], args: dict[str, Any], source: str, layout: str) -> dict[str, Any]:
+    """Verify the files, build the pipelines and return ``DataBundle(**parts)`` arguments."""
+    skipped: list[str] = []
+    if args["verify"]:
+        (tf_, tl), (vf, vl) = train, valid
+        tf_, tl, bad_t = _drop_bad(tf_, tl, args["on_bad_image"], args["channels"], "training")
+        vf, vl, bad_v = (_drop_bad(vf, vl, args["on_bad_image"], args["channels"], "validation")
+                         if len(vf) else (vf, vl, []))
+        train, valid, skipped = (tf_, tl), (vf, vl), bad_t + bad_v
+    if not len(train[0]):
+        raise ValueError(f"the training split of {source!r} is empty; add images or lower "
+                         "valid_pct.")
+    seed = args["seed"]
+    prep = ImagePreprocessing(args["img_size"], args["channels"],
+                              interpolation=args["interpolation"])
+    shuffle_seed = seed if seed is not None else int(np.random.default_rng().integers(2**62))
+    counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="tflearner_epoch")
+    train_ds = image_pipeline(*train, args["batch_size"], prep, args["augment"], shuffle_seed,
+                              counter)
+    valid_ds = (image_pipeline(*valid, args["eval_batch_size"], prep) if len(valid[0])
+                else None)
+    for i, name in enumerate(classes):
+        if not np.any(train[1] == i):
+            warnings.warn(f"class {name!r} has no training images.", stacklevel=4)
+    return {"train": train_ds, "valid": valid_ds, "task": "sparse_categorical",
+            "classes": tuple(classes), "input_shape": (*args["img_size"], args["channels"]),
+            "batch_size": args["batch_size"], "rng_state": [counter], "preprocess": prep,
+            "meta": {"n_train": len(train[0]), "n_valid": len(valid[0]), "seed": seed,
+                     "source": source, "layout": layout, "skipped": skipped,
+                     "files": {"train": list(train[0]), "valid": list(valid[0])},
+                     "augment": args["augment"]}}
+
+
+def _split(files: list[str], labels: np.ndarray, valid_pct: float, seed: int | None):
+    tr, va = split_indices(len(files), valid_pct, seed)
+    return ([files[i] for i in tr], labels[tr]), ([files[i] for i in va], labels[va])
+
+
+def folder_parts(path: Any, valid_pct: float = 0.2, img_size: Any = (224, 224),
+                 batch_size: int = 64, seed: int | None = 42, augment: Callable | None = None,
+                 *, train: str = "train", valid: str = "valid", channels: int = 3,
+                 eval_batch_size: int | None = None, interpolation: str = "bilinear",
+                 verify: bool = True, on_bad_image: str = "raise") -> dict[str, Any]:
+    """Arguments of ``DataBundle.from_folder`` (documented there) as ``DataBundle(**parts)``."""
+    args = _common_args(img_size, batch_size, seed, augment, channels, eval_batch_size,
+                        interpolation, verify, on_bad_image)
+    root = _check_dir("path", path)
+    if (root / train).is_dir() and (root / valid).is_dir():
+        classes, tf_, tl = scan_class_folders(root / train)
+        _, vf, vl = scan_class_folders(root / valid, classes)
+        return _parts((tf_, tl), (vf, vl), classes, args, str(root), f"{train}/ + {valid}/")
+    base = root / train if (root / train).is_dir() else root
+    classes, files, labels = scan_class_folders(base)
+    tr, va = _split(files, labels, valid_pct, seed)
+    return _parts(tr, va, classes, args, str(root), f"split {valid_pct:g}")
+
+
+def _column(name: str, col: Any, header: list[str] | None) -> int:
+    if isinstance(col, str):
+        if header is None:
+            raise fail(name, "a column index when header=False", col, "e.g. 0.", error=TypeError)
+        if col not in header:
+            raise fail(name, f"a column of the CSV header {header}", col, "check the name.")
+        return header.index(col)
+    return check_int(name, col, 0, None if header is None else len(header) - 1,
+                     fix="a column index or name.")
+
+
+def _sort_labels(labels: set[str]) -> list[str]:
+    try:
+        return sorted(labels, key=lambda s: (float(s), s))
+    except ValueError:
+        return sorted(labels)
+
+
+_TRUE = {"1", "true", "yes", "y", "t"}
+_FALSE = {"0", "false", "no", "n", "f", ""}
+
+
+def csv_parts(csv_file: Any, folder: Any, fn_col: int | str = 0, label_col: int | str = 1, *,
+              valid_col: int | str | None = None, valid_pct: float = 0.2,
+              img_size: Any = (224, 224), batch_size: int = 64, seed: int | None = 42,
+              augment: Callable | None = None, header: bool = True, delimiter: str = ",",
+              suffix: str = "", channels: int = 3, eval_batch_size: int | None = None,
+              interpolation: str = "bilinear", verify: bool = True,
+              on_bad_image: str = "raise") -> dict[str, Any]:
+    """Arguments of ``DataBundle.from_csv`` (documented there) as ``DataBundle(**parts)``."""
+    args = _common_args(img_size, batch_size, seed, augment, channels, eval_batch_size,
+                        interpolation, verify, on_bad_image)
+    check_type("csv", csv_file, (str, os.PathLike), "a CSV file path (str or pathlib.Path)")
+    csv_path = Path(csv_file)
+    if not csv_path.is_file():
+        raise FileNotFoundError(f"csv must be an existing CSV file, got {str(csv_path)!r}; "
+                                "check the path.")
+    root = _check_dir("folder", folder)
+    check_bool("header", header)
+    with open(csv_path, newline="", encoding="utf-8-sig") as fh:
+        rows = [r for r in csv.reader(fh, delimiter=delimiter) if any(c.strip() for c in r)]
+    head = [c.strip() for c in rows.pop(0)] if header and rows else None
+    if not rows:
+        raise ValueError(f"csv must have at least one data row, got {str(csv_path)!r}, which "
+                         "has none.")
+    fi, li = _column("fn_col", fn_col, head), _column("label_col", label_col, head)
+    vi = None if valid_col is None else _column("valid_col", valid_col, head)
+    need = max(c for c in (fi, li, vi) if c is not None)
+    for n, r in enumerate(rows, start=2 if head else 1):
+        if len(r) <= need:
+            raise ValueError(f"line {n} of {str(csv_path)!r} has {len(r)} columns, but column "
+                             f"{need} is needed; fix the row.")
+    files = [str(root / (r[fi].strip() + suffix)) for r in rows]
+    missing = [f for f in files if not os.path.isfile(f)]
+    if missing:
+        shown = ", ".join(repr(m) for m in missing[:10])
+        raise FileNotFoundError(f"{len(missing)} of {len(files)} files named in "
+                                f"{str(csv_path)!r} do not exist under {str(root)!r}: {shown}; "
+                                "check folder, fn_col and suffix.")
+    names = [r[li].strip() for r in rows]
+    classes = _sort_labels(set(names))
+    index = {c: i for i, c in enumerate(classes)}
+    labels = np.asarray([index[c] for c in names], np.int64)
+    if vi is None:
+        tr, va = _split(files, labels, valid_pct, seed)
+    else:
+        flags = []
+        for n, r in enumerate(rows, start=2 if head else 1):
+            v = r[vi].strip().lower()
+            if v not in _TRUE | _FALSE:
+                raise ValueError(f"valid_col must hold true/false or 1/0, got {r[vi]!r} on "
+                                 f"line {n} of {str(csv_path)!r}.")
+            flags.append(v in _TRUE)
+        is_valid = np.asarray(flags)
+        tr = ([f for f, v in zip(files, is_valid, strict=True) if not v], labels[~is_valid])
+        va = ([f for f, v in zip(files, is_valid, strict=True) if v], labels[is_valid])
+    return _parts(tr, va, classes, args, str(csv_path), "csv")
