@@ -113,6 +113,17 @@ def test_freeze_to_out_of_range_and_freeze_on_one_group():
         one.fit(1, lr=slice(1e-4, 1e-3))
 
 
+def test_bfloat16_trains_with_several_groups():
+    learn = Learner(backbone_model(), data(), opt="adam", quiet=True,
+                    mixed_precision="mixed_bfloat16")
+    learn.freeze()
+    learn.fit_one_cycle(1, 1e-2)
+    learn.unfreeze()
+    learn.fit_one_cycle(1, slice(1e-4, 1e-2))
+    assert learn.precision == "mixed_bfloat16" and all(np.isfinite(learn.recorder.losses))
+    assert learn.recorder.group_lrs[0] == pytest.approx([1e-5, 1e-3], rel=1e-6)
+
+
 def test_float16_with_several_groups_is_refused():
     with pytest.raises(ValueError, match="needs one loss scale.*2 layer groups"):
         Learner(backbone_model(), data(), quiet=True, mixed_precision="mixed_float16")
