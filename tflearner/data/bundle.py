@@ -24,7 +24,7 @@ import tensorflow as tf
 from ..core.checks import check_choice, check_int, fail
 from . import folder as _folder
 from .cifar import CIFAR10_CLASSES, load_cifar10
-from .split import split_indices
+from .split import epoch_order, split_indices
 
 __all__ = ["DataBundle", "Preprocessing", "cifar10_data", "split_indices", "TASKS"]
 
@@ -51,15 +51,7 @@ def _array_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, scale: float 
     if epoch_counter is None:
         idx = tf.data.Dataset.range(n)
     else:
-        seed = tf.constant(shuffle_seed, tf.int64)
-
-        def epoch_order(_):
-            epoch = epoch_counter.assign_add(1)
-            perm = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64),
-                                                            seed=tf.stack([seed, epoch]))
-            return tf.data.Dataset.from_tensor_slices(perm)
-
-        idx = tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)).flat_map(epoch_order)
+        idx = epoch_order(n, shuffle_seed, epoch_counter)
     ds = idx.batch(batch_size)
     if epoch_counter is not None:
         ds = ds.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))

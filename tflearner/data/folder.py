@@ -39,7 +39,7 @@ import tensorflow as tf
 
 from ..core.checks import check_bool, check_choice, check_int, check_type, fail
 from .augment import example_seed
-from .split import split_indices
+from .split import epoch_order, split_indices
 
 __all__ = ["IMAGE_EXTENSIONS", "BadImageError", "ImagePreprocessing", "folder_parts",
            "csv_parts", "find_bad_images", "scan_class_folders"]
@@ -231,15 +231,8 @@ def image_pipeline(files: Sequence[str], labels: np.ndarray, batch_size: int,
     if epoch_counter is None:
         idx = tf.data.Dataset.range(n).map(lambda i: (i, tf.constant(0, tf.int64)))
     else:
-        seed = tf.constant(shuffle_seed, tf.int64)
-
-        def epoch_order(_):
-            epoch = epoch_counter.assign_add(1)
-            perm = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64),
-                                                            seed=tf.stack([seed, epoch]))
-            return tf.data.Dataset.from_tensor_slices((perm, tf.fill([n], epoch)))
-
-        idx = tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)).flat_map(epoch_order)
+        seed = tf.constant(shuffle_seed, tf.int64)  # also keys the augmentation
+        idx = epoch_order(n, shuffle_seed, epoch_counter, with_epoch=True)
 
     def load(i, epoch):
         x = prep._prep(_decode(paths[i], prep.channels))
