@@ -124,9 +124,12 @@ def test_bfloat16_trains_with_several_groups():
     assert learn.recorder.group_lrs[0] == pytest.approx([1e-5, 1e-3], rel=1e-6)
 
 
-def test_float16_with_several_groups_is_refused():
+def test_float16_with_several_groups_is_refused_and_defaults_to_one():
     with pytest.raises(ValueError, match="needs one loss scale.*2 layer groups"):
-        Learner(backbone_model(), data(), quiet=True, mixed_precision="mixed_float16")
+        Learner(backbone_model(), data(), quiet=True, mixed_precision="mixed_float16",
+                splitter=lambda m: [m.layers[1:2], m.layers[2:]])
+    learn = Learner(backbone_model(), data(), quiet=True, mixed_precision="mixed_float16")
+    assert len(learn.groups) == 1 and type(learn.opt).__name__ == "LossScaleOptimizer"
 
 
 # ---- the workflow on one Learner ------------------------------------------------------------

@@ -104,6 +104,11 @@ def _check_epochs(epochs: Any) -> int:
     return check_int("epochs", epochs, 1, fix="to skip training, don't call fit.")
 
 
+def _one_group(model: keras.Model) -> list[list]:
+    """Every layer in one group (the default under float16, which needs one loss scale)."""
+    return [[layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]]
+
+
 def _outputs_probabilities(model: keras.Model, probe_out: np.ndarray) -> bool:
     """True if the model ends in a softmax (so the loss must use ``from_logits=False``).
 
@@ -143,7 +148,8 @@ class Learner:
     ``splitter``: ``model -> list of layer groups`` (lists of layers or variables), first group
     nearest the input; None splits a model whose first layer with weights is a ``keras.Model``
     into ``[backbone, rest]`` (:func:`~tflearner.optim.groups.default_splitter`), anything else
-    into one group. Each group has an optimizer of its own (``learn.opts``; ``learn.opt`` is the
+    into one group (always one under ``mixed_float16``, whose single loss scale needs a single
+    optimizer). Each group has an optimizer of its own (``learn.opts``; ``learn.opt`` is the
     last). ``train_bn``: whether BatchNormalization layers of frozen groups keep training
     (fastai's default) or freeze with them (False, the default; see ``docs/transfer.md``).
     """
@@ -205,6 +211,8 @@ class Learner:
             if mixed_precision is not None:
                 apply_policy(model, mixed_precision)
             self.precision = model_policy(model)
+            if splitter is None and self.precision == "mixed_float16":
+                splitter = _one_group  # one loss scale: one optimizer (see below)
             self.groups = check_groups(model, splitter)
             group_vars = trainable_capable(model, self.groups)
             if self.precision == "mixed_float16":
