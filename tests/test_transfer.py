@@ -286,6 +286,13 @@ def test_fine_tune_runs_fastais_recipe_on_one_learner():
     assert learn.recorder.lrs == p2["lrs"]
 
 
+def test_fine_tune_checks_the_second_phase_before_the_first_trains():
+    learn = Learner(backbone_model(), data(), opt="adam", quiet=True)
+    with pytest.raises(ValueError, match="pct_start"):
+        learn.fine_tune(1, pct_start=1.5)
+    assert learn.recorder.lrs == [] and int(learn.opt.iterations.numpy()) == 0
+
+
 def test_fine_tune_resumes_in_the_right_phase_at_the_right_batch(tmp_path):
     ref = Learner(backbone_model(), data(), opt="adam", quiet=True)
     ref.fine_tune(2, base_lr=1e-2)

@@ -541,6 +541,8 @@ class Learner:
         for name in ("max_lr", "epochs"):
             if name in rest:
                 raise TypeError(f"fine_tune() sets {name} itself; pass base_lr / epochs.")
+        one_cycle(1, base_lr, **{**form, "pct_start": pct_start, "div": div})  # phase 2's
+        # arguments fail here, before the frozen phase trains
         sub = (lambda name: None) if checkpoint is None else (
             lambda name: os.path.join(os.fspath(checkpoint), name))
         phases, states = [], []
