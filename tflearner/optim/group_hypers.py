@@ -119,8 +119,13 @@ class GroupHypers:
         if wd is not None:
             self.wd = wd
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"lr": self.lr, "mom": self.mom, "wd": self.wd, "lrs": self.lrs}
+    def as_dict(self) -> dict[str, float | None]:
+        """``{"lr", "mom", "wd"}`` (``lr``: the last group's), plus ``"lr/<g>"`` for every group
+        when there are several."""
+        out = {"lr": self.lr, "mom": self.mom, "wd": self.wd}
+        if self.n_groups > 1:
+            out.update({f"lr/{g}": lr for g, lr in enumerate(self.lrs)})
+        return out
 
     # ---- chunk plans --------------------------------------------------------------------------
     def plan_columns(self) -> tuple[str, ...]:
