@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
-from tflearner import DataBundle  # noqa: E402
+from tflearner import Callback, DataBundle  # noqa: E402
 
 
 def blobs(n: int = 300, d: int = 8, c: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -31,6 +31,19 @@ def mlp(d: int = 8, c: int = 3, softmax: bool = True, seed: int = 0) -> keras.Mo
         keras.layers.Dense(16, activation="relu", name="hidden"),
         keras.layers.Dense(c, activation="softmax" if softmax else None, name="out"),
     ])
+
+
+class StopAfter(Callback):
+    """Stops the fit after the batch with global step ``step``, at that very batch."""
+
+    sync_every_batch = True
+
+    def __init__(self, step):
+        self.step = step
+
+    def after_batch(self, state):
+        if state.step == self.step:
+            state.stop_training = True
 
 
 @pytest.fixture

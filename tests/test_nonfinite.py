@@ -9,9 +9,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import blobs, mlp
+from conftest import StopAfter, blobs, mlp
 
-from tflearner import Callback, DataBundle, Learner
+from tflearner import DataBundle, Learner
 
 
 def nan_at(k: int):
@@ -36,17 +36,6 @@ def learner(data, loss_fn=None, spe=8, seed=3) -> Learner:
     for v in data.rng_state:
         v.assign(0)
     return Learner(mlp(), data, loss_fn=loss_fn, quiet=True, steps_per_execution=spe)
-
-
-class StopAfter(Callback):
-    sync_every_batch = True
-
-    def __init__(self, step):
-        self.step = step
-
-    def after_batch(self, state):
-        if state.step == self.step:
-            state.stop_training = True
 
 
 def test_nan_mid_chunk_stops_at_that_batch_with_clean_weights():

@@ -8,9 +8,9 @@ import math
 import keras
 import numpy as np
 import pytest
-from conftest import blobs
+from conftest import StopAfter, blobs
 
-from tflearner import FASTAI_ONE_CYCLE, SGD, Callback, DataBundle, Learner, one_cycle
+from tflearner import FASTAI_ONE_CYCLE, SGD, DataBundle, Learner, one_cycle
 from tflearner.optim.groups import check_groups, even_mults, group_lrs
 
 
@@ -256,17 +256,6 @@ def test_save_load_round_trip_covers_every_group(tmp_path):
     assert all(np.array_equal(a, b) for a, b in zip(saved, state_copy(other), strict=True))
 
 
-class StopAt(Callback):
-    sync_every_batch = True
-
-    def __init__(self, step):
-        self.step = step
-
-    def after_batch(self, state):
-        if state.step == self.step:
-            state.stop_training = True
-
-
 def test_fine_tune_runs_fastais_recipe_on_one_learner():
     learn = Learner(backbone_model(), data(), opt="adam", quiet=True)
     frozen, unfrozen = learn.fine_tune(2, base_lr=1e-2, freeze_epochs=1)
@@ -297,8 +286,8 @@ def test_fine_tune_resumes_in_the_right_phase_at_the_right_batch(tmp_path):
     ref = Learner(backbone_model(), data(), opt="adam", quiet=True)
     ref.fine_tune(2, base_lr=1e-2)
     first = Learner(backbone_model(), data(), opt="adam", quiet=True)
-    first.fine_tune(2, base_lr=1e-2, checkpoint=tmp_path, callbacks=[StopAt(11)])
-    # StopAt(11) cannot fire in the frozen phase (8 steps): it stops phase 2 after step 11
+    first.fine_tune(2, base_lr=1e-2, checkpoint=tmp_path, callbacks=[StopAfter(11)])
+    # StopAfter(11) cannot fire in the frozen phase (8 steps): it stops phase 2 after step 11
     again = Learner(backbone_model(), data(), opt="adam", quiet=True)
     with pytest.warns(UserWarning, match="frozen.*already finished"):
         again.fine_tune(2, base_lr=1e-2, checkpoint=tmp_path)

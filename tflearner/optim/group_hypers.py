@@ -109,15 +109,9 @@ class GroupHypers:
         for h in self.groups:
             h.wd = value
 
-    def set(self, lr: float | None = None, mom: float | None = None,
-            wd: float | None = None) -> None:
-        """Assign any of ``lr`` (with the groups' ratios), ``mom``, ``wd`` that are not None."""
-        if lr is not None:
-            self.lr = lr
-        if mom is not None:
-            self.mom = mom
-        if wd is not None:
-            self.wd = wd
+    #: ``set(lr=None, mom=None, wd=None)``: Hypers' own, through the properties above (``lr``
+    #: keeps the groups' ratios).
+    set = Hypers.set
 
     def as_dict(self) -> dict[str, float | None]:
         """``{"lr", "mom", "wd"}`` (``lr``: the last group's), plus ``"lr/<g>"`` for every group
