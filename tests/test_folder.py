@@ -150,7 +150,9 @@ def test_preprocess_matches_the_pipeline(tree):
                               keras.layers.Dense(3, activation="softmax")])
     learn = Learner(model, data, quiet=True)
     ready = tf.data.Dataset.from_tensor_slices(x[png:png + 1]).batch(1)
-    np.testing.assert_array_equal(learn.predict(raw[None]), learn.predict(ready))
+    label, index, probs = learn.predict(raw)
+    np.testing.assert_allclose(probs, learn.get_preds(ready)[0][0], rtol=1e-6, atol=1e-7)
+    assert label == data.classes[index] and index == int(np.argmax(probs))
 
 
 def test_corrupt_image_raises_naming_the_file(tmp_path):
@@ -284,7 +286,7 @@ def test_show_batch_titles_and_leaves_the_order_alone(tree):
 
 
 def test_show_batch_refuses_non_images(blob_data):
-    with pytest.raises(ValueError, match="show_batch needs image batches"):
+    with pytest.raises(ValueError, match="show_batch needs image inputs"):
         blob_data.show_batch()
     with pytest.raises(ValueError, match="n must be an int >= 1"):
         blob_data.show_batch(n=0)

@@ -35,10 +35,13 @@ def test_fit_learns_and_validate_predict_agree(blob_data):
     x, y = blobs()
     xv = np.concatenate([b[0].numpy() for b in learn.data.valid])
     yv = np.concatenate([b[1].numpy() for b in learn.data.valid])
-    probs = learn.predict(xv)
+    probs, targets = learn.get_preds(xv)
+    assert targets is None
     assert probs.shape == (len(xv), 3)
     assert np.mean(probs.argmax(1) == yv) == pytest.approx(after["accuracy"])
-    assert learn.predict(learn.data.valid).shape == (len(xv), 3)
+    probs, targets = learn.get_preds(learn.data.valid)
+    assert probs.shape == (len(xv), 3)
+    np.testing.assert_array_equal(targets, yv)
 
 
 def test_an_optimizer_instance_keeps_its_lr_unless_lr_is_given(blob_data):
@@ -203,11 +206,14 @@ def test_predict_on_raw_uint8_applies_the_bundles_scaling():
     model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(),
                               keras.layers.Dense(3, activation="softmax")])
     learn = Learner(model, data, quiet=True)
-    got = learn.predict(x)
+    got = learn.get_preds(x)[0]
     want = model(x.astype("float32") / 255.0, training=False).numpy()
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(learn.predict(x[3])[2], want[3], rtol=1e-5, atol=1e-6)
     with pytest.raises(TypeError, match="x must be a raw uint8 array.*got dtype float32"):
-        learn.predict(x.astype("float32") / 255.0)  # already scaled: refused, not re-scaled
+        learn.get_preds(x.astype("float32") / 255.0)  # already scaled: refused, not re-scaled
+    with pytest.raises(TypeError, match="x must be a raw uint8 array.*got dtype float32"):
+        learn.predict(x[0].astype("float32") / 255.0)
 
 
 @pytest.mark.parametrize("name, written", [("x.NPZ", "x.NPZ"), ("x.Npz", "x.Npz"),

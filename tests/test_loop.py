@@ -131,7 +131,7 @@ def test_no_retrace_across_epochs_lr_changes_and_partial_batch(blob_data):
     learn.fit(1, lr=0.123)
     learn.validate()
     learn.validate(learn.data.valid)
-    learn.predict(blobs(10)[0])
+    learn.get_preds(blobs(10)[0])
     assert dict(learn.loop.trace_counts) == {"train": 1, "eval": 1, "predict": 1}
     # the recorder saw the per-batch values that the step used
     n = len(learn.recorder.lrs)

@@ -33,7 +33,7 @@ def test_bfloat16_trains_and_schedules_reach_the_optimizer():
     assert float(learn.opt.momentum.numpy()) == pytest.approx(moms[-1])
     losses = [row["train_loss"] for row in learn.recorder.values]
     assert losses[-1] < 0.7 * losses[0]
-    assert learn.predict(blobs(8)[0]).dtype == np.float32
+    assert learn.get_preds(blobs(8)[0])[0].dtype == np.float32
 
 
 def test_float16_uses_loss_scaling_and_lr_find_restores_its_state():
@@ -105,7 +105,7 @@ def test_jit_compile_trains_like_the_default():
         learn.fit_one_cycle(2, 0.1)
         learn.lr_find(num_it=20)
         results.append((learn.recorder.losses, learn.validate()["loss"],
-                        learn.predict(blobs(8)[0]), dict(learn.loop.trace_counts)))
+                        learn.get_preds(blobs(8)[0])[0], dict(learn.loop.trace_counts)))
     (plain, plain_valid, plain_pred, _), (jit, jit_valid, jit_pred, traces) = results
     np.testing.assert_allclose(jit, plain, rtol=1e-5, atol=1e-6)
     assert jit_valid == pytest.approx(plain_valid, rel=1e-5)

@@ -7,6 +7,7 @@ history. These are the names users compose; the layers behind them are mapped in
 :mod:`tflearner.lr_finder.suggest` (numpy/scipy).
 """
 
+from ._version import __version__
 from .callbacks import CheckpointCallback, ParamScheduler, ProgressCallback, Recorder
 from .core.contract import FitState, StopLimits
 from .core.events import Callback
@@ -24,6 +25,7 @@ from .data import (
     cifar10_data,
     load_cifar10,
 )
+from .inference import ClassificationInterpretation, ExportError, InferenceLearner, load_learner
 from .keras_fit import KerasLRFinder, LRFinderCallback, OneCycleCallback, OneCycleSchedule
 from .learner import Learner
 from .lr_finder import LRFinder, Suggestion, minimum, robust, slide, steep, valley
@@ -39,19 +41,20 @@ from .schedules import (
     one_cycle,
 )
 
-__version__ = "0.1.0"
-
 __all__ = [
     "BadImageError",
     "CIFAR10_CLASSES",
     "Callback",
     "CheckpointCallback",
+    "ClassificationInterpretation",
     "CifarFormatError",
     "CifarNotFoundError",
     "DataBundle",
+    "ExportError",
     "FitState",
     "ImageAugment",
     "ImagePreprocessing",
+    "InferenceLearner",
     "KerasLRFinder",
     "LRFinder",
     "LRFinderCallback",
@@ -75,6 +78,7 @@ __all__ = [
     "flat_cos",
     "lin_sweep",
     "load_cifar10",
+    "load_learner",
     "minimum",
     "one_cycle",
     "preserved",

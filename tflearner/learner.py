@@ -26,6 +26,12 @@ from .core.precision import apply_policy, check_policy, model_policy
 from .core.snapshot import Snapshot, flatten_state, preserved
 from .core.state_io import assign_state, read_state, schedule_hash, write_state
 from .data.bundle import DataBundle
+from .data.show import check_images
+from .inference.export import export as export_folder
+from .inference.interpret import show_results
+from .inference.outputs import activation_for, assemble
+from .inference.predictor import InferenceLearner
+from .inference.tta import augmented, tta_mix
 from .loop.chunks import STEPS_PER_EXECUTION, check_steps_per_execution
 from .loop.train_loop import TrainLoop, is_default_strategy
 from .lr_finder.finder import (
@@ -190,7 +196,8 @@ class Learner:
         out = self._probe_model(x_spec)
         n_out = int(out.shape[-1]) if out.ndim >= 2 else 1
         self._check_labels(y_spec, n_out)
-        from_logits = not _outputs_probabilities(model, out)
+        probabilities = _outputs_probabilities(model, out)
+        from_logits = not probabilities
         if loss_fn is None:
             loss_fn = data.default_loss(from_logits=from_logits)
             log.info("loss: %s(from_logits=%s)", type(loss_fn).__name__, from_logits)
@@ -199,6 +206,8 @@ class Learner:
                             f"{type(loss_fn).__name__}: {loss_fn!r}.")
         self.loss_fn = loss_fn
         self._check_loss(y_spec, out)
+        #: "softmax" when get_preds / predict turn logits into probabilities, else None
+        self.activation = activation_for(data.task, loss_fn, probabilities)
         with self.scope():  # optimizer slots, hyper-parameters, metrics: beside the model
             self.metrics = self._make_metrics(metrics)
             self.opt = get_optimizer(opt, 1e-3 if lr is None else lr)
@@ -239,6 +248,11 @@ class Learner:
         self.loop = TrainLoop(model, self.opts, group_vars, self.loss_fn, self.metrics,
                               (x_spec, y_spec), self.hypers, jit_compile=jit_compile,
                               steps_per_execution=steps_per_execution, strategy=self.strategy)
+        # predict(item) runs through the same object load_learner returns: identical outputs
+        self.inference = InferenceLearner(
+            model, task=data.task, input_shape=tuple(x_spec.shape[1:]),
+            x_dtype=x_spec.dtype.name, classes=data.classes, preprocess=data.preprocess,
+            activation=self.activation, loss_fn=self.loss_fn, batch_size=data.batch_size or 64)
 
     def scope(self):
         """The strategy's scope (a no-op context without one): create variables that must
@@ -575,23 +589,105 @@ class Learner:
         self.loop.check_dataset("ds", ds)
         return self.loop.evaluate(ds)
 
-    def predict(self, ds: Any) -> np.ndarray:
-        """Model outputs for a dataset of ``x`` or ``(x, y)`` batches, or a raw array of inputs.
+    # ---- predictions ----------------------------------------------------------------------
+    def preds_dataset(self, ds: Any = None) -> tf.data.Dataset:
+        """The dataset :meth:`get_preds` reads: None or ``"valid"`` the validation set,
+        ``"test"`` the test set, a ``tf.data.Dataset`` of model-input batches ``x`` or
+        ``(x, y)`` as given, anything else raw items for ``data.test_dl``."""
+        if ds is None or isinstance(ds, str) and ds in ("valid", "test"):
+            name = ds or "valid"
+            split = getattr(self.data, name)
+            if split is None:
+                raise ValueError(f"ds={ds!r}: the data has no {name} set; pass a dataset, or "
+                                 "raw items (an array, image paths).")
+            return split
+        if isinstance(ds, tf.data.Dataset):
+            self.loop.check_dataset("ds", ds, with_y=isinstance(ds.element_spec, tuple))
+            return ds
+        return self.data.test_dl(ds)
 
-        An array gets the preprocessing the data's array pipelines apply (``DataBundle.
-        preprocess``: e.g. uint8 images scaled by 1/255), so pass it raw, as given to
-        ``DataBundle.from_arrays``. A dataset is taken as the model's inputs, as given.
+    def get_preds(self, ds: Any = None, with_input: bool = False, with_loss: bool = False,
+                  with_decoded: bool = False) -> tuple:
+        """``([inputs,] probs, targets[, decoded][, losses])`` as numpy arrays, fastai's order.
+
+        ``ds`` as :meth:`preds_dataset` (default: the validation set). ``probs`` are the
+        outputs with the loss's activation (a softmax when the model outputs logits);
+        ``targets`` None for inputs without labels; ``decoded`` the argmax class
+        (classification); ``losses`` the per-item loss, without regularisation terms."""
+        for name, v in (("with_input", with_input), ("with_loss", with_loss),
+                        ("with_decoded", with_decoded)):
+            check_bool(name, v)
+        dataset = self.preds_dataset(ds)
+        if with_loss and not isinstance(dataset.element_spec, tuple):
+            raise ValueError("with_loss=True needs (x, y) batches, but ds yields inputs only; "
+                             "pass labels, e.g. learn.data.test_dl(items, labels=...).")
+        out, y, x = self.loop.gather(dataset, inputs=with_input)
+        return assemble(out, y, x, task=self.data.task, activation=self.activation,
+                        loss_fn=self.loss_fn, with_input=with_input, with_loss=with_loss,
+                        with_decoded=with_decoded)
+
+    def predict(self, item: Any) -> tuple[Any, int | None, np.ndarray]:
+        """``(label, index, probs)`` for one raw item: an image file path, a PIL image or raw
+        integer pixels for image data; one raw example as the data was built from for array
+        data (e.g. a uint8 image for ``cifar10_data``). The data's preprocessing is applied;
+        an already-scaled input is refused, never scaled twice. For several items:
+        ``get_preds(ds=items)``. Regression: ``(outputs, None, outputs)``."""
+        return self.inference.predict(item)
+
+    def show_results(self, n: int = 9, ds: Any = None, ncols: int | None = None,
+                     figsize: tuple[float, float] | None = None):
+        """The first ``n`` items of ``ds`` (default: validation) titled ``target/prediction``,
+        wrong ones in red; returns the Axes array. Needs image inputs and labels."""
+        n = check_int("n", n, 1, fix="the number of images to show, e.g. n=9.")
+        dataset = self.preds_dataset(ds)
+        spec = dataset.element_spec
+        if not isinstance(spec, tuple):
+            raise ValueError("show_results needs (x, y) batches; ds yields inputs only.")
+        check_images(spec[0], "show_results")
+        x, probs, y = self.get_preds(dataset.unbatch().take(n).batch(n), with_input=True)
+        return show_results(x, y, probs, self.data.classes, ncols=ncols, figsize=figsize)
+
+    def tta(self, ds: Any = None, n: int = 4, beta: float | None = 0.25, augment: Any = None,
+            use_max: bool = False, seed: int | None = None) -> tuple:
+        """Test-time augmentation, fastai's rule: ``(probs, targets)`` with ``probs = beta *
+        plain + (1 - beta) * mean of n augmented passes`` (``use_max``: the element-wise
+        maximum instead; ``beta=None``: ``((aug_mean, plain), targets)``).
+
+        ``augment`` defaults to the data's training augmentation (``from_folder(augment=)``);
+        array data has none, so pass one (e.g. ``aug_transforms()``). The passes are seeded by
+        ``(seed, pass, item)`` (``seed`` default: the data's), so TTA repeats exactly."""
+        n = check_int("n", n, 1, fix="the number of augmented passes, e.g. n=4.")
+        check_bool("use_max", use_max)
+        if beta is not None:
+            check_real("beta", beta, 0.0, 1.0, fix="the plain pass's weight, e.g. beta=0.25.")
+        augment = augment if augment is not None else self.data.meta.get("augment")
+        if augment is None:
+            raise ValueError("augment is None and the data has no training augmentation to "
+                             "reuse; pass one, e.g. learn.tta(augment=aug_transforms()).")
+        if not callable(augment):
+            raise TypeError(f"augment must be a callable aug(image, seed), got "
+                            f"{type(augment).__name__}.")
+        seed = check_int("seed", seed if seed is not None else self.data.meta.get("seed") or 0,
+                         0, fix="e.g. seed=0.")
+        dataset = self.preds_dataset(ds)
+        spec = dataset.element_spec
+        check_images(spec[0] if isinstance(spec, tuple) else spec, "tta")
+        plain, targets = self.get_preds(dataset)
+        bs = self.data.batch_size or 64
+        aug = np.stack([self.get_preds(augmented(dataset, augment, seed, k, bs))[0]
+                        for k in range(n)])
+        return tta_mix(aug, plain, beta, use_max), targets
+
+    def export(self, path: str | os.PathLike = "export") -> Path:
+        """Write ``path/model.keras`` (Keras' format: architecture and weights) and
+        ``path/tflearner.json`` (classes, preprocessing, input spec, activation, versions);
+        ``load_learner(path)`` reads them back. No optimizer state, no data; returns ``path``.
         """
-        if isinstance(ds, np.ndarray):
-            x = ds if self.data.preprocess is None else self.data.preprocess(ds)
-            bs = self.data.batch_size or 256
-            ds = tf.data.Dataset.from_tensor_slices(
-                x.astype(self.loop.x_spec.dtype.name, copy=False)).batch(bs)
-        if not isinstance(ds, tf.data.Dataset):
-            raise TypeError(f"ds must be a tf.data.Dataset or a numpy array, got "
-                            f"{type(ds).__name__}.")
-        self.loop.check_dataset("ds", ds, with_y=False)
-        return self.loop.predict(ds)
+        x_spec = self.loop.x_spec
+        return export_folder(self.model, path, task=self.data.task, classes=self.data.classes,
+                             c=self.data.c, activation=self.activation,
+                             preprocess=self.data.preprocess,
+                             input_shape=tuple(x_spec.shape[1:]), x_dtype=x_spec.dtype.name)
 
     # ---- state --------------------------------------------------------------------------------
     def state_variables(self) -> dict[str, list]:

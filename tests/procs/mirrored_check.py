@@ -47,8 +47,8 @@ def main() -> None:
         single.model.get_weights(), dist.model.get_weights(), strict=True))
     out["valid_diff"] = abs(single.validate()["loss"] - dist.validate()["loss"])
     out["acc_equal"] = single.validate()["accuracy"] == dist.validate()["accuracy"]
-    out["predict_diff"] = float(np.max(np.abs(single.predict(data().valid)
-                                              - dist.predict(data().valid))))
+    out["predict_diff"] = float(np.max(np.abs(single.get_preds(data().valid)[0]
+                                              - dist.get_preds(data().valid)[0])))
 
     # Each replica's copy of every state variable, before and after lr_find: bitwise equal.
     def replica_values(learn):

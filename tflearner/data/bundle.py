@@ -24,9 +24,11 @@ import tensorflow as tf
 from ..core.checks import check_choice, check_int, fail
 from . import folder as _folder
 from .cifar import CIFAR10_CLASSES, load_cifar10
+from .items import items_dataset
 from .split import epoch_order, split_indices
 
-__all__ = ["DataBundle", "Preprocessing", "cifar10_data", "split_indices", "TASKS"]
+__all__ = ["DataBundle", "Preprocessing", "cifar10_data", "split_indices", "TASKS",
+           "preprocessing_from_dict"]
 
 #: Tasks a DataBundle can describe, each with its default loss and metrics.
 TASKS = ("sparse_categorical", "categorical", "regression")
@@ -103,7 +105,22 @@ class Preprocessing:
         return x.astype(np.float32) * np.float32(self.scale)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"raw_dtype": self.raw_dtype, "scale": self.scale}
+        return {"kind": "array", "raw_dtype": self.raw_dtype, "scale": self.scale}
+
+
+def preprocessing_from_dict(d: dict[str, Any] | None
+                            ) -> Preprocessing | _folder.ImagePreprocessing | None:
+    """The inverse of ``Preprocessing.as_dict`` / ``ImagePreprocessing.as_dict`` (None: None)."""
+    if d is None:
+        return None
+    kind = d.get("kind")
+    if kind == "array":
+        return Preprocessing(str(d["raw_dtype"]), None if d["scale"] is None else float(d["scale"]))
+    if kind == "image":
+        return _folder.ImagePreprocessing((int(d["img_size"][0]), int(d["img_size"][1])),
+                                          int(d["channels"]), float(d["scale"]),
+                                          str(d["interpolation"]))
+    raise ValueError(f"preprocessing kind must be 'array' or 'image', got {kind!r}.")
 
 
 @dataclass
@@ -283,6 +300,42 @@ class DataBundle:
         as :meth:`from_folder`.
         """
         return cls(**_folder.csv_parts(csv, folder, fn_col, label_col, **kwargs))
+
+    def test_dl(self, items: Any, labels: Any = None, batch_size: int | None = None
+                ) -> tf.data.Dataset:
+        """Batches of model inputs made from raw ``items`` exactly as this data's pipelines make
+        them (fastai's name): an array of raw examples, or a list of image file paths, PIL
+        images or single raw examples (see :mod:`tflearner.data.items` for the rules). With
+        ``labels`` (class indices, or class names when the data has ``classes``) it yields
+        ``(x, y)``, ready for ``Learner.validate`` / ``get_preds``; otherwise ``x`` only.
+        ``batch_size`` defaults to the data's.
+        """
+        bs = _check_batch_size("batch_size", batch_size if batch_size is not None
+                               else self.batch_size or 64)
+        if labels is not None:
+            labels = self._label_indices(labels)
+        return items_dataset(items, self.preprocess, tuple(self.input_shape),
+                             self.train.element_spec[0].dtype.name, bs, labels)
+
+    def _label_indices(self, labels: Any) -> np.ndarray:
+        y = np.asarray(labels)
+        if y.dtype.kind in "US" and self.classes is not None:
+            index = {c: i for i, c in enumerate(self.classes)}
+            unknown = sorted({str(v) for v in y.ravel()} - set(index))
+            if unknown:
+                raise ValueError(f"labels has class names {unknown} that the data does not "
+                                 f"have; its classes are {list(self.classes)}.")
+            return np.asarray([index[str(v)] for v in y.ravel()], np.int64)
+        y_dtype = self.train.element_spec[1].dtype
+        if y.dtype.kind not in "iufb":
+            raise TypeError(f"labels must be class indices or class names, got dtype "
+                            f"{y.dtype.name}.")
+        if self.task == "sparse_categorical" and self.c is not None and y.size and (
+                y.min() < 0 or y.max() >= self.c):
+            bad = y[(y < 0) | (y >= self.c)].ravel()[0]
+            raise ValueError(f"labels has the class index {bad}, outside [0, {self.c}) for "
+                             f"the data's {self.c} classes.")
+        return y.astype(y_dtype.as_numpy_dtype)
 
     def show_batch(self, n: int = 9, ds: str = "train", **kwargs: Any):
         """The first ``n`` images of a split with their class names in a grid; returns the

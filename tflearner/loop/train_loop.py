@@ -246,10 +246,27 @@ class TrainLoop:
 
     def predict(self, ds: tf.data.Dataset) -> np.ndarray:
         """Concatenated model outputs over ``ds`` (elements ``x`` or ``(x, y)``)."""
-        outs = []
+        return self.gather(ds)[0]
+
+    def gather(self, ds: tf.data.Dataset, inputs: bool = False
+               ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """``(outputs, targets, inputs)`` over ``ds``, concatenated on the host; ``targets`` is
+        None for elements ``x`` without labels, ``inputs`` None unless asked for."""
+        outs, ys, xs = [], [], []
         for elem in self._distribute(ds):
             x = elem[0] if isinstance(elem, tuple) else elem
             outs.append(self.steps.predict_step(x).numpy())
+            if isinstance(elem, tuple):
+                ys.append(self._host(elem[1]))
+            if inputs:
+                xs.append(self._host(x))
         if not outs:
             raise ValueError("the dataset passed to predict yielded no batches.")
-        return np.concatenate(outs)
+        return (np.concatenate(outs), np.concatenate(ys) if ys else None,
+                np.concatenate(xs) if inputs else None)
+
+    def _host(self, value) -> np.ndarray:
+        """A (possibly per-replica) batch as one numpy array, in the dataset's order."""
+        if self.distributed:
+            value = self.strategy.gather(value, axis=0)
+        return np.asarray(value)

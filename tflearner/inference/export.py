@@ -1,0 +1,166 @@
+"""Export for inference: a folder with the model in Keras' own format and a small JSON.
+
+``export(path)`` writes ``path/model.keras`` (``model.save``: architecture and weights; the
+Learner never compiles the model, so no optimizer state) and ``path/tflearner.json``::
+
+    {"format": "tflearner-export", "format_version": 1, "tflearner_version": "0.1.0",
+     "keras_version": ..., "tensorflow_version": ..., "model_file": "model.keras",
+     "model_sha256": ..., "task": ..., "classes": [...], "c": ..., "activation": ...,
+     "preprocess": {...}, "input_spec": {"shape": [null, 32, 32, 3], "dtype": "float32"}}
+
+No pickle: nothing in the folder runs code when read (Keras' ``safe_mode`` stays on). Both
+files are written to temporary names and renamed, so an interrupted export never leaves a
+half-written pair. :func:`load_learner` checks the format, its version, the files and the
+model's checksum before Keras reads it, and returns an
+:class:`~tflearner.inference.predictor.InferenceLearner`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from .._version import __version__
+from ..data.bundle import preprocessing_from_dict
+from .predictor import InferenceLearner
+
+__all__ = ["EXPORT_FORMAT", "EXPORT_VERSION", "ExportError", "export", "load_learner",
+           "read_export_meta"]
+
+EXPORT_FORMAT, EXPORT_VERSION = "tflearner-export", 1
+META_FILE, MODEL_FILE = "tflearner.json", "model.keras"
+
+
+class ExportError(ValueError):
+    """An export folder that cannot be read: wrong format, newer version, corrupt files."""
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _atomic_json(obj: dict, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=2)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def export(model: keras.Model, path: str | os.PathLike, *, task: str,
+           classes: tuple[str, ...] | None, c: int | None, activation: str | None,
+           preprocess: Any, input_shape: tuple, x_dtype: str) -> Path:
+    """Write the export folder ``path`` (created if needed; an existing export in it is
+    replaced); returns it."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"path must be a folder to export into, got {str(path)!r}, which is a "
+                         "file; pass a folder name, e.g. learn.export('export').")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"path={str(path)!r} cannot be created as a folder: {exc}.") from None
+    fd, tmp_model = tempfile.mkstemp(dir=path, prefix=".tmp-", suffix=".keras")
+    os.close(fd)
+    try:
+        model.save(tmp_model, overwrite=True)
+        sha = _sha256(Path(tmp_model))
+        os.replace(tmp_model, path / MODEL_FILE)
+    except BaseException:
+        Path(tmp_model).unlink(missing_ok=True)
+        raise
+    meta = {"format": EXPORT_FORMAT, "format_version": EXPORT_VERSION,
+            "tflearner_version": __version__, "keras_version": keras.__version__,
+            "tensorflow_version": tf.__version__, "model_file": MODEL_FILE,
+            "model_sha256": sha, "task": task,
+            "classes": None if classes is None else list(classes), "c": c,
+            "activation": activation,
+            "preprocess": None if preprocess is None else preprocess.as_dict(),
+            "input_spec": {"shape": [None, *(None if d is None else int(d) for d in input_shape)],
+                           "dtype": x_dtype}}
+    _atomic_json(meta, path / META_FILE)
+    return path
+
+
+def _meta_path(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    if path.is_dir():
+        path = path / META_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"path={str(path)!r} does not exist; pass the folder written by learn.export(path) "
+            f"(it holds {META_FILE} and {MODEL_FILE}).")
+    return path
+
+
+def read_export_meta(path: str | os.PathLike) -> dict[str, Any]:
+    """The checked JSON of an export folder (or of its ``tflearner.json``)."""
+    meta_path = _meta_path(path)
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ExportError(f"{meta_path} is not a tflearner export: it is not valid JSON "
+                          f"({exc}). Export the Learner again.") from None
+    if not isinstance(meta, dict) or meta.get("format") != EXPORT_FORMAT:
+        got = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise ExportError(f"{meta_path} is not a tflearner export (format {got!r}, expected "
+                          f"{EXPORT_FORMAT!r}).")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise ExportError(f"{meta_path} has format_version={version!r}; expected an int >= 1.")
+    if version > EXPORT_VERSION:
+        raise ExportError(
+            f"{meta_path} was written by tflearner {meta.get('tflearner_version', '?')} in "
+            f"export format {version}; this tflearner reads format {EXPORT_VERSION} and older. "
+            "Upgrade tflearner (pip install -U tflearner) to load it.")
+    missing = [k for k in ("model_file", "model_sha256", "task", "input_spec", "activation",
+                           "preprocess", "classes") if k not in meta]
+    if missing:
+        raise ExportError(f"{meta_path} lacks the entries {missing}; export the Learner again.")
+    meta["_dir"] = str(meta_path.parent)
+    return meta
+
+
+def load_learner(path: str | os.PathLike, custom_objects: dict | None = None,
+                 safe_mode: bool = True, loss_fn: Any = None) -> InferenceLearner:
+    """The :class:`InferenceLearner` of an export folder written by ``Learner.export``.
+
+    ``custom_objects`` / ``safe_mode`` go to ``keras.saving.load_model`` (custom layers need
+    the former); ``loss_fn`` enables ``get_preds(with_loss=True)``. A missing folder or file
+    raises ``FileNotFoundError``; a file of another format, a newer format version, a
+    corrupt JSON or model file raises :class:`ExportError` saying which.
+    """
+    meta = read_export_meta(path)
+    model_path = Path(meta["_dir"]) / meta["model_file"]
+    if not model_path.is_file():
+        raise FileNotFoundError(f"{model_path} is missing; the export folder must hold the "
+                                f"{META_FILE} and the {meta['model_file']} written with it.")
+    if _sha256(model_path) != meta["model_sha256"]:
+        raise ExportError(f"{model_path} is corrupt or was replaced: its SHA-256 does not match "
+                          f"the one recorded in {META_FILE}. Export the Learner again.")
+    try:
+        model = keras.saving.load_model(model_path, custom_objects=custom_objects,
+                                        compile=False, safe_mode=safe_mode)
+    except Exception as exc:  # noqa: BLE001 - re-raised with the file named
+        raise ExportError(f"Keras could not load {model_path}: "
+                          f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}. "
+                          "Custom layers need custom_objects=.") from None
+    spec = meta["input_spec"]
+    return InferenceLearner(model, task=meta["task"], input_shape=tuple(spec["shape"][1:]),
+                            x_dtype=spec["dtype"], classes=meta["classes"],
+                            preprocess=preprocessing_from_dict(meta["preprocess"]),
+                            activation=meta["activation"], loss_fn=loss_fn)

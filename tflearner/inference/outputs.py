@@ -1,0 +1,104 @@
+"""From raw model outputs to what users read: probabilities, decoded classes, per-item losses.
+
+Pure numpy, except :func:`per_item_losses`, which calls the Learner's loss. The activation is the
+loss's, as in fastai: a classifier trained on logits (``from_logits=True``) gets a softmax, one
+that outputs probabilities (or a regression) gets its outputs as they are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+__all__ = ["ACTIVATIONS", "activation_for", "activate", "decode", "per_item_losses",
+           "class_targets", "assemble"]
+
+#: Output activations an export records: ``"softmax"`` (logits in) or None (as they are).
+ACTIVATIONS = ("softmax", None)
+CLASSIFICATION = ("sparse_categorical", "categorical")
+
+
+def activation_for(task: str, loss_fn: Any, outputs_probabilities: bool) -> str | None:
+    """``"softmax"`` for a classifier whose outputs are logits, else None.
+
+    A loss with a ``from_logits`` attribute (Keras' cross-entropies) decides; otherwise the
+    model's outputs do (``outputs_probabilities``: rows are non-negative and sum to 1)."""
+    if task not in CLASSIFICATION:
+        return None
+    from_logits = getattr(loss_fn, "from_logits", None)
+    if from_logits is None:
+        from_logits = not outputs_probabilities
+    return "softmax" if from_logits else None
+
+
+def activate(out: np.ndarray, activation: str | None) -> np.ndarray:
+    """``out`` with ``activation`` applied over the last axis (float32)."""
+    out = np.asarray(out, np.float32)
+    if activation is None:
+        return out
+    z = out - out.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def decode(probs: np.ndarray, task: str) -> np.ndarray:
+    """Class indices (argmax) for classification; the outputs themselves otherwise."""
+    return np.argmax(probs, axis=-1) if task in CLASSIFICATION else probs
+
+
+def class_targets(targets: np.ndarray) -> np.ndarray:
+    """Class indices from sparse ``(n,)`` / ``(n, 1)`` or one-hot ``(n, c)`` targets."""
+    t = np.asarray(targets)
+    if t.ndim == 2 and t.shape[1] > 1:
+        return np.argmax(t, axis=1)
+    return t.reshape(len(t)).astype(np.int64)
+
+
+def _unreduced(loss_fn: Any) -> Any | None:
+    """A copy of a Keras loss that returns one value per item, or None if it has no config."""
+    if not isinstance(loss_fn, keras.losses.Loss):
+        return None
+    try:
+        return type(loss_fn).from_config({**loss_fn.get_config(), "reduction": None})
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
+def per_item_losses(loss_fn: Any, targets: np.ndarray, out: np.ndarray,
+                    batch_size: int = 1024) -> np.ndarray:
+    """The loss of each item, ``(n,)`` float32: ``loss_fn`` with its reduction turned off when
+    it is a Keras loss, otherwise ``loss_fn`` called on each item alone (vectorised). The
+    model's regularisation losses are not included (as in fastai)."""
+    fn = _unreduced(loss_fn)
+    pieces = []
+    for i in range(0, len(out), batch_size):
+        y = tf.constant(targets[i:i + batch_size])
+        p = tf.constant(np.asarray(out[i:i + batch_size], np.float32))
+        if fn is not None:
+            v = fn(y, p)
+        else:
+            v = tf.vectorized_map(lambda a: loss_fn(a[0][None], a[1][None]), (y, p))
+        v = np.asarray(v, np.float32)
+        pieces.append(v.reshape(len(p), -1).mean(axis=1) if v.ndim > 1 else v.reshape(len(p)))
+    return np.concatenate(pieces)
+
+
+def assemble(out: np.ndarray, targets: np.ndarray | None, inputs: np.ndarray | None, *,
+             task: str, activation: str | None, loss_fn: Any, with_input: bool,
+             with_loss: bool, with_decoded: bool) -> tuple:
+    """``([inputs,] probs, targets[, decoded][, losses])`` as ``Learner.get_preds`` returns."""
+    probs = activate(out, activation)
+    res: list[Any] = [probs, targets]
+    if with_decoded:
+        res.append(decode(probs, task))
+    if with_loss:
+        if targets is None:
+            raise ValueError("with_loss=True needs targets, but the dataset yields inputs only; "
+                             "pass (x, y) batches (e.g. data.test_dl(items, labels=...)).")
+        res.append(per_item_losses(loss_fn, targets, out))
+    if with_input:
+        res.insert(0, inputs)
+    return tuple(res)
