@@ -12,14 +12,17 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 @pytest.mark.parametrize("name", ["fit_lenet_cifar10", "adam_one_cycle", "keras_model_fit",
-                                  "transfer_learning"])
+                                  "transfer_learning", "own_images"])
 def test_example_runs_on_the_sample(name, tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(EXAMPLES))
     module = importlib.import_module(name)
+    args = ["--epochs", "1", "--batch-size", "64"]
+    if name in ("fit_lenet_cifar10", "adam_one_cycle", "own_images"):
+        args += ["--out", str(tmp_path)]
+    if name == "own_images":
+        args += ["--limit", "300"]
     try:
-        acc = module.main(["--epochs", "1", "--batch-size", "64", "--out", str(tmp_path)]
-                          if name in ("fit_lenet_cifar10", "adam_one_cycle") else
-                          ["--epochs", "1", "--batch-size", "64"])
+        acc = module.main(args)
     finally:
         sys.modules.pop(name, None)
         sys.modules.pop("_common", None)
@@ -28,9 +31,13 @@ def test_example_runs_on_the_sample(name, tmp_path, monkeypatch):
         assert (tmp_path / "lr_find.png").stat().st_size > 10_000
     if name == "adam_one_cycle":
         assert (tmp_path / "sched.png").stat().st_size > 10_000
+    if name == "own_images":
+        for png in ("show_batch", "confusion_matrix", "top_losses", "show_results"):
+            assert (tmp_path / f"{png}.png").stat().st_size > 10_000
+        assert (tmp_path / "export" / "model.keras").is_file()
 
 
 def test_every_example_is_smoke_tested():
     scripts = {p.stem for p in EXAMPLES.glob("*.py") if not p.stem.startswith("_")}
     assert scripts == {"fit_lenet_cifar10", "adam_one_cycle", "keras_model_fit",
-                       "transfer_learning"}
+                       "transfer_learning", "own_images"}

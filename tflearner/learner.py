@@ -28,7 +28,7 @@ from .core.state_io import assign_state, read_state, schedule_hash, write_state
 from .data.bundle import DataBundle
 from .data.show import check_images
 from .inference.export import export as export_folder
-from .inference.interpret import show_results
+from .inference.interpret import fetch_inputs, show_results
 from .inference.outputs import activation_for, assemble
 from .inference.predictor import InferenceLearner
 from .inference.tta import augmented, tta_mix
@@ -634,17 +634,26 @@ class Learner:
         ``get_preds(ds=items)``. Regression: ``(outputs, None, outputs)``."""
         return self.inference.predict(item)
 
-    def show_results(self, n: int = 9, ds: Any = None, ncols: int | None = None,
-                     figsize: tuple[float, float] | None = None):
-        """The first ``n`` items of ``ds`` (default: validation) titled ``target/prediction``,
-        wrong ones in red; returns the Axes array. Needs image inputs and labels."""
+    def show_results(self, n: int = 9, ds: Any = None, shuffle: bool = True, seed: int = 0,
+                     ncols: int | None = None, figsize: tuple[float, float] | None = None):
+        """``n`` items of ``ds`` (default: validation) titled with their target above the
+        prediction, wrong ones in red; returns the Axes array. ``shuffle``: a seeded random
+        choice across ``ds`` (one prediction pass over it), else its first ``n``. Needs image
+        inputs and labels."""
         n = check_int("n", n, 1, fix="the number of images to show, e.g. n=9.")
+        check_bool("shuffle", shuffle)
+        seed = check_int("seed", seed, 0, fix="e.g. seed=0.")
         dataset = self.preds_dataset(ds)
         spec = dataset.element_spec
         if not isinstance(spec, tuple):
             raise ValueError("show_results needs (x, y) batches; ds yields inputs only.")
         check_images(spec[0], "show_results")
-        x, probs, y = self.get_preds(dataset.unbatch().take(n).batch(n), with_input=True)
+        if not shuffle:
+            x, probs, y = self.get_preds(dataset.unbatch().take(n).batch(n), with_input=True)
+        else:
+            probs, y = self.get_preds(dataset)
+            idxs = np.random.default_rng(seed).permutation(len(y))[:n]
+            x, probs, y = fetch_inputs(dataset, idxs, y), probs[idxs], y[idxs]
         return show_results(x, y, probs, self.data.classes, ncols=ncols, figsize=figsize)
 
     def tta(self, ds: Any = None, n: int = 4, beta: float | None = 0.25, augment: Any = None,
