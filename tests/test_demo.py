@@ -24,6 +24,8 @@ def test_demo_runs_offline_and_writes_its_outputs(tmp_path, capsys):
         image = mpimg.imread(tmp_path / name)
         assert image.shape[0] > 200 and image.shape[1] > 300  # a real figure, not an empty file
     assert (tmp_path / "weights.npz").stat().st_size > 62006 * 4
+    assert (tmp_path / "export" / "model.keras").is_file()  # fit / demo export for predict
+    assert f"exported: {tmp_path / 'export'}" in out
     history = json.loads((tmp_path / "history.json").read_text())
     assert len(history["fit"]["losses"]) == len(history["fit"]["lrs"]) > 0
     assert history["lr_find"]["suggestions"]["robust"]["lr"] > 0

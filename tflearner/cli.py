@@ -1,18 +1,35 @@
-"""The ``tflearner`` command: the LR finder and one-cycle training from a terminal.
+"""The ``tflearner`` command: the LR finder, one-cycle training and prediction from a terminal.
 
     tflearner demo                                   # offline: the shipped CIFAR-10 sample
     tflearner lr-find --data cifar10 --out runs/a    # sweep, plot, suggestions as JSON
     tflearner fit --data PATH --epochs 10 --max-lr suggest --opt adam --out runs/b
+    tflearner fit --data pets/ --img-size 64 --epochs 5 --max-lr 0.01 --out runs/c
+    tflearner predict runs/c/export cat.jpg dog.png [--json]
 
-``--data``: ``cifar10`` (local copies, then Keras' download), ``cifar10-sample`` (shipped, offline)
-or a path to a CIFAR-10 folder / ``cifar-10-python.tar.gz``. The model is LeNet-5.
+``--data``: ``cifar10`` (local copies, then Keras' download), ``cifar10-sample`` (shipped,
+offline), a CIFAR-10 folder (one holding ``data_batch_1``.., ``cifar-10-batches-py/`` or
+``cifar-10-python.tar.gz``) or tar archive, or else an ImageNet-style image folder: one
+sub-folder per class (``pets/cat/1.jpg``; ``--valid-pct`` of it held out, default 0.2), or
+``train/`` + ``valid/`` sub-trees of class folders, read by ``DataBundle.from_folder``. Folder
+options: ``--img-size N`` (images resized to N×N, default 32; CIFAR-10 is 32 only),
+``--augment/--no-augment`` (``aug_transforms()`` on the training split; default on). The
+model is LeNet-5 for ``(N, N, 3)`` inputs and one output per class.
 ``--out DIR`` receives ``lr_find.png``, ``loss.png``, ``sched.png``, ``history.json`` (the
-recorder's per-batch and per-epoch history and the suggestions) and ``weights.npz``.
+recorder's per-batch and per-epoch history and the suggestions), ``weights.npz`` and, after
+``fit`` / ``demo``, ``export/`` (``model.keras`` + ``tflearner.json``, for ``load_learner``
+and ``tflearner predict``). CIFAR-10 runs report the test split; folder runs, which have none,
+the validation split.
+``predict EXPORT IMAGE...`` prints ``file<TAB>label<TAB>probability`` per image (the predicted
+class's probability, 4 decimals); ``--json`` one JSON list of ``{"file", "label", "index",
+"probability", "probs": {class: p}}``. A missing or unreadable image does not stop the others:
+it gets one stderr line naming it, is left out of the output, and the exit code is 3 at the
+end.
 Every argument is checked before any data is loaded or a model is built (``--opt`` against
 the optimizer names Keras has, ``--out`` for a folder that can be created, ``--data`` for a name
-or an existing path), with messages in command-line terms.
-Exit codes: 0 success, 2 bad arguments (as argparse), 3 data not found or unreadable, 4 the LR
-finder had no suggestion where one was needed. Errors go to stderr.
+or an existing path, an image folder for class sub-folders, ``EXPORT`` for an existing path),
+with messages in command-line terms.
+Exit codes: 0 success, 2 bad arguments (as argparse), 3 data, export or image not found or
+unreadable, 4 the LR finder had no suggestion where one was needed. Errors go to stderr.
 """
 
 from __future__ import annotations
@@ -21,16 +38,21 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 from .core.checks import fail
+from .data.cifar import ARCHIVE_NAME, BATCHES_DIR, _is_batches_dir
+from .inference.export import META_FILE
 
 __all__ = ["main", "build_parser", "check_args", "optimizer_names"]
 
 EXIT_ARGS, EXIT_DATA, EXIT_NO_SUGGESTION = 2, 3, 4
 DATA_NAMES = ("cifar10", "cifar10-sample")
+CIFAR_SIZE = 32  # CIFAR-10's images are 32×32; --img-size resizes image folders only
+MIN_IMG_SIZE = 16  # LeNet-5's two 5×5 valid convolutions and two 2×2 poolings
 _SEED_LIMIT = 2**32  # what set_seed / numpy accept: [0, 2**32)
 
 
@@ -40,6 +62,10 @@ class ArgError(Exception):
     def __init__(self, message: str, code: int = EXIT_ARGS) -> None:
         super().__init__(message)
         self.code = code
+
+
+class DataError(Exception):
+    """Data, an export or an image that cannot be read (exit 3), found after loading began."""
 
 
 def _max_lr(value: str) -> float | str:
@@ -65,18 +91,42 @@ def _positive_int(value: str) -> int:
     return n
 
 
+def _fraction(value: str) -> float:
+    try:
+        pct = float(value)
+    except ValueError:
+        pct = math.nan
+    if not (math.isfinite(pct) and 0 <= pct < 1):
+        raise argparse.ArgumentTypeError(
+            f"--valid-pct must be a number in [0, 1), got {value!r}; e.g. --valid-pct 0.2 "
+            "(0: no validation split)")
+    return pct
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tflearner", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="command", required=True, metavar="{demo,lr-find,fit}")
+    sub = p.add_subparsers(dest="command", required=True,
+                           metavar="{demo,lr-find,fit,predict}")
 
     def common(sp: argparse.ArgumentParser, data: str, batch: int) -> None:
         sp.add_argument("--data", default=data,
-                        help="cifar10, cifar10-sample, or a CIFAR-10 folder / tar.gz "
+                        help="cifar10, cifar10-sample, a CIFAR-10 folder / tar.gz, or an image "
+                             "folder (one sub-folder per class, or train/ + valid/) "
                              f"(default: {data})")
+        sp.add_argument("--img-size", type=_positive_int, default=None, metavar="N",
+                        help=f"image folders: resize to N×N (default: {CIFAR_SIZE}; "
+                             f">= {MIN_IMG_SIZE} for LeNet-5)")
+        sp.add_argument("--valid-pct", type=_fraction, default=None, metavar="FRACTION",
+                        help="fraction held out for validation (default: 0.2 for a folder "
+                             "without valid/, 0.1 for CIFAR-10)")
+        sp.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                        help="image folders: aug_transforms() on the training split "
+                             "(default: on)")
         sp.add_argument("--batch-size", type=_positive_int, default=batch)
         sp.add_argument("--opt", default="sgd", help="Keras optimizer name (default: sgd)")
         sp.add_argument("--seed", type=int, default=0, help="in [0, 2**32) (default: 0)")
-        sp.add_argument("--out", default="out", help="folder for plots, history and weights")
+        sp.add_argument("--out", default="out",
+                        help="folder for plots, history, weights and (fit) export/")
         sp.add_argument("--quiet", action="store_true", help="no progress bars or table")
 
     sp = sub.add_parser("lr-find", help="run the LR range test and save its plot")
@@ -91,6 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="one-cycle max LR, or 'suggest' for lr_find's (default)")
         sp.add_argument("--schedule", choices=["one-cycle", "constant", "flat-cos"],
                         default="one-cycle")
+    sp = sub.add_parser("predict", help="classify image files with an exported model")
+    sp.add_argument("export", metavar="EXPORT",
+                    help="the export folder written by fit (OUT/export) or learn.export(path)")
+    sp.add_argument("images", metavar="IMAGE", nargs="+", help="image files (jpeg/png/bmp/gif)")
+    sp.add_argument("--json", action="store_true",
+                    help="print one JSON list instead of tab-separated lines")
     return p
 
 
@@ -145,33 +201,128 @@ def _check_out(value: str) -> None:
                                 f"{str(parent)!r} is not writable.")))
 
 
+def data_kind(value: str) -> str:
+    """``"name"`` (cifar10, cifar10-sample), ``"cifar"`` (a CIFAR-10 folder or a file, which
+    ``load_cifar10`` reads as an archive or rejects), ``"folder"`` (any other folder: an image
+    folder) or ``"missing"``; from the file system alone, nothing is read."""
+    if value in DATA_NAMES:
+        return "name"
+    path = Path(value).expanduser()
+    if not path.exists():
+        return "missing"
+    if not path.is_dir():
+        return "cifar"
+    if (_is_batches_dir(path) or (path / BATCHES_DIR).is_dir()
+            or (path / ARCHIVE_NAME).is_file()):
+        return "cifar"
+    return "folder"
+
+
+def _check_folder(value: str) -> None:
+    """An image folder needs class sub-folders (the deeper checks are ``from_folder``'s)."""
+    root = Path(value).expanduser()
+    if any(d.is_dir() and not d.name.startswith(".") for d in root.iterdir()):
+        return
+    loose = sum(1 for f in root.iterdir() if f.is_file())
+    what = (f"it holds {loose} file{'s' if loose > 1 else ''} but no sub-folders" if loose
+            else "it is empty")
+    raise ArgError(f"--data {value!r} is neither a CIFAR-10 folder nor an image folder: {what}; "
+                   f"put each class's images in its own sub-folder ({value}/cat/1.jpg, "
+                   f"{value}/dog/2.jpg), or use train/ + valid/ trees of class folders.",
+                   EXIT_DATA)
+
+
+def _check_data_options(args: argparse.Namespace, kind: str) -> None:
+    """``--img-size`` / ``--augment`` for folders only; fills in the defaults of all three."""
+    if kind == "folder":
+        args.img_size = CIFAR_SIZE if args.img_size is None else args.img_size
+        if args.img_size < MIN_IMG_SIZE:
+            raise ArgError(str(fail("--img-size", f"an integer >= {MIN_IMG_SIZE}", args.img_size,
+                                    f"LeNet-5 needs at least {MIN_IMG_SIZE}×{MIN_IMG_SIZE} "
+                                    "inputs; e.g. --img-size 32.")))
+        args.valid_pct = 0.2 if args.valid_pct is None else args.valid_pct
+        args.augment = True if args.augment is None else args.augment
+        return
+    if args.img_size not in (None, CIFAR_SIZE):
+        raise ArgError(str(fail("--img-size", f"{CIFAR_SIZE} for CIFAR-10 (its images are "
+                                f"{CIFAR_SIZE}×{CIFAR_SIZE})", args.img_size,
+                                "leave it out, or pass an image folder as --data to resize.")))
+    if args.augment:
+        raise ArgError("--augment applies to image folders only, got it with --data "
+                       f"{args.data!r} (CIFAR-10); leave it out, or pass an image folder.")
+    args.img_size, args.augment = CIFAR_SIZE, False
+    args.valid_pct = 0.1 if args.valid_pct is None else args.valid_pct
+
+
+def _check_predict(args: argparse.Namespace) -> None:
+    export = Path(args.export).expanduser()
+    fix = "pass the export folder written by tflearner fit (OUT/export) or learn.export(path)."
+    if not export.exists():
+        raise ArgError(f"EXPORT {args.export!r} does not exist; {fix}", EXIT_DATA)
+    if export.is_dir() and not (export / META_FILE).is_file():
+        raise ArgError(f"EXPORT {args.export!r} is not an export folder (it holds no "
+                       f"{META_FILE}); {fix}", EXIT_DATA)
+
+
 def check_args(args: argparse.Namespace) -> None:
-    """Check what argparse cannot, before anything is loaded; raises :class:`ArgError`."""
+    """Check what argparse cannot, before anything is loaded; raises :class:`ArgError`. Fills
+    in the data options' defaults, which depend on the kind of ``--data``."""
+    if args.command == "predict":
+        _check_predict(args)
+        return
     if not 0 <= args.seed < _SEED_LIMIT:
         raise ArgError(str(fail("--seed", "an integer in [0, 2**32)", args.seed,
                                 "e.g. --seed 0.")))
     if args.command == "lr-find" and args.num_it < 2:
         raise ArgError(str(fail("--num-it", "an integer >= 2", args.num_it,
                                 "100 is typical.")))
-    if args.data not in DATA_NAMES and not Path(args.data).expanduser().exists():
-        raise ArgError(f"--data {args.data!r} does not exist; pass a CIFAR-10 folder or "
-                       "cifar-10-python.tar.gz, cifar10, or cifar10-sample.", EXIT_DATA)
+    kind = data_kind(args.data)
+    if kind == "missing":
+        raise ArgError(f"--data {args.data!r} does not exist; pass an image folder, a CIFAR-10 "
+                       "folder or cifar-10-python.tar.gz, cifar10, or cifar10-sample.", EXIT_DATA)
+    _check_data_options(args, kind)
+    if kind == "folder":
+        _check_folder(args.data)
     _check_out(args.out)
     _check_opt(args.opt)
 
 
+def _load_folder(args: argparse.Namespace) -> Any:
+    from . import BadImageError, DataBundle, aug_transforms
+
+    try:
+        data = DataBundle.from_folder(args.data, valid_pct=args.valid_pct, img_size=args.img_size,
+                                      batch_size=args.batch_size, seed=args.seed,
+                                      augment=aug_transforms() if args.augment else None)
+    except BadImageError as exc:
+        shown = ", ".join(repr(f) for f in exc.files[:10])
+        more = f" and {len(exc.files) - 10} more" if len(exc.files) > 10 else ""
+        raise DataError(f"--data {args.data!r}: {len(exc.files)} image files cannot be "
+                        f"read or decoded as jpeg/png/bmp/gif: {shown}{more}; remove or "
+                        "replace them.") from None
+    except (ValueError, OSError) as exc:
+        raise DataError(f"--data {args.data!r} is not a usable image folder: "
+                        f"{exc}") from None
+    if len(data.classes) < 2:
+        raise DataError(f"--data {args.data!r} has {len(data.classes)} class folder "
+                        f"({', '.join(data.classes)}); a classifier needs at least 2, "
+                        "one sub-folder per class.")
+    return data
+
+
 def _load(args: argparse.Namespace) -> Any:
+    if data_kind(args.data) == "folder":
+        return _load_folder(args)
     from . import cifar10_data
     from .data.cifar import CifarFormatError, CifarNotFoundError
 
     try:
         if args.data == "cifar10-sample":
-            return cifar10_data(args.batch_size, seed=args.seed, sample=True)
+            return cifar10_data(args.batch_size, args.valid_pct, seed=args.seed, sample=True)
         path = None if args.data == "cifar10" else args.data
-        return cifar10_data(args.batch_size, seed=args.seed, path=path)
+        return cifar10_data(args.batch_size, args.valid_pct, seed=args.seed, path=path)
     except (CifarNotFoundError, CifarFormatError) as exc:
-        print(f"tflearner: error: {exc}", file=sys.stderr)
-        raise SystemExit(EXIT_DATA) from None
+        raise DataError(str(exc)) from None
 
 
 def _history(learn: Any) -> dict[str, Any]:
@@ -189,14 +340,59 @@ def _history(learn: Any) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+def _tf_message(message: str) -> str:
+    """TensorFlow's op error without its ``{{function_node ...}}`` / ``[Op:...]`` wrapping."""
+    message = re.sub(r"\{\{.*?\}\}\s*", "", message).split(" [Op:")[0].strip()
+    return message or "TensorFlow cannot decode it"
+
+
+def _predict(args: argparse.Namespace) -> int:
+    """``predict``: one line (or JSON entry) per readable image; see the module docstring."""
+    from . import BadImageError, ExportError, load_learner
+    from .inference.outputs import CLASSIFICATION
+
     try:
-        check_args(args)
-    except ArgError as exc:
-        print(f"tflearner {args.command}: error: {exc}", file=sys.stderr)
-        return exc.code
+        inf = load_learner(args.export)
+    except (FileNotFoundError, ExportError) as exc:
+        raise DataError(f"EXPORT {args.export!r} cannot be loaded: {exc}") from None
+    if inf.task not in CLASSIFICATION:
+        raise DataError(f"EXPORT {args.export!r} is a {inf.task} model; tflearner "
+                        "predict prints classes, so it needs a classifier's export.")
+    results, failed = [], 0
+    for file in args.images:
+        if not Path(file).is_file():
+            problem = "does not exist or is not a file; check the path"
+        else:
+            try:
+                label, index, probs = inf.predict(file)
+            except BadImageError as exc:
+                detail = _tf_message(str(exc).rsplit(" image: ", 1)[-1])
+                problem = (f"is not a readable jpeg/png/bmp/gif image ({detail}); replace it or "
+                           "leave it out")
+            except (ValueError, TypeError) as exc:  # e.g. the wrong size for a CIFAR model
+                problem = f"cannot be made into the model's input: {exc}"
+            else:
+                names = inf.classes if inf.classes is not None else range(len(probs))
+                label = label if isinstance(label, str) else int(label)
+                results.append({"file": file, "label": label, "index": index,
+                                "probability": float(probs[index]),
+                                "probs": {str(c): float(p) for c, p in zip(names, probs,
+                                                                            strict=True)}})
+                if not args.json:
+                    print(f"{file}\t{label}\t{float(probs[index]):.4f}", flush=True)
+                continue
+        failed += 1
+        print(f"tflearner predict: error: IMAGE {file!r} {problem}.", file=sys.stderr)
+    if args.json:
+        print(json.dumps(results, indent=1))
+    if failed:
+        print(f"tflearner predict: {failed} of {len(args.images)} images could not be "
+              "predicted (see above).", file=sys.stderr)
+        return EXIT_DATA
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
     import keras
     import matplotlib
 
@@ -209,7 +405,8 @@ def main(argv: list[str] | None = None) -> int:
     data = _load(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    learn = Learner(LeNet(), data, opt=args.opt, quiet=args.quiet)
+    model = LeNet(num_classes=len(data.classes), input_shape=(args.img_size, args.img_size, 3))
+    learn = Learner(model, data, opt=args.opt, quiet=args.quiet)
     print(f"data: {args.data} {data}")
     history: dict[str, Any] = {}
     max_lr = getattr(args, "max_lr", "suggest")
@@ -236,20 +433,41 @@ def main(argv: list[str] | None = None) -> int:
     else:
         learn.fit(args.epochs, lr=max_lr)
     history["fit"] = _history(learn)
-    test = learn.validate(data.test) if data.test is not None else None
-    if test is not None:
-        history["test"] = test
-        print(f"test: loss {test['loss']:.4f}, accuracy {test['accuracy']:.2%} "
-              f"({data.meta['n_test']} images)")
+    # CIFAR-10 has a test split; an image folder has none, so its validation split is reported
+    split, ds = ("test", data.test) if data.test is not None else ("valid", data.valid)
+    if ds is not None:
+        history[split] = metrics = learn.validate(ds)
+        print(f"{split}: loss {metrics['loss']:.4f}, accuracy {metrics['accuracy']:.2%} "
+              f"({data.meta[f'n_{split}']} images)")
+    else:
+        print("valid: none (--valid-pct 0), no metrics to report")
     learn.recorder.plot_loss().figure.savefig(out / "loss.png", dpi=110, bbox_inches="tight")
     axes = learn.recorder.plot_sched()
     axes[0].figure.savefig(out / "sched.png", dpi=110, bbox_inches="tight")
     plt.close("all")
     (out / "history.json").write_text(json.dumps(history, indent=1))
     weights = learn.save(out / "weights")
-    print(f"saved: {out / 'lr_find.png'}, {out / 'loss.png'}, {out / 'sched.png'}, "
-          f"{out / 'history.json'}, {weights}")
+    exported = learn.export(out / "export")
+    saved = [out / "lr_find.png"] if "lr_find" in history else []
+    saved += [out / "loss.png", out / "sched.png", out / "history.json", weights]
+    print(f"saved: {', '.join(str(f) for f in saved)}")
+    print(f"exported: {exported} (tflearner predict {exported} IMAGE...)")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        check_args(args)
+    except ArgError as exc:
+        print(f"tflearner {args.command}: error: {exc}", file=sys.stderr)
+        return exc.code
+    try:
+        return _predict(args) if args.command == "predict" else _train(args)
+    except DataError as exc:
+        print(f"tflearner {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_DATA
 
 
 if __name__ == "__main__":
