@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> float:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="folder for the plots and the export")
+    p.add_argument("--num-it", type=int, default=100, help="lr_find iterations")
     p.add_argument("--limit", type=int, default=None,
                    help="images per split of the sample tree (default: all)")
     args = p.parse_args(argv)
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> float:
     data.show_batch(9)[0, 0].figure.savefig(out / "show_batch.png", dpi=90)
 
     learn = Learner(LeNet(num_classes=len(data.classes)), data, opt="adam", quiet=True)
-    found = learn.lr_find()
+    found = learn.lr_find(num_it=args.num_it)
     print(f"lr_find: {found}")
     learn.fit_one_cycle(args.epochs, found.robust or 3e-3)
     print(learn.validate())

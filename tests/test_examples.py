@@ -20,7 +20,7 @@ def test_example_runs_on_the_sample(name, tmp_path, monkeypatch):
     if name in ("fit_lenet_cifar10", "adam_one_cycle", "own_images"):
         args += ["--out", str(tmp_path)]
     if name == "own_images":
-        args += ["--limit", "300"]
+        args += ["--limit", "200", "--num-it", "30"]
     try:
         acc = module.main(args)
     finally:
