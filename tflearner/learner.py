@@ -47,7 +47,15 @@ from .optim.factory import get_optimizer
 from .optim.group_hypers import GroupHypers
 from .optim.groups import check_groups, group_lrs, set_trainable, trainable_capable
 from .optim.hypers import Hypers
-from .schedules import FASTAI_ONE_CYCLE, exp_sweep, flat_cos, lin_sweep, one_cycle
+from .schedules import (
+    FASTAI_ONE_CYCLE,
+    exp_sweep,
+    flat_cos,
+    lin_sweep,
+    one_cycle,
+    sgdr,
+    sgdr_epochs,
+)
 from .schedules import ONE_CYCLE_DEFAULTS as _ONE_CYCLE
 
 __all__ = ["Learner"]
@@ -382,7 +390,7 @@ class Learner:
     def _fit(self, epochs: int, callbacks: list[Callback] | None, quiet: bool | None,
              terminate_on_nan: bool, checkpoint: str | os.PathLike | None,
              checkpoint_every: int | None, signature: dict[str, Any]):
-        """The one path into the loop for fit, fit_one_cycle and fit_flat_cos."""
+        """The one path into the loop for fit, fit_one_cycle, fit_flat_cos and fit_sgdr."""
         check_bool("terminate_on_nan", terminate_on_nan)
         callbacks = list(callbacks or [])
         keras_cbs = [*self.keras_callbacks,
@@ -498,6 +506,34 @@ class Learner:
         lrs = flat_cos(self._total_steps(epochs), float(peaks[-1]), pct_start, div_final)
         self.hypers.set(wd=wd)
         signature = {"method": "fit_flat_cos", "schedule": schedule_hash({"lr": lrs}),
+                     "peaks": peaks.tolist(), "wd": self.hypers.wd}
+        return self._fit(epochs, [ParamScheduler({"lr": lrs}), *(callbacks or [])], quiet,
+                         terminate_on_nan, checkpoint, checkpoint_every, signature)
+
+    def fit_sgdr(self, n_cycles: int, cycle_len: int, lr_max: float | slice | None = None,
+                 cycle_mult: int = 2, wd: float | None = None,
+                 callbacks: list[Callback] | None = None, quiet: bool | None = None,
+                 terminate_on_nan: bool = True, checkpoint: str | os.PathLike | None = None,
+                 checkpoint_every: int | None = None):
+        """fastai's SGDR (cosine annealing with warm restarts): ``n_cycles`` cycles, cycle ``k``
+        (from 0) lasting ``cycle_len * cycle_mult**k`` epochs, each a cosine from ``lr_max``
+        down to 0 (:func:`tflearner.schedules.sgdr`), set every batch.
+
+        Trains :func:`~tflearner.schedules.sgdr_epochs` epochs: ``cycle_len * (cycle_mult**
+        n_cycles - 1) / (cycle_mult - 1)``, or ``n_cycles * cycle_len`` with ``cycle_mult=1``
+        (e.g. 7 for ``fit_sgdr(3, 1)``). ``lr_max`` as ``fit_one_cycle``'s ``max_lr``: None
+        uses the last ``lr_find`` suggestion, a ``slice`` or list gives each layer group its
+        own. Momentum is not scheduled (as in fastai). Every argument is checked before any
+        training; the other arguments are :meth:`fit`'s.
+        """
+        epochs = sgdr_epochs(n_cycles, cycle_len, cycle_mult)
+        callbacks = _check_callbacks(callbacks)
+        check_real("wd", wd, 0.0, allow_none=True, fix="e.g. wd=0.01, or None to keep it.")
+        steps_per_epoch = self._total_steps(1)
+        peaks = self._max_lrs(lr_max, "lr_max")
+        lrs = sgdr(steps_per_epoch, n_cycles, cycle_len, float(peaks[-1]), cycle_mult)
+        self.hypers.set(wd=wd)
+        signature = {"method": "fit_sgdr", "schedule": schedule_hash({"lr": lrs}),
                      "peaks": peaks.tolist(), "wd": self.hypers.wd}
         return self._fit(epochs, [ParamScheduler({"lr": lrs}), *(callbacks or [])], quiet,
                          terminate_on_nan, checkpoint, checkpoint_every, signature)
