@@ -166,6 +166,11 @@ class Learner:
     optimizer). Each group has an optimizer of its own (``learn.opts``; ``learn.opt`` is the
     last). ``train_bn``: whether BatchNormalization layers of frozen groups keep training
     (fastai's default) or freeze with them (False, the default; see ``docs/transfer.md``).
+    ``train_metrics=True`` (fastai's ``Recorder`` flag) also computes the metrics on the
+    training batches, inside the compiled step, from each applied batch's training forward pass
+    (as Keras' ``model.fit`` reports ``accuracy`` beside ``val_accuracy``), with metric objects
+    of their own (``learn.train_metric_objects``): every epoch logs ``train_<name>`` after
+    ``train_loss`` (Keras callbacks get ``<name>``); ``lr_find`` skips them.
     """
 
     def __init__(self, model: keras.Model, data: DataBundle, loss_fn: Any = None,
@@ -175,7 +180,7 @@ class Learner:
                  steps_per_execution: int | str = STEPS_PER_EXECUTION,
                  strategy: tf.distribute.Strategy | None = None,
                  mixed_precision: str | None = None, splitter: Any = None,
-                 train_bn: bool = False) -> None:
+                 train_bn: bool = False, train_metrics: bool = False) -> None:
         if not isinstance(model, keras.Model):
             raise TypeError(f"model must be a keras.Model, got {type(model).__name__}: "
                             f"{model!r}. Wrap layers in keras.Sequential([...]) or "
@@ -189,6 +194,7 @@ class Learner:
         check_positive("lr", lr, allow_none=True,
                        fix="e.g. lr=1e-3, or None to keep the optimizer's own.")
         check_real("wd", wd, 0.0, allow_none=True, fix="e.g. wd=0.01, or None for none.")
+        self.train_metrics = check_bool("train_metrics", train_metrics)
         self.strategy = resolve_strategy(model, strategy)
         self._check_replica_batch(data, self.strategy)
         self.model, self.data = model, data
@@ -218,6 +224,9 @@ class Learner:
         self.activation = activation_for(data.task, loss_fn, probabilities)
         with self.scope():  # optimizer slots, hyper-parameters, metrics: beside the model
             self.metrics = self._make_metrics(metrics)
+            #: the training metrics' own objects (empty unless train_metrics=True)
+            self.train_metric_objects = (self._train_metric_objects(self.metrics)
+                                         if self.train_metrics else [])
             self.opt = get_optimizer(opt, 1e-3 if lr is None else lr)
             # Keras optimizers bind the strategy current at construction (and create their
             # `iterations` under it); one made outside the scope is rebuilt from its config
@@ -255,7 +264,8 @@ class Learner:
         self._snapshot: Snapshot | None = None
         self.loop = TrainLoop(model, self.opts, group_vars, self.loss_fn, self.metrics,
                               (x_spec, y_spec), self.hypers, jit_compile=jit_compile,
-                              steps_per_execution=steps_per_execution, strategy=self.strategy)
+                              steps_per_execution=steps_per_execution, strategy=self.strategy,
+                              train_metrics=self.train_metric_objects)
         # predict(item) runs through the same object load_learner returns: identical outputs
         self.inference = InferenceLearner(
             model, task=data.task, input_shape=tuple(x_spec.shape[1:]),
@@ -354,6 +364,29 @@ class Learner:
             else:
                 raise TypeError(f"metrics[{i}] must be a metric name or keras.metrics.Metric, "
                                 f"got {type(m).__name__}: {m!r}.")
+        return out
+
+    @staticmethod
+    def _train_metric_objects(metrics: list[keras.metrics.Metric]) -> list[keras.metrics.Metric]:
+        """A fresh copy of each metric (``from_config(get_config())``) for the training batches;
+        refuses names whose ``train_<name>`` column would collide."""
+        names = [m.name for m in metrics]
+        for i, name in enumerate(names):
+            if name == "loss" or names.count(name) > 1 or f"train_{name}" in names:
+                raise ValueError(
+                    f"metrics[{i}] is named {name!r}, so with train_metrics=True its column "
+                    f"train_{name} would collide with train_loss or another metric's; give "
+                    "each metric a distinct name (name=...) other than 'loss'.")
+        out = []
+        for i, m in enumerate(metrics):
+            try:
+                out.append(type(m).from_config(m.get_config()))
+            except Exception as exc:  # noqa: BLE001 - re-raised with the fix
+                raise TypeError(
+                    f"metrics[{i}] ({type(m).__name__} {m.name!r}) cannot be copied for "
+                    f"train_metrics=True: type(m).from_config(m.get_config()) failed "
+                    f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); give "
+                    "it a get_config() that rebuilds it, or pass train_metrics=False.") from None
         return out
 
     # ---- training -----------------------------------------------------------------------------
@@ -777,7 +810,7 @@ class Learner:
         epochs = num_it if not n_iter else -(-num_it // n_iter)  # cycle the data if needed
         with preserved(self.snapshot()):
             state = self.loop.fit(self.data.train, epochs, None, CallbackList(cbs),
-                                  learner=self, smooth_beta=beta,
+                                  learner=self, smooth_beta=beta, with_train_metrics=False,
                                   limits=sweep_limits(num_it, stop_div, div_threshold))
         rec = self.recorder
         rec.lr_find_info = {"num_it": num_it, "stop_reason": STOP_REASONS.get(
