@@ -53,6 +53,9 @@ def test_mirrored_strategy_on_two_logical_cpus_matches_one_device():
     assert res["groups_loss_diff"] <= 1e-5 and res["groups_weight_diff"] <= 1e-5
     assert res["groups_lrs"] == pytest.approx([1e-5, 1e-3], rel=1e-5)  # slice, first batch
     assert res["groups_restored_bitwise"]
+    # train_metrics=True: per-replica updates, aggregated, equal one device's; one trace
+    assert res["train_acc"][1] == pytest.approx(res["train_acc"][0], abs=1e-6)
+    assert res["train_metric_traces"] == {"train": 1, "eval": 1}
 
 
 def _free_ports(n: int) -> list[int]:

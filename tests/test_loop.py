@@ -139,6 +139,20 @@ def test_no_retrace_across_epochs_lr_changes_and_partial_batch(blob_data):
     assert learn.recorder.lrs[0] == pytest.approx(0.123)
 
 
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_training_metrics_do_not_retrace(blob_data, jit_compile):
+    """train_metrics=True: epochs, per-batch LRs, the partial last batch, lr_find (metrics off,
+    a tensor flag) and fits again all run the one train trace."""
+    learn = Learner(mlp(), blob_data, opt="adam", quiet=True, train_metrics=True,
+                    jit_compile=jit_compile, steps_per_execution=3)
+    learn.fit(2, callbacks=[LRPerBatch()])
+    learn.lr_find(num_it=20, suggest_funcs=("valley",))
+    learn.fit_sgdr(2, 1, 0.01)
+    learn.validate()
+    assert dict(learn.loop.trace_counts) == {"train": 1, "eval": 1}
+    assert all(0 <= row["train_accuracy"] <= 1 for row in learn.recorder.values)
+
+
 def test_per_batch_lr_reaches_the_compiled_step_exactly():
     """Linear regression, plain SGD: every step must equal w - lr_i * grad computed by hand."""
     rng = np.random.default_rng(0)

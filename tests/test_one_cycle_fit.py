@@ -7,10 +7,10 @@ import warnings
 import keras
 import numpy as np
 import pytest
-from conftest import mlp
+from conftest import StopAfter, mlp
 
 from tflearner import SGD, Learner
-from tflearner.schedules import flat_cos, one_cycle
+from tflearner.schedules import flat_cos, one_cycle, sgdr
 
 # Learner.fit_one_cycle's defaults (Smith's three-phase linear form, chosen by measurement)
 SMITH = {"pct_start": 0.45, "div": 10.0, "div_final": 1e4, "anneal": "linear",
@@ -156,3 +156,74 @@ def test_effective_momentum_and_update_match_a_hand_computation():
         w, b = w + vw, b + vb
     np.testing.assert_allclose(model.variables[0].numpy(), w, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(model.variables[1].numpy(), b, rtol=1e-4, atol=1e-6)
+
+
+# --------------------------------------------------------------------------------------------
+# fit_sgdr
+# --------------------------------------------------------------------------------------------
+
+def test_fit_sgdr_runs_the_pure_schedule_per_batch_without_retrace(blob_data):
+    learn = Learner(mlp(), blob_data, opt=SGD(momentum=0.9), quiet=True)
+    state = learn.fit_sgdr(2, 1, 0.05)  # cycles of 1 and 2 epochs: 3 epochs of 8 batches
+    assert state.epochs == 3 and len(learn.recorder.values) == 3
+    np.testing.assert_allclose(learn.recorder.lrs, sgdr(8, 2, 1, 0.05, 2), rtol=1e-6)
+    assert learn.recorder.lrs[0] == learn.recorder.lrs[8] == pytest.approx(0.05, rel=1e-6)
+    assert learn.recorder.moms == [pytest.approx(0.9)] * 24  # momentum is not scheduled
+    assert learn.loop.trace_counts["train"] == 1
+    learn.fit_sgdr(3, 1, 0.05, cycle_mult=1)  # equal cycles: 3 epochs
+    np.testing.assert_allclose(learn.recorder.lrs, sgdr(8, 3, 1, 0.05, 1), rtol=1e-6)
+    assert learn.loop.trace_counts["train"] == 1
+
+
+def test_fit_sgdr_lr_max_none_slices_and_wd(blob_data):
+    learn = Learner(mlp(), blob_data, quiet=True)
+    with pytest.raises(ValueError, match=r"lr_max=None .*run learn.lr_find\(\) first"):
+        learn.fit_sgdr(1, 1)
+    learn.suggested_lr = 0.02
+    learn.fit_sgdr(1, 2, wd=1e-3)
+    np.testing.assert_allclose(learn.recorder.lrs, sgdr(8, 1, 2, 0.02), rtol=1e-6)
+    assert learn.recorder.wds == [pytest.approx(1e-3)] * 16
+    two = Learner(mlp(), blob_data, quiet=True, splitter=lambda m: [m.layers[:1], m.layers[1:]])
+    two.fit_sgdr(1, 1, slice(1e-3, 1e-1))
+    groups = np.asarray(two.recorder.group_lrs)
+    np.testing.assert_allclose(groups[:, 1], sgdr(8, 1, 1, 0.1), rtol=1e-6)
+    np.testing.assert_allclose(groups[:, 0], groups[:, 1] / 100, rtol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs,err,words", [
+    ({"n_cycles": 0, "cycle_len": 1}, ValueError, "n_cycles must be an int >= 1, got 0;"),
+    ({"n_cycles": 2.5, "cycle_len": 1}, TypeError, "n_cycles must be an int >= 1, got 2.5"),
+    ({"n_cycles": 2, "cycle_len": 0}, ValueError, "cycle_len must be an int >= 1, got 0;"),
+    ({"n_cycles": 2, "cycle_len": 1, "cycle_mult": 0}, ValueError,
+     "cycle_mult must be an int >= 1, got 0;"),
+    ({"n_cycles": 2, "cycle_len": 1, "cycle_mult": 1.5}, TypeError,
+     "cycle_mult must be an int >= 1, got 1.5 (float)"),
+    ({"n_cycles": 2, "cycle_len": 1, "lr_max": -1.0}, ValueError, "lr_max"),
+    ({"n_cycles": 2, "cycle_len": 1, "lr_max": 0.1, "wd": -1.0}, ValueError, "wd must be"),
+    ({"n_cycles": 2, "cycle_len": 1, "lr_max": 0.1, "callbacks": 3}, TypeError, "callbacks"),
+])
+def test_fit_sgdr_bad_arguments_fail_before_training(blob_data, kwargs, err, words):
+    learn = Learner(mlp(), blob_data, quiet=True)
+    with pytest.raises(err) as info:
+        learn.fit_sgdr(**kwargs)
+    assert words in str(info.value)
+    assert learn.recorder.lrs == [] and int(learn.opt.iterations.numpy()) == 0
+
+
+def test_fit_sgdr_resumes_from_a_checkpoint(blob_data, tmp_path):
+    def run(**kw):
+        keras.utils.set_random_seed(3)
+        for v in blob_data.rng_state:
+            v.assign(0)
+        learn = Learner(mlp(), blob_data, quiet=True)
+        return learn, learn.fit_sgdr(2, 1, 0.05, **kw)
+
+    ref, _ = run()
+    _, state = run(checkpoint=tmp_path, callbacks=[StopAfter(11)])
+    assert state.step == 12 and state.stop_reason == "callback"
+    again, _ = run(checkpoint=tmp_path)
+    for a, b in zip(ref.model.variables, again.model.variables, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert again.recorder.lrs == ref.recorder.lrs
+    with pytest.raises(ValueError, match="different fit"):
+        run(checkpoint=tmp_path, cycle_mult=1)

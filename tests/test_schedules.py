@@ -30,6 +30,8 @@ from tflearner.schedules import (
     flat_cos,
     lin_sweep,
     one_cycle,
+    sgdr,
+    sgdr_epochs,
 )
 
 NAN, INF = float("nan"), float("inf")
@@ -61,7 +63,7 @@ def test_all_names_exist_and_docstring_examples_run():
     assert set(schedules.__all__) == {
         "ANNEALERS", "FASTAI_ONE_CYCLE", "ONE_CYCLE_DEFAULTS", "anneal_cos", "anneal_exp",
         "anneal_linear", "anneal_none", "combine", "exp_sweep", "flat_cos", "lin_sweep",
-        "one_cycle"}
+        "one_cycle", "sgdr", "sgdr_epochs"}
     result = doctest.testmod(schedules, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 10
     assert result.failed == 0
@@ -451,6 +453,74 @@ def test_flat_cos_matches_fastai_fit_flat_cos(n_epoch, n_iter, pct):
     np.testing.assert_allclose(lrs, expected, rtol=1e-12, atol=_ULPS * lr)
 
 
+def _fa_fit_sgdr(n_cycles, cycle_len, n_iter, lr_max, cycle_mult):
+    """fastai's fit_sgdr: n_epoch, pcts and one SchedCos(lr_max, 0) per cycle, read at the
+    accumulated pct_train."""
+    n_epoch = cycle_len * (cycle_mult**n_cycles - 1) // (cycle_mult - 1)
+    pcts = [cycle_len * cycle_mult**i / n_epoch for i in range(n_cycles)]
+    f = _fa_combine_scheds(pcts, [partial(_fa_sched_cos, lr_max, 0.0)] * n_cycles)
+    return [f(p) for p in _fa_pct_train(n_epoch, n_iter)]
+
+
+@pytest.mark.parametrize("n_cycles, cycle_len, n_iter, cycle_mult",
+                         [(3, 1, 7, 2), (2, 2, 5, 3), (4, 1, 3, 2)])
+def test_sgdr_matches_fastai_fit_sgdr_away_from_the_restarts(n_cycles, cycle_len, n_iter,
+                                                            cycle_mult):
+    lr_max = 0.01
+    lrs = sgdr(n_iter, n_cycles, cycle_len, lr_max, cycle_mult)
+    ref = np.asarray(_fa_fit_sgdr(n_cycles, cycle_len, n_iter, lr_max, cycle_mult))
+    assert lrs.shape == ref.shape
+    starts = np.cumsum([0] + [cycle_len * cycle_mult**k for k in range(n_cycles - 1)]) * n_iter
+    rest = np.setdiff1d(np.arange(len(lrs)), starts)
+    np.testing.assert_allclose(lrs[rest], ref[rest], rtol=1e-9, atol=_ULPS * lr_max)
+    # at a restart fastai's float boundary can put the step at the end of the previous cycle
+    # (~0 instead of lr_max); ours restarts at lr_max exactly
+    assert lrs[starts].tolist() == [lr_max] * n_cycles
+    assert np.all((ref[starts] == pytest.approx(lr_max)) | (ref[starts] < 1e-3 * lr_max))
+
+
+# --------------------------------------------------------------------------------------------
+# sgdr
+# --------------------------------------------------------------------------------------------
+
+def test_sgdr_epochs():
+    # cycles of 1, 2, 4 epochs; 3 + 9; 2 + 2 + 2 + 2
+    assert (sgdr_epochs(3, 1), sgdr_epochs(2, 3, 3), sgdr_epochs(4, 2, 1)) == (7, 12, 8)
+    assert sgdr_epochs(1, 5, 7) == 5
+
+
+def test_sgdr_hand_values():
+    # 2 steps per epoch, cycles of 1 and 2 epochs: 2 + 4 steps, each cycle a cosine from 1 to 0
+    # at its own positions j / n: (1 + cos(pi * j / n)) / 2
+    lrs = sgdr(2, n_cycles=2, cycle_len=1, lr_max=1.0, cycle_mult=2)
+    c = math.cos(math.pi / 4)
+    close(lrs, [1.0, 0.5, 1.0, (1 + c) / 2, 0.5, (1 - c) / 2])
+    # equal cycles (cycle_mult=1): 3 cycles of 4 steps
+    lrs = sgdr(4, n_cycles=3, cycle_len=1, lr_max=0.1, cycle_mult=1)
+    close(lrs, [0.1, 0.05 * (1 + c), 0.05, 0.05 * (1 - c)] * 3)
+
+
+@pytest.mark.parametrize("spe", [1, 3, 7, 10, 33])
+@pytest.mark.parametrize("n_cycles, cycle_len, cycle_mult",
+                         [(1, 1, 2), (3, 1, 2), (4, 1, 3), (3, 2, 2), (5, 1, 1), (2, 3, 4)])
+def test_sgdr_restarts_exactly_and_each_cycle_is_a_cosine_to_zero(spe, n_cycles, cycle_len,
+                                                                  cycle_mult):
+    lr_max = 3e-2
+    lrs = sgdr(spe, n_cycles, cycle_len, lr_max, cycle_mult)
+    assert len(lrs) == spe * sgdr_epochs(n_cycles, cycle_len, cycle_mult)
+    start = 0
+    for k in range(n_cycles):
+        n = spe * cycle_len * cycle_mult**k
+        cyc = lrs[start:start + n]
+        assert cyc[0] == lr_max                                   # the restart, exactly
+        close(cyc, lr_max * (1 + np.cos(np.pi * np.arange(n) / n)) / 2, rtol=1e-9)
+        if n % 2 == 0:
+            close(cyc[n // 2], lr_max / 2, rtol=1e-9)             # half-way: lr_max / 2
+        assert np.all(np.diff(cyc) < 0) and cyc[-1] > 0           # down, one step short of 0
+        start += n
+    assert start == len(lrs)
+
+
 # --------------------------------------------------------------------------------------------
 # flat_cos, exp_sweep, lin_sweep
 # --------------------------------------------------------------------------------------------
@@ -507,6 +577,10 @@ def _es(**kw):
 
 def _ls(**kw):
     return lin_sweep(**{"start_lr": 1e-3, "end_lr": 1.0, "num_it": 100, **kw})
+
+
+def _sg(**kw):
+    return sgdr(**{"steps_per_epoch": 4, "n_cycles": 3, "cycle_len": 1, "lr_max": 0.1, **kw})
 
 
 def _cb(**kw):
@@ -572,6 +646,18 @@ BAD = [
     (_ls, {"start_lr": 1.0, "end_lr": 0.1}, ValueError,
      ["end_lr must be a finite number > start_lr=1.0, got 0.1;", "swap"]),
     (_ls, {"num_it": 0}, ValueError, ["num_it must be an int >= 2, got 0;"]),
+    # sgdr / sgdr_epochs
+    (_sg, {"n_cycles": 0}, ValueError, ["n_cycles must be an int >= 1, got 0;", "n_cycles=3"]),
+    (_sg, {"n_cycles": 2.0}, TypeError, ["n_cycles must be an int >= 1, got 2.0 (float)"]),
+    (_sg, {"cycle_len": 0}, ValueError, ["cycle_len must be an int >= 1, got 0;", "epochs"]),
+    (_sg, {"cycle_len": 0.5}, TypeError, ["cycle_len must be an int >= 1, got 0.5 (float)"]),
+    (_sg, {"cycle_mult": 0}, ValueError, ["cycle_mult must be an int >= 1, got 0;", "longer"]),
+    (_sg, {"cycle_mult": 1.5}, TypeError, ["cycle_mult must be an int >= 1, got 1.5 (float)"]),
+    (_sg, {"cycle_mult": True}, TypeError, ["cycle_mult", "got True (bool)"]),
+    (_sg, {"lr_max": 0}, ValueError, ["lr_max must be a finite number > 0, got 0;"]),
+    (_sg, {"lr_max": NAN}, ValueError, ["lr_max must be a finite number", "got nan"]),
+    (_sg, {"steps_per_epoch": 0}, ValueError, ["steps_per_epoch must be an int >= 1, got 0;"]),
+    (sgdr_epochs, {"n_cycles": -1, "cycle_len": 1}, ValueError, ["n_cycles must be", "got -1"]),
     # combine
     (_cb, {"pcts": [0.5, 0.4]}, ValueError,
      ["pcts must be phase lengths that sum to 1, got [0.5, 0.4]", "sum to 0.9", "divide"]),

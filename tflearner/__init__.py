@@ -1,8 +1,8 @@
 """tflearner: a fastai-style Learner for TensorFlow 2 / Keras 3.
 
-One compiled training loop serves ``fit``, ``fit_one_cycle``, ``fit_flat_cos`` and ``lr_find``;
-hyper-parameters live in variables the loop sets per batch; ``learn.recorder`` keeps the
-history. These are the names users compose; the layers behind them are mapped in
+One compiled training loop serves ``fit``, ``fit_one_cycle``, ``fit_flat_cos``, ``fit_sgdr`` and
+``lr_find``; hyper-parameters live in variables the loop sets per batch; ``learn.recorder`` keeps
+the history. These are the names users compose; the layers behind them are mapped in
 ``docs/architecture.md``. Pure helpers: :mod:`tflearner.schedules` (numpy) and
 :mod:`tflearner.lr_finder.suggest` (numpy/scipy).
 """
@@ -39,6 +39,7 @@ from .schedules import (
     flat_cos,
     lin_sweep,
     one_cycle,
+    sgdr,
 )
 
 __all__ = [
@@ -84,6 +85,7 @@ __all__ = [
     "preserved",
     "robust",
     "set_seed",
+    "sgdr",
     "slide",
     "steep",
     "valley",

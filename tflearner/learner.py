@@ -47,7 +47,15 @@ from .optim.factory import get_optimizer
 from .optim.group_hypers import GroupHypers
 from .optim.groups import check_groups, group_lrs, set_trainable, trainable_capable
 from .optim.hypers import Hypers
-from .schedules import FASTAI_ONE_CYCLE, exp_sweep, flat_cos, lin_sweep, one_cycle
+from .schedules import (
+    FASTAI_ONE_CYCLE,
+    exp_sweep,
+    flat_cos,
+    lin_sweep,
+    one_cycle,
+    sgdr,
+    sgdr_epochs,
+)
 from .schedules import ONE_CYCLE_DEFAULTS as _ONE_CYCLE
 
 __all__ = ["Learner"]
@@ -158,6 +166,11 @@ class Learner:
     optimizer). Each group has an optimizer of its own (``learn.opts``; ``learn.opt`` is the
     last). ``train_bn``: whether BatchNormalization layers of frozen groups keep training
     (fastai's default) or freeze with them (False, the default; see ``docs/transfer.md``).
+    ``train_metrics=True`` (fastai's ``Recorder`` flag) also computes the metrics on the
+    training batches, inside the compiled step, from each applied batch's training forward pass
+    (as Keras' ``model.fit`` reports ``accuracy`` beside ``val_accuracy``), with metric objects
+    of their own (``learn.train_metric_objects``): every epoch logs ``train_<name>`` after
+    ``train_loss`` (Keras callbacks get ``<name>``); ``lr_find`` skips them.
     """
 
     def __init__(self, model: keras.Model, data: DataBundle, loss_fn: Any = None,
@@ -167,7 +180,7 @@ class Learner:
                  steps_per_execution: int | str = STEPS_PER_EXECUTION,
                  strategy: tf.distribute.Strategy | None = None,
                  mixed_precision: str | None = None, splitter: Any = None,
-                 train_bn: bool = False) -> None:
+                 train_bn: bool = False, train_metrics: bool = False) -> None:
         if not isinstance(model, keras.Model):
             raise TypeError(f"model must be a keras.Model, got {type(model).__name__}: "
                             f"{model!r}. Wrap layers in keras.Sequential([...]) or "
@@ -181,6 +194,7 @@ class Learner:
         check_positive("lr", lr, allow_none=True,
                        fix="e.g. lr=1e-3, or None to keep the optimizer's own.")
         check_real("wd", wd, 0.0, allow_none=True, fix="e.g. wd=0.01, or None for none.")
+        self.train_metrics = check_bool("train_metrics", train_metrics)
         self.strategy = resolve_strategy(model, strategy)
         self._check_replica_batch(data, self.strategy)
         self.model, self.data = model, data
@@ -210,6 +224,9 @@ class Learner:
         self.activation = activation_for(data.task, loss_fn, probabilities)
         with self.scope():  # optimizer slots, hyper-parameters, metrics: beside the model
             self.metrics = self._make_metrics(metrics)
+            #: the training metrics' own objects (empty unless train_metrics=True)
+            self.train_metric_objects = (self._train_metric_objects(self.metrics)
+                                         if self.train_metrics else [])
             self.opt = get_optimizer(opt, 1e-3 if lr is None else lr)
             # Keras optimizers bind the strategy current at construction (and create their
             # `iterations` under it); one made outside the scope is rebuilt from its config
@@ -247,7 +264,8 @@ class Learner:
         self._snapshot: Snapshot | None = None
         self.loop = TrainLoop(model, self.opts, group_vars, self.loss_fn, self.metrics,
                               (x_spec, y_spec), self.hypers, jit_compile=jit_compile,
-                              steps_per_execution=steps_per_execution, strategy=self.strategy)
+                              steps_per_execution=steps_per_execution, strategy=self.strategy,
+                              train_metrics=self.train_metric_objects)
         # predict(item) runs through the same object load_learner returns: identical outputs
         self.inference = InferenceLearner(
             model, task=data.task, input_shape=tuple(x_spec.shape[1:]),
@@ -348,6 +366,29 @@ class Learner:
                                 f"got {type(m).__name__}: {m!r}.")
         return out
 
+    @staticmethod
+    def _train_metric_objects(metrics: list[keras.metrics.Metric]) -> list[keras.metrics.Metric]:
+        """A fresh copy of each metric (``from_config(get_config())``) for the training batches;
+        refuses names whose ``train_<name>`` column would collide."""
+        names = [m.name for m in metrics]
+        for i, name in enumerate(names):
+            if name == "loss" or names.count(name) > 1 or f"train_{name}" in names:
+                raise ValueError(
+                    f"metrics[{i}] is named {name!r}, so with train_metrics=True its column "
+                    f"train_{name} would collide with train_loss or another metric's; give "
+                    "each metric a distinct name (name=...) other than 'loss'.")
+        out = []
+        for i, m in enumerate(metrics):
+            try:
+                out.append(type(m).from_config(m.get_config()))
+            except Exception as exc:  # noqa: BLE001 - re-raised with the fix
+                raise TypeError(
+                    f"metrics[{i}] ({type(m).__name__} {m.name!r}) cannot be copied for "
+                    f"train_metrics=True: type(m).from_config(m.get_config()) failed "
+                    f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); give "
+                    "it a get_config() that rebuilds it, or pass train_metrics=False.") from None
+        return out
+
     # ---- training -----------------------------------------------------------------------------
     def _callbacks(self, extra: list[Callback] | None, quiet: bool | None) -> CallbackList:
         cbs: list[Callback] = [self.recorder, *self.callbacks, *(extra or [])]
@@ -382,7 +423,7 @@ class Learner:
     def _fit(self, epochs: int, callbacks: list[Callback] | None, quiet: bool | None,
              terminate_on_nan: bool, checkpoint: str | os.PathLike | None,
              checkpoint_every: int | None, signature: dict[str, Any]):
-        """The one path into the loop for fit, fit_one_cycle and fit_flat_cos."""
+        """The one path into the loop for fit, fit_one_cycle, fit_flat_cos and fit_sgdr."""
         check_bool("terminate_on_nan", terminate_on_nan)
         callbacks = list(callbacks or [])
         keras_cbs = [*self.keras_callbacks,
@@ -498,6 +539,34 @@ class Learner:
         lrs = flat_cos(self._total_steps(epochs), float(peaks[-1]), pct_start, div_final)
         self.hypers.set(wd=wd)
         signature = {"method": "fit_flat_cos", "schedule": schedule_hash({"lr": lrs}),
+                     "peaks": peaks.tolist(), "wd": self.hypers.wd}
+        return self._fit(epochs, [ParamScheduler({"lr": lrs}), *(callbacks or [])], quiet,
+                         terminate_on_nan, checkpoint, checkpoint_every, signature)
+
+    def fit_sgdr(self, n_cycles: int, cycle_len: int, lr_max: float | slice | None = None,
+                 cycle_mult: int = 2, wd: float | None = None,
+                 callbacks: list[Callback] | None = None, quiet: bool | None = None,
+                 terminate_on_nan: bool = True, checkpoint: str | os.PathLike | None = None,
+                 checkpoint_every: int | None = None):
+        """fastai's SGDR (cosine annealing with warm restarts): ``n_cycles`` cycles, cycle ``k``
+        (from 0) lasting ``cycle_len * cycle_mult**k`` epochs, each a cosine from ``lr_max``
+        down to 0 (:func:`tflearner.schedules.sgdr`), set every batch.
+
+        Trains :func:`~tflearner.schedules.sgdr_epochs` epochs: ``cycle_len * (cycle_mult**
+        n_cycles - 1) / (cycle_mult - 1)``, or ``n_cycles * cycle_len`` with ``cycle_mult=1``
+        (e.g. 7 for ``fit_sgdr(3, 1)``). ``lr_max`` as ``fit_one_cycle``'s ``max_lr``: None
+        uses the last ``lr_find`` suggestion, a ``slice`` or list gives each layer group its
+        own. Momentum is not scheduled (as in fastai). Every argument is checked before any
+        training; the other arguments are :meth:`fit`'s.
+        """
+        epochs = sgdr_epochs(n_cycles, cycle_len, cycle_mult)
+        callbacks = _check_callbacks(callbacks)
+        check_real("wd", wd, 0.0, allow_none=True, fix="e.g. wd=0.01, or None to keep it.")
+        steps_per_epoch = self._total_steps(1)
+        peaks = self._max_lrs(lr_max, "lr_max")
+        lrs = sgdr(steps_per_epoch, n_cycles, cycle_len, float(peaks[-1]), cycle_mult)
+        self.hypers.set(wd=wd)
+        signature = {"method": "fit_sgdr", "schedule": schedule_hash({"lr": lrs}),
                      "peaks": peaks.tolist(), "wd": self.hypers.wd}
         return self._fit(epochs, [ParamScheduler({"lr": lrs}), *(callbacks or [])], quiet,
                          terminate_on_nan, checkpoint, checkpoint_every, signature)
@@ -741,7 +810,7 @@ class Learner:
         epochs = num_it if not n_iter else -(-num_it // n_iter)  # cycle the data if needed
         with preserved(self.snapshot()):
             state = self.loop.fit(self.data.train, epochs, None, CallbackList(cbs),
-                                  learner=self, smooth_beta=beta,
+                                  learner=self, smooth_beta=beta, with_train_metrics=False,
                                   limits=sweep_limits(num_it, stop_div, div_threshold))
         rec = self.recorder
         rec.lr_find_info = {"num_it": num_it, "stop_reason": STOP_REASONS.get(

@@ -7,11 +7,14 @@ function:
   (``pos = 1``). ``ANNEALERS`` maps the names ``one_cycle(anneal=...)`` accepts to them.
 * :func:`combine` glues annealers into one function of ``pos`` in ``[0, 1]``, piece by piece
   (fastai's ``combine_scheds``).
-* **Factories** (:func:`one_cycle`, :func:`flat_cos`, :func:`exp_sweep`, :func:`lin_sweep`)
-  check their arguments once and return the per-step arrays the training callbacks read.
+* **Factories** (:func:`one_cycle`, :func:`flat_cos`, :func:`sgdr`, :func:`exp_sweep`,
+  :func:`lin_sweep`) check their arguments once and return the per-step arrays the training
+  callbacks read. Your own schedule is :func:`combine` of annealers evaluated at
+  ``pos = i / total_steps`` (see its docstring), passed to ``ParamScheduler``.
 
 The formulas match fastai's ``fastai/callback/schedule.py`` (``SchedLin``, ``SchedCos``,
-``SchedNo``, ``SchedExp``, ``combine_scheds``, ``fit_one_cycle``, ``fit_flat_cos``). Training
+``SchedNo``, ``SchedExp``, ``combine_scheds``, ``fit_one_cycle``, ``fit_flat_cos``,
+``fit_sgdr``). Training
 step ``i`` of ``total_steps`` uses ``pos = i / total_steps``, which is fastai's ``pct_train``
 when that batch starts. Two small differences from fastai:
 
@@ -46,6 +49,8 @@ __all__ = [
     "flat_cos",
     "lin_sweep",
     "one_cycle",
+    "sgdr",
+    "sgdr_epochs",
 ]
 
 Phase = Callable[[np.ndarray], np.ndarray]
@@ -190,11 +195,25 @@ def combine(pcts: Sequence[float], phases: Sequence[Phase]) -> Callable[[np.ndar
 
     The returned function is vectorised: it takes a float or an array and returns a float64
     array of the same shape. It raises ``ValueError`` for positions outside ``[0, 1]``.
+    The boundaries are float sums of ``pcts``, so a position that should sit exactly on one
+    can land an ulp before it (``0.1 + 0.2 > 0.3``); a schedule that jumps there (a restart)
+    should pin that step, as :func:`sgdr` does.
 
     >>> f = combine([0.5, 0.5], [partial(anneal_linear, 0.0, 1.0),
     ...                          partial(anneal_linear, 1.0, 0.0)])
     >>> f(np.array([0.0, 0.25, 0.5, 0.75, 1.0])).tolist()
     [0.0, 0.5, 1.0, 0.5, 0.0]
+
+    **Your own schedule.** Any phases of ``pos`` work; evaluate the combined function at
+    ``pos = i / total_steps`` for each batch ``i`` and give the array to
+    ``ParamScheduler({"lr": lrs})`` (``"mom"``, ``"wd"`` too) in ``learn.fit(...,
+    callbacks=[...])``. A linear warm-up over 10 % of the steps, then a cosine to 0:
+
+    >>> warm_cos = combine([0.1, 0.9], [partial(anneal_linear, 1e-4, 1e-2),
+    ...                                 partial(anneal_cos, 1e-2, 0.0)])
+    >>> lrs = warm_cos(np.arange(20) / 20)
+    >>> lrs[[0, 1, 2, 11]].round(6).tolist()
+    [0.0001, 0.00505, 0.01, 0.005]
     """
     if isinstance(pcts, (str, bytes)) or not isinstance(pcts, Sequence):
         raise fail("pcts", "a sequence of phase lengths", pcts, "e.g. pcts=[0.25, 0.75].",
@@ -344,6 +363,72 @@ def flat_cos(total_steps: int, lr: float, pct_start: float = 0.75,
     schedule = combine([pct_start, 1.0 - pct_start],
                        [partial(anneal_none, lr, lr), partial(anneal_cos, lr, lr / div_final)])
     return schedule(_positions(total_steps))
+
+
+def _check_sgdr(n_cycles: object, cycle_len: object, cycle_mult: object) -> tuple[int, int, int]:
+    n_cycles = check_int("n_cycles", n_cycles, 1, fix="the number of cosine cycles, e.g. "
+                         "n_cycles=3.")
+    cycle_len = check_int("cycle_len", cycle_len, 1, fix="the first cycle's length in epochs, "
+                          "e.g. cycle_len=1.")
+    cycle_mult = check_int("cycle_mult", cycle_mult, 1, fix="each cycle is cycle_mult times "
+                           "longer than the one before, e.g. cycle_mult=2 (1: equal cycles).")
+    return n_cycles, cycle_len, cycle_mult
+
+
+def sgdr_epochs(n_cycles: int, cycle_len: int, cycle_mult: int = 2) -> int:
+    """Epochs of an SGDR run: cycle ``k`` (from 0) lasts ``cycle_len * cycle_mult**k`` epochs.
+
+    ``cycle_len * (cycle_mult**n_cycles - 1) // (cycle_mult - 1)`` (fastai ``fit_sgdr``'s
+    ``n_epoch``), or ``n_cycles * cycle_len`` when ``cycle_mult == 1`` (where fastai divides
+    by zero). All three are ints >= 1.
+
+    >>> sgdr_epochs(3, 1, 2), sgdr_epochs(2, 3, 3), sgdr_epochs(4, 2, 1)
+    (7, 12, 8)
+    """
+    n_cycles, cycle_len, cycle_mult = _check_sgdr(n_cycles, cycle_len, cycle_mult)
+    if cycle_mult == 1:
+        return n_cycles * cycle_len
+    return cycle_len * (cycle_mult**n_cycles - 1) // (cycle_mult - 1)
+
+
+def sgdr(steps_per_epoch: int, n_cycles: int, cycle_len: int, lr_max: float,
+         cycle_mult: int = 2) -> np.ndarray:
+    """Per-step learning rates of SGDR, cosine annealing with warm restarts (fastai
+    ``fit_sgdr``; Loshchilov & Hutter, 2017).
+
+    ``n_cycles`` cycles; cycle ``k`` (from 0) lasts ``cycle_len * cycle_mult**k`` epochs and
+    is ``anneal_cos(lr_max, 0, ·)`` over its own steps: it starts at exactly ``lr_max``, is at
+    ``lr_max / 2`` half-way, and its last step is one step short of 0; the next cycle restarts
+    at ``lr_max``. Built as fastai does: :func:`combine` of one cosine per cycle, with phase
+    lengths ``cycle epochs / total epochs``, at ``pos = i / total_steps``; each cycle's first
+    step is pinned to ``lr_max`` (a float boundary can land an ulp after it, which would give
+    the previous cycle's end, ~0, instead of the restart). Cycles start at epoch boundaries.
+
+    Args:
+        steps_per_epoch: training batches per epoch, int >= 1.
+        n_cycles: number of cycles, int >= 1.
+        cycle_len: the first cycle's length in epochs, int >= 1.
+        lr_max: the learning rate each cycle starts from, finite and > 0.
+        cycle_mult: each cycle is this many times longer than the one before; int >= 1.
+
+    Returns:
+        float64 array of ``steps_per_epoch * sgdr_epochs(n_cycles, cycle_len, cycle_mult)``
+        learning rates.
+
+    >>> sgdr(2, n_cycles=2, cycle_len=1, lr_max=1.0, cycle_mult=2).round(6).tolist()
+    [1.0, 0.5, 1.0, 0.853553, 0.5, 0.146447]
+    """
+    steps_per_epoch = check_int("steps_per_epoch", steps_per_epoch, 1,
+                                fix="pass the number of training batches per epoch.")
+    n_epochs = sgdr_epochs(n_cycles, cycle_len, cycle_mult)
+    lr_max = check_positive("lr_max", lr_max, fix="e.g. the LR finder's suggestion.")
+    cycle_epochs = [cycle_len * cycle_mult**k for k in range(n_cycles)]
+    schedule = combine([e / n_epochs for e in cycle_epochs],
+                       [partial(anneal_cos, lr_max, 0.0)] * n_cycles)
+    lrs = schedule(_positions(steps_per_epoch * n_epochs))
+    starts = np.cumsum([0, *cycle_epochs[:-1]]) * steps_per_epoch
+    lrs[starts] = lr_max
+    return lrs
 
 
 def exp_sweep(start_lr: float, end_lr: float, num_it: int) -> np.ndarray:

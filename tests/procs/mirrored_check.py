@@ -109,6 +109,19 @@ def main() -> None:
     dist_g.freeze()
     out["groups_restored_bitwise"], _ = lr_find_restores_bitwise(dist_g)
 
+    # Training metrics: each replica updates them with its share of the batch; the result
+    # (aggregated over replicas) equals one device's, and the train step still traces once.
+    def with_train_metrics(strategy):
+        learn = Learner(model_under(strategy, init), data(), opt=SGD(momentum=0.9), quiet=True,
+                        train_metrics=True)
+        learn.fit(2, 0.05)
+        return learn
+
+    single_t, dist_t = with_train_metrics(None), with_train_metrics(strategy)
+    out["train_acc"] = [[row["train_accuracy"] for row in learn.recorder.values]
+                        for learn in (single_t, dist_t)]
+    out["train_metric_traces"] = dict(dist_t.loop.trace_counts)
+
     x, y = np.zeros((66, 8), "float32"), np.zeros(66, "int64")
     try:
         with strategy.scope():

@@ -9,7 +9,8 @@ One checkpoint (``<dir>/checkpoint.npz``, written atomically) holds:
 
 - every state variable (``Learner.state_variables()``: weights, optimizer slots and counters,
   hyper-parameters, data order; the data counter as it was when the current epoch started);
-- the position (epoch, batch, global step), the loss average and the epoch's running sums;
+- the position (epoch, batch, global step), the loss average and the epoch's running sums (and
+  the training metrics' running totals, with ``train_metrics=True``);
 - the recorder's history;
 - the fit's signature: what was called, epochs, batches per epoch, a hash of the schedule
   arrays, the variables' shapes and the optimizer class.
@@ -88,7 +89,8 @@ def load_checkpoint(learn: LearnerHandle, directory: str | os.PathLike,
     data = tuple(arrays[f"data/{i}"] for i in range(len(state.get("data", []))))
     return Resume(epoch=pos["epoch"], iter=pos["iter"], step=pos["step"],
                   ema=LossEMA(**pos["ema"]), loss_sum=pos["loss_sum"], seen=pos["seen"],
-                  data_at_epoch_start=data)
+                  data_at_epoch_start=data,
+                  train_metric_state=tuple(pos.get("train_metrics", ())))
 
 
 class CheckpointCallback(Callback):
@@ -148,8 +150,10 @@ class CheckpointCallback(Callback):
             for k in type(state.learner.recorder).BATCH_HISTORY:
                 history[k] = history[k][:-1]
         override = {f"data/{i}": a for i, a in enumerate(self._epoch_counter)}
+        metrics = [[np.asarray(v).tolist() for v in m.variables] for m in state.train_metrics]
         self._save(state, {"epoch": state.epoch, "iter": it, "step": step,
-                           "loss_sum": state.loss_sum, "seen": state.seen}, override, history)
+                           "loss_sum": state.loss_sum, "seen": state.seen,
+                           "train_metrics": metrics}, override, history)
 
     def _save(self, state: FitState, position: dict[str, Any],
               override: dict[str, np.ndarray] | None, history: dict | None = None) -> None:

@@ -12,17 +12,19 @@ Keras hook                   called at (tflearner event) with logs
 ``on_epoch_begin(epoch)``    ``before_epoch``
 ``on_train_batch_begin(i)``  ``before_batch`` (while the chunk's plan is collected)
 ``on_train_batch_end(i)``    ``after_batch``: ``loss`` = running mean of the epoch so far
-``on_epoch_end(epoch)``      ``after_epoch``: ``loss``, ``val_loss``, ``val_<metric>``,
-                             ``learning_rate``
+``on_epoch_end(epoch)``      ``after_epoch``: ``loss``, ``<metric>`` (with
+                             ``Learner(train_metrics=True)``), ``val_loss``,
+                             ``val_<metric>``, ``learning_rate``
 ``on_train_end``             ``after_fit``
 ===========================  =====================================================
 
 ``model.stop_training = True`` (EarlyStopping) ends the fit after that epoch (or chunk), as in
 Keras. As with Keras' ``steps_per_execution > 1``, a batch hook that reads the weights sees them
-after the whole chunk. Metrics are computed on the validation data only, so they appear as
-``val_<name>``, as in Keras. ``model.optimizer`` is set to the Learner's optimizer for the
-fit, so LR-changing callbacks work in ``fit``; in ``fit_one_cycle`` / ``fit_flat_cos`` the
-schedule owns the LR and such callbacks are refused.
+after the whole chunk. Metrics on the validation data appear as ``val_<name>``; with
+``Learner(train_metrics=True)`` those on the training batches (``train_<name>`` in tflearner's
+logs) appear as ``<name>``, as in Keras. ``model.optimizer`` is set to the Learner's optimizer
+for the fit, so LR-changing callbacks work in ``fit``; in ``fit_one_cycle`` / ``fit_flat_cos`` /
+``fit_sgdr`` the schedule owns the LR and such callbacks are refused.
 """
 
 from __future__ import annotations
@@ -101,6 +103,7 @@ class KerasCallbacks(Callback):
     def epoch_logs(self, state: FitState) -> dict[str, float]:
         """The epoch's results under Keras' names."""
         logs: dict[str, float] = {}
+        train = {f"train_{m.name}": m.name for m in state.train_metrics}
         for key, value in state.logs.items():
             if key == "time":
                 continue
@@ -108,6 +111,8 @@ class KerasCallbacks(Callback):
                 logs["loss"] = value
             elif key == "valid_loss":
                 logs["val_loss"] = value
+            elif key in train:
+                logs[train[key]] = value
             else:
                 logs[f"val_{key}"] = value
         logs["learning_rate"] = self.learn.hypers.lr

@@ -63,6 +63,8 @@ class Resume:
     loss_sum: float = 0.0
     seen: int = 0
     data_at_epoch_start: tuple = ()
+    #: the training metrics' variables (one list of values per metric) at the resume point
+    train_metric_state: tuple = ()
 
 
 class LearnerHandle(Protocol):
@@ -87,7 +89,10 @@ class FitState:
     debiased moving average (NaN before the first finite loss). ``lr``, ``mom``, ``wd`` are the
     values the last batch's update used (in ``before_batch``: set them through ``hypers``); ``lr``
     is the last layer group's, ``lrs`` every group's (first group first).
-    ``logs`` holds the epoch's results (``train_loss``, ``valid_loss``, metric names, ``time``).
+    ``logs`` holds the epoch's results (``train_loss``, ``train_<metric>`` with training
+    metrics, ``valid_loss``, metric names, ``time``). ``train_metrics`` are the metric objects
+    the compiled step updates on the training batches of this epoch (empty when off); read them,
+    never update them.
 
     ``chunk_end`` is True at ``after_batch`` of the last batch of a compiled call: only there do
     the variables hold the state right after the current batch. ``loss_sum`` / ``seen`` are the
@@ -122,6 +127,7 @@ class FitState:
     seen: int = 0
     ema: LossEMA = field(default_factory=LossEMA)
     logs: dict[str, float] = field(default_factory=dict)
+    train_metrics: list = field(default_factory=list)
 
     @property
     def total_steps(self) -> int | None:

@@ -11,13 +11,20 @@ ends early when the stop rule fires.
 Inputs, all tensors (so values never retrace): ``plan`` float32 ``[max_chunk, len(plan_columns)]``
 (:meth:`GroupHypers.plan_columns`: one LR per layer group, then mom and wd); ``n`` int32;
 ``carry`` = ``{"avg", "count", "best", "step"}`` float64 (the loss average so far, the global
-step of the first batch); ``limits`` = ``{"beta", "div_limit", "terminate"}`` float64.
+step of the first batch); ``limits`` = ``{"beta", "div_limit", "terminate", "metrics"}`` float64
+(``metrics`` > 0: update the training metrics, see below).
 Outputs: ``{"rows": {column: [k]} for column in STEP_COLUMNS, "group_lrs": [k, n_groups],
 "carry": {"avg", "count", "best"}, "code": int32}`` where ``k <= n`` batches ran (``lr`` is the
 last group's) and ``code`` is the :mod:`~tflearner.loop.rules`
 code that ended the call (``CONTINUE``: ``n`` batches ran; ``END_OF_DATA``: the iterator ran
 out). The columns hold the values each update actually used (``mom`` NaN without momentum;
 ``ok`` 0 for a batch that was skipped on every replica).
+
+Training metrics (``train_metrics``, objects of their own, never the validation ones): when
+there are any and ``limits["metrics"] > 0``, each applied batch updates them with its labels and
+the predictions of its training forward pass (``training=True``, before the update), as Keras'
+``train_step`` does; a skipped (non-finite) batch does not count, as it does not in the loss.
+Whether they run is a tensor, so lr_find (0) and fits (1) share one trace.
 
 Each layer group has an optimizer of its own; the gradients of the currently trainable variables
 are split by group and each optimizer applies its share. Under a ``tf.distribute`` strategy,
@@ -55,8 +62,9 @@ class CompiledSteps:
                  group_variables: list[list], loss_fn: Callable, metrics: list,
                  hypers: GroupHypers, strategy: tf.distribute.Strategy, distributed: bool,
                  x_spec: tf.TensorSpec, y_spec: tf.TensorSpec, jit_compile: bool,
-                 trace_counts: Counter) -> None:
+                 trace_counts: Counter, train_metrics: list | None = None) -> None:
         self.model, self.opts, self.loss_fn, self.metrics = model, optimizers, loss_fn, metrics
+        self.train_metrics = list(train_metrics or [])
         self.opt = optimizers[-1]  # scales the loss under float16 (one group only)
         self.hypers, self.strategy, self.distributed = hypers, strategy, distributed
         self.trace_counts = trace_counts
@@ -100,7 +108,8 @@ class CompiledSteps:
 
     def _replica_grads(self, x, y):
         with tf.GradientTape() as tape:
-            loss = self._loss(y, self.model(x, training=True))
+            pred = self.model(x, training=True)
+            loss = self._loss(y, pred)
             scaled = self.opt.scale_loss(loss) if self.loss_scaling else loss
         grads = tape.gradient(scaled, self.tvars)
         bad = tf.logical_not(tf.math.is_finite(loss))
@@ -108,8 +117,14 @@ class CompiledSteps:
         for g in [] if self.loss_scaling else grads:
             if g is not None:
                 bad = tf.logical_or(bad, tf.logical_not(tf.reduce_all(tf.math.is_finite(g))))
-        return (tf.cast(loss, tf.float32), grads, tf.cast(bad, tf.float32),
-                tf.cast(tf.shape(x)[0], tf.float32))
+        out = (tf.cast(loss, tf.float32), grads, tf.cast(bad, tf.float32),
+               tf.cast(tf.shape(x)[0], tf.float32))
+        # the predictions leave the step only when training metrics need them
+        return (*out, pred) if self.train_metrics else out
+
+    def _replica_train_metrics(self, y, pred):
+        for m in self.train_metrics:
+            m.update_state(y, pred)
 
     def _replica_apply(self, grads):
         for opt, index in zip(self.opts, self.group_index, strict=True):
@@ -127,13 +142,19 @@ class CompiledSteps:
         """Train on one global batch; returns ``(row, carry, code)``."""
         self.hypers.assign_row(plan_row)
         hp = self.hypers.read()  # [lr, mom, wd, lr_0..]: read before the update that uses them
-        loss, grads, bad, bs = self.strategy.run(self.grads_fn, args=(x, y))
+        loss, grads, bad, bs, *pred = self.strategy.run(self.grads_fn, args=(x, y))
         # scalars, whatever shape a user's loss reports (a py_function's is unknown)
         loss, bad, bs = (tf.reshape(self._total(t), []) for t in (loss, bad, bs))
         ok = bad < 0.5
 
+        def update_metrics():
+            self.strategy.run(self._replica_train_metrics, args=(y, pred[0]))
+            return tf.constant(True)
+
         def update():
             self.strategy.run(self._replica_apply, args=(grads,))
+            if self.train_metrics:
+                tf.cond(limits["metrics"] > 0, update_metrics, lambda: tf.constant(False))
             return tf.constant(True)
 
         tf.cond(ok, update, lambda: tf.constant(False))

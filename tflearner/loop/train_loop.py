@@ -50,7 +50,9 @@ class TrainLoop:
     ``group_variables[g]`` lists the variables optimizer ``optimizers[g]`` updates (every
     trainable variable of the model is in exactly one group). ``element_spec`` is the ``(x, y)``
     spec of the training data; every dataset passed later must be compatible with it (same
-    dtypes and example shapes).
+    dtypes and example shapes). ``train_metrics``: metric objects of their own (not
+    ``metrics``) that the compiled train step updates on each applied batch's training forward
+    pass; each epoch reports them as ``train_<name>`` after ``train_loss`` (empty: none).
     """
 
     def __init__(self, model: keras.Model, optimizers: list[keras.optimizers.Optimizer],
@@ -59,9 +61,12 @@ class TrainLoop:
                  element_spec: tuple[tf.TensorSpec, tf.TensorSpec], hypers: GroupHypers,
                  jit_compile: bool = False,
                  steps_per_execution: int | str = STEPS_PER_EXECUTION,
-                 strategy: tf.distribute.Strategy | None = None) -> None:
+                 strategy: tf.distribute.Strategy | None = None,
+                 train_metrics: list[keras.metrics.Metric] | None = None) -> None:
         self.model, self.optimizers, self.loss_fn, self.metrics = (model, list(optimizers),
                                                                    loss_fn, metrics)
+        self.train_metrics = list(train_metrics or [])
+        self._with_train_metrics = False
         self.group_variables = [list(vs) for vs in group_variables]
         self.hypers = hypers
         self.strategy = strategy if strategy is not None else tf.distribute.get_strategy()
@@ -76,7 +81,8 @@ class TrainLoop:
     def _build(self) -> CompiledSteps:
         return CompiledSteps(self.model, self.optimizers, self.group_variables, self.loss_fn,
                              self.metrics, self.hypers, self.strategy, self.distributed,
-                             self.x_spec, self.y_spec, self.jit_compile, self.trace_counts)
+                             self.x_spec, self.y_spec, self.jit_compile, self.trace_counts,
+                             self.train_metrics)
 
     def _ensure_current(self) -> None:
         """Rebuild the steps only when the set of trainable variables changed."""
@@ -98,21 +104,27 @@ class TrainLoop:
     # ---- the event loop -----------------------------------------------------------------------
     def fit(self, train: tf.data.Dataset, epochs: int, valid: tf.data.Dataset | None,
             cbs: CallbackList, *, learner: object = None, limits: StopLimits = _NO_LIMITS,
-            resume: Resume | None = None, smooth_beta: float = SMOOTH_BETA) -> FitState:
+            resume: Resume | None = None, smooth_beta: float = SMOOTH_BETA,
+            with_train_metrics: bool = True) -> FitState:
         """Run epochs ``resume.epoch`` (or 0) to ``epochs - 1`` over ``train``, calling ``cbs`` at
         each event, within ``limits``; returns the final :class:`FitState` (``stop_reason``:
-        ``"non-finite"``, ``"diverged"``, ``"max_steps"``, ``"callback"`` or None)."""
+        ``"non-finite"``, ``"diverged"``, ``"max_steps"``, ``"callback"`` or None).
+        ``with_train_metrics=False`` leaves the training metrics out (lr_find): not updated,
+        not logged, same compiled step."""
         self._ensure_current()
         self.check_dataset("train", train)
         if valid is not None:
             self.check_dataset("valid", valid)
         n = int(train.cardinality())
+        self._with_train_metrics = bool(with_train_metrics) and bool(self.train_metrics)
         state = FitState(learner=learner, hypers=self.hypers, epochs=epochs,
-                         n_iter=n if n >= 0 else None, limits=limits, resume=resume)
+                         n_iter=n if n >= 0 else None, limits=limits, resume=resume,
+                         train_metrics=self.train_metrics if self._with_train_metrics else [])
         if resume is not None:
             state.step, state.ema = resume.step, LossEMA(**resume.ema.as_dict())
         const = {"beta": smooth_beta, "div_limit": limits.div_limit,
-                 "terminate": float(limits.terminate_on_nan)}
+                 "terminate": float(limits.terminate_on_nan),
+                 "metrics": float(self._with_train_metrics)}
         self._limits = {k: tf.constant(v, tf.float64) for k, v in const.items()}
         try:
             cbs("before_fit", state)
@@ -142,6 +154,13 @@ class TrainLoop:
         resumed = state.resume is not None and skip
         state.loss_sum, state.seen = ((state.resume.loss_sum, state.resume.seen) if resumed
                                       else (0.0, 0))
+        for m in state.train_metrics:
+            m.reset_state()
+        if resumed:  # the metrics continue from the checkpoint, as the loss sums do
+            for m, values in zip(state.train_metrics, state.resume.train_metric_state,
+                                 strict=False):
+                for v, value in zip(m.variables, values, strict=True):
+                    v.assign(np.asarray(value, dtype=v.dtype))
         cbs("before_train", state)
         iterator = iter(self._distribute(train))
         for _ in range(skip):  # resuming mid-epoch: the same order, minus what ran
@@ -160,6 +179,8 @@ class TrainLoop:
             state.stop_training, state.stop_reason = True, "max_steps"
         state.chunk_end = True
         state.logs["train_loss"] = state.loss_sum / state.seen if state.seen else math.nan
+        for m in state.train_metrics:
+            state.logs[f"train_{m.name}"] = float(m.result()) if state.seen else math.nan
         cbs("after_train", state)
 
     def _run_chunk(self, iterator, n: int, state: FitState, cbs: CallbackList) -> int:
