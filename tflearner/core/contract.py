@@ -70,6 +70,7 @@ class LearnerHandle(Protocol):
 
     model: Any
     opt: Any
+    metrics: Any
     hypers: Any
     data: Any
     recorder: Any
@@ -88,6 +89,9 @@ class FitState:
     values the last batch's update used (in ``before_batch``: set them through ``hypers``); ``lr``
     is the last layer group's, ``lrs`` every group's (first group first).
     ``logs`` holds the epoch's results (``train_loss``, ``valid_loss``, metric names, ``time``).
+    ``valid_iter`` / ``valid_loss`` (at ``after_valid_batch``): the validation batch just
+    evaluated and the batch-size-weighted mean loss of the validation batches so far (the
+    metrics in ``state.learner.metrics`` hold their running totals).
 
     ``chunk_end`` is True at ``after_batch`` of the last batch of a compiled call: only there do
     the variables hold the state right after the current batch. ``loss_sum`` / ``seen`` are the
@@ -122,6 +126,8 @@ class FitState:
     seen: int = 0
     ema: LossEMA = field(default_factory=LossEMA)
     logs: dict[str, float] = field(default_factory=dict)
+    valid_iter: int = 0
+    valid_loss: float = math.nan
 
     @property
     def total_steps(self) -> int | None:
