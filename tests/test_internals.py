@@ -17,6 +17,7 @@ import tflearner
 from tflearner import SGD
 from tflearner.core.internals import (
     is_default_strategy,
+    metric_direction,
     optimizer_variable_index,
     variable_strategy,
 )
@@ -60,6 +61,22 @@ def test_optimizer_variable_index_points_at_the_variables_slots(make):
     assert [optimizer_variable_index(opt, v) for v in (a, b)] == [1, 0]
     if isinstance(opt, SGD):
         assert tuple(opt.momentums[optimizer_variable_index(opt, a)].shape) == (2, 3)
+
+
+def test_metric_direction_is_what_keras_infers_mode_auto_from():
+    """KerasCallbacks resolves EarlyStopping(mode="auto") with it, as model.fit does."""
+    up = [keras.metrics.SparseCategoricalAccuracy(), keras.metrics.Accuracy(),
+          keras.metrics.AUC(), keras.metrics.Precision()]
+    assert [metric_direction(m) for m in up] == ["up"] * len(up)
+    assert metric_direction(keras.metrics.MeanSquaredError()) == "down"
+    assert metric_direction(keras.metrics.Mean()) is None
+    model = mlp()  # model.fit's own inference gives the same answer
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    x, y = blobs(32)
+    model.fit(x, y, epochs=1, verbose=0,
+              callbacks=[stop := keras.callbacks.EarlyStopping(monitor="accuracy")])
+    assert stop.monitor_op is keras.ops.greater
 
 
 # ---- public API relied on instead of private attributes --------------------------------------
@@ -147,4 +164,5 @@ def test_no_private_keras_or_tf_attribute_outside_core_internals():
                          "(add a small documented function there instead):\n" + "\n".join(found))
     internals = _private_uses(trees[PACKAGE / "core" / "internals.py"])
     assert sorted({name for _, name in internals}) == [
-        "_DefaultDistributionStrategy", "_distribute_strategy", "_get_variable_index"]
+        "_DefaultDistributionStrategy", "_direction", "_distribute_strategy",
+        "_get_variable_index"]

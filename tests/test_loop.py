@@ -28,8 +28,10 @@ def test_event_order_for_two_epochs(blob_data):
     names = [e[0] for e in log.events]
     n_iter = learn.data.n_train_batches  # 240 train images / 32 -> 8 batches (last partial)
     assert n_iter == 8
+    n_valid = 2  # 60 validation images / 32
     epoch = (["before_epoch", "before_train"] + ["before_batch", "after_batch"] * n_iter
-             + ["after_train", "before_validate", "after_validate", "after_epoch"])
+             + ["after_train", "before_validate"] + ["after_valid_batch"] * n_valid
+             + ["after_validate", "after_epoch"])
     assert names == ["before_fit"] + epoch * 2 + ["after_fit"]
     assert log.events[-2] == ("after_epoch", 1, n_iter)
 

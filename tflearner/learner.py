@@ -451,7 +451,7 @@ class Learner:
         resume = load_checkpoint(self, checkpoint, signature) if checkpoint is not None else None
         state = self.loop.fit(self.data.train, epochs, self.data.valid, cbs, learner=self,
                               limits=StopLimits(terminate_on_nan=terminate_on_nan),
-                              resume=resume)
+                              resume=resume, finalize=self._finalize_optimizers)
         if state.stop_reason == "non-finite":
             warnings.warn(
                 f"fit stopped at epoch {state.epoch}, batch {state.iter - 1} (step "
@@ -463,6 +463,16 @@ class Learner:
             warnings.warn(f"fit skipped {state.n_skipped} batch(es) whose loss or gradients "
                           "were NaN/Inf (terminate_on_nan=False).", RuntimeWarning, stacklevel=3)
         return state
+
+    def _finalize_optimizers(self) -> None:
+        """What ``model.fit`` does after its last epoch, before ``on_train_end``:
+        ``optimizer.finalize_variable_values(variables)`` for every layer group's optimizer
+        (``use_ema=True`` swaps in the moving averages of the weights; others do nothing).
+        An optimizer that has never stepped has no averages yet and is left alone."""
+        with self.scope():
+            for opt, variables in zip(self.opts, self.loop.group_variables, strict=True):
+                if int(opt.iterations.numpy()) > 0:
+                    opt.finalize_variable_values(variables)
 
     def _total_steps(self, epochs: int) -> int:
         n_iter = self.data.n_train_batches

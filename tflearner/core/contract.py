@@ -72,6 +72,7 @@ class LearnerHandle(Protocol):
 
     model: Any
     opt: Any
+    metrics: Any
     hypers: Any
     data: Any
     recorder: Any
@@ -93,6 +94,9 @@ class FitState:
     metrics, ``valid_loss``, metric names, ``time``). ``train_metrics`` are the metric objects
     the compiled step updates on the training batches of this epoch (empty when off); read them,
     never update them.
+    ``valid_iter`` / ``valid_loss`` (at ``after_valid_batch``): the validation batch just
+    evaluated and the batch-size-weighted mean loss of the validation batches so far (the
+    metrics in ``state.learner.metrics`` hold their running totals).
 
     ``chunk_end`` is True at ``after_batch`` of the last batch of a compiled call: only there do
     the variables hold the state right after the current batch. ``loss_sum`` / ``seen`` are the
@@ -128,6 +132,8 @@ class FitState:
     ema: LossEMA = field(default_factory=LossEMA)
     logs: dict[str, float] = field(default_factory=dict)
     train_metrics: list = field(default_factory=list)
+    valid_iter: int = 0
+    valid_loss: float = math.nan
 
     @property
     def total_steps(self) -> int | None:

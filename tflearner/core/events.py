@@ -9,8 +9,12 @@ Event order for one ``fit`` (:class:`tflearner.loop.TrainLoop` calls them)::
             for each chunk of up to steps_per_execution batches:
               before_batch × n → [one compiled call: n train steps] → after_batch × n
           after_train
-          before_validate → [compiled eval steps] → after_validate   (if there is valid data)
+          before_validate                                            (if there is valid data)
+            after_valid_batch × m   (after each compiled eval step: state.valid_iter,
+                                     state.valid_loss = the running mean so far)
+          after_validate
         after_epoch
+      finalize                        (fit only, not lr_find: optimizer.finalize_variable_values)
     after_fit                                                          (always, in a finally)
 
 Every hook receives the one :class:`~tflearner.core.contract.FitState` of the running fit: it
@@ -26,7 +30,8 @@ from .contract import FitState
 __all__ = ["Callback", "CallbackList", "EVENTS"]
 
 EVENTS = ("before_fit", "before_epoch", "before_train", "before_batch", "after_batch",
-          "after_train", "before_validate", "after_validate", "after_epoch", "after_fit")
+          "after_train", "before_validate", "after_valid_batch", "after_validate", "after_epoch",
+          "after_fit")
 
 
 class Callback:
@@ -54,6 +59,7 @@ class Callback:
     def after_batch(self, state: FitState) -> None: ...
     def after_train(self, state: FitState) -> None: ...
     def before_validate(self, state: FitState) -> None: ...
+    def after_valid_batch(self, state: FitState) -> None: ...
     def after_validate(self, state: FitState) -> None: ...
     def after_epoch(self, state: FitState) -> None: ...
     def after_fit(self, state: FitState) -> None: ...

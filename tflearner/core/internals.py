@@ -15,7 +15,8 @@ import keras
 import tensorflow as tf
 from tensorflow.python.distribute import distribute_lib as _distribute_lib
 
-__all__ = ["is_default_strategy", "optimizer_variable_index", "variable_strategy"]
+__all__ = ["is_default_strategy", "metric_direction", "optimizer_variable_index",
+           "variable_strategy"]
 
 
 def variable_strategy(variable: Any) -> tf.distribute.Strategy | None:
@@ -48,3 +49,14 @@ def optimizer_variable_index(optimizer: keras.optimizers.Optimizer, variable: An
     there is no public equivalent.
     """
     return optimizer._get_variable_index(variable)
+
+
+def metric_direction(metric: Any) -> str | None:
+    """``"up"`` for a metric that is better when higher (accuracy, AUC, ...), ``"down"`` when
+    lower, None when the metric does not say.
+
+    Reads ``Metric._direction``, which Keras' own ``MonitorCallback._set_monitor_op`` reads to
+    infer ``mode="auto"``; Keras has no public equivalent.
+    """
+    direction = getattr(metric, "_direction", None)
+    return direction if direction in ("up", "down") else None

@@ -105,12 +105,17 @@ class TrainLoop:
     def fit(self, train: tf.data.Dataset, epochs: int, valid: tf.data.Dataset | None,
             cbs: CallbackList, *, learner: object = None, limits: StopLimits = _NO_LIMITS,
             resume: Resume | None = None, smooth_beta: float = SMOOTH_BETA,
-            with_train_metrics: bool = True) -> FitState:
+            with_train_metrics: bool = True,
+            finalize: Callable[[], None] | None = None) -> FitState:
         """Run epochs ``resume.epoch`` (or 0) to ``epochs - 1`` over ``train``, calling ``cbs`` at
         each event, within ``limits``; returns the final :class:`FitState` (``stop_reason``:
         ``"non-finite"``, ``"diverged"``, ``"max_steps"``, ``"callback"`` or None).
         ``with_train_metrics=False`` leaves the training metrics out (lr_find): not updated,
-        not logged, same compiled step."""
+        not logged, same compiled step.
+
+        ``finalize`` runs once the epochs are over (also after a stop, not after an exception),
+        before ``after_fit``: where ``model.fit`` calls ``optimizer.finalize_variable_values``.
+        """
         self._ensure_current()
         self.check_dataset("train", train)
         if valid is not None:
@@ -135,17 +140,30 @@ class TrainLoop:
                 cbs("before_epoch", state)
                 self._train_epoch(train, state, cbs, skip)
                 if valid is not None:
-                    state.training = False
-                    cbs("before_validate", state)
-                    state.logs.update(self.evaluate(valid, prefix_loss="valid_loss"))
-                    cbs("after_validate", state)
+                    self._validate(valid, state, cbs)
                 state.logs["time"] = time.perf_counter() - start
                 cbs("after_epoch", state)
                 if state.stop_training:
                     break
+            if finalize is not None:
+                finalize()
         finally:
             cbs("after_fit", state)
         return state
+
+    def _validate(self, valid: tf.data.Dataset, state: FitState, cbs: CallbackList) -> None:
+        """``before_validate``, ``after_valid_batch`` per batch, ``after_validate`` (logs:
+        ``valid_loss`` and the metrics)."""
+        state.training = False
+
+        def after_valid_batch(i: int, running_loss: float) -> None:
+            state.valid_iter, state.valid_loss = i, running_loss
+            cbs("after_valid_batch", state)
+
+        cbs("before_validate", state)
+        state.logs.update(self.evaluate(valid, prefix_loss="valid_loss",
+                                        on_batch=after_valid_batch))
+        cbs("after_validate", state)
 
     def _train_epoch(self, train: tf.data.Dataset, state: FitState, cbs: CallbackList,
                      skip: int) -> None:
@@ -249,15 +267,19 @@ class TrainLoop:
         """``ds`` itself, or split across the strategy's replicas."""
         return self.strategy.experimental_distribute_dataset(ds) if self.distributed else ds
 
-    def evaluate(self, ds: tf.data.Dataset, prefix_loss: str = "loss") -> dict[str, float]:
-        """Mean loss (weighted by batch size) and metric results over ``ds``."""
+    def evaluate(self, ds: tf.data.Dataset, prefix_loss: str = "loss",
+                 on_batch: Callable[[int, float], None] | None = None) -> dict[str, float]:
+        """Mean loss (weighted by batch size) and metric results over ``ds``; ``on_batch(i,
+        mean loss so far)`` after each batch (the metrics then hold their running totals)."""
         for m in self.metrics:
             m.reset_state()
         loss_sum, seen = 0.0, 0
-        for x, y in self._distribute(ds):
+        for i, (x, y) in enumerate(self._distribute(ds)):
             loss, bs = self.steps.eval_step(x, y).numpy().tolist()
             loss_sum += loss * bs
             seen += int(bs)
+            if on_batch is not None:
+                on_batch(i, loss_sum / seen if seen else math.nan)
         if seen == 0:
             raise ValueError("the evaluation dataset yielded no batches.")
         out = {prefix_loss: loss_sum / seen}
