@@ -5,27 +5,6 @@ next to tflearner callbacks. :class:`KerasCallbacks` drives them through a
 ``keras.callbacks.CallbackList`` with the hooks ``model.fit`` calls, in its order, with its batch
 numbering and log names:
 
-Keras hook                   called at (tflearner event) with logs
-===========================  =====================================================
-``set_model``, ``set_params`` ``before_fit`` (params: ``epochs``, ``steps``, ``verbose=0``)
-``on_train_begin``           ``before_fit``
-``on_epoch_begin(epoch)``    ``before_epoch``
-``on_train_batch_begin(i)``  ``before_batch`` (while the chunk's plan is collected)
-``on_train_batch_end(i)``    ``after_batch``: ``loss`` = running mean of the epoch so far
-``on_epoch_end(epoch)``      ``after_epoch``: ``loss``, ``<metric>`` (with
-                             ``Learner(train_metrics=True)``), ``val_loss``,
-                             ``val_<metric>``, ``learning_rate``
-``on_train_end``             ``after_fit``
-===========================  =====================================================
-
-``model.stop_training = True`` (EarlyStopping) ends the fit after that epoch (or chunk), as in
-Keras. As with Keras' ``steps_per_execution > 1``, a batch hook that reads the weights sees them
-after the whole chunk. Metrics on the validation data appear as ``val_<name>``; with
-``Learner(train_metrics=True)`` those on the training batches (``train_<name>`` in tflearner's
-logs) appear as ``<name>``, as in Keras. ``model.optimizer`` is set to the Learner's optimizer
-for the fit, so LR-changing callbacks work in ``fit``; in ``fit_one_cycle`` / ``fit_flat_cos`` /
-``fit_sgdr`` the schedule owns the LR and such callbacks are refused.
-=======
 ================================  ==============================================================
 Keras hook                        called at (tflearner event) with logs
 ================================  ==============================================================
