@@ -21,7 +21,7 @@ from .callbacks.scheduler import ParamScheduler
 from .core.checks import check_bool, check_int, check_positive, check_real
 from .core.contract import StopLimits
 from .core.events import Callback, CallbackList
-from .core.internals import variable_strategy
+from .core.internals import raw_iterations, variable_strategy
 from .core.precision import apply_policy, check_policy, model_policy
 from .core.snapshot import Snapshot, flatten_state, preserved
 from .core.state_io import assign_state, read_state, schedule_hash, write_state
@@ -39,10 +39,12 @@ from .lr_finder.finder import (
     STOP_REASONS,
     LRFinder,
     check_sweep_args,
+    collapse_accumulated,
     compute_suggestions,
     resolve_suggesters,
     sweep_limits,
 )
+from .optim.accumulate import accumulation_steps, batches_for_updates, updates_in
 from .optim.factory import get_optimizer
 from .optim.group_hypers import GroupHypers
 from .optim.groups import check_groups, group_lrs, set_trainable, trainable_capable
@@ -224,6 +226,14 @@ class Learner:
                 splitter = _one_group  # one loss scale: one optimizer (see below)
             self.groups = check_groups(model, splitter)
             group_vars = trainable_capable(model, self.groups)
+            #: micro-batches per optimizer update (the optimizer's gradient_accumulation_steps)
+            self.accumulation = accumulation_steps(self.opt)
+            if self.accumulation > 1 and len(self.groups) > 1:
+                raise ValueError(
+                    f"opt has gradient_accumulation_steps={self.accumulation}, but the model has "
+                    f"{len(self.groups)} layer groups (one optimizer each, whose accumulation "
+                    "phases drift apart when a group is frozen); use one group "
+                    "(splitter=lambda m: [m.layers]) or no accumulation.")
             if self.precision == "mixed_float16":
                 if len(self.groups) > 1:
                     raise ValueError(
@@ -247,7 +257,8 @@ class Learner:
         self._snapshot: Snapshot | None = None
         self.loop = TrainLoop(model, self.opts, group_vars, self.loss_fn, self.metrics,
                               (x_spec, y_spec), self.hypers, jit_compile=jit_compile,
-                              steps_per_execution=steps_per_execution, strategy=self.strategy)
+                              steps_per_execution=steps_per_execution, strategy=self.strategy,
+                              n_classes=data.c if data.task == "sparse_categorical" else None)
         # predict(item) runs through the same object load_learner returns: identical outputs
         self.inference = InferenceLearner(
             model, task=data.task, input_shape=tuple(x_spec.shape[1:]),
@@ -296,6 +307,16 @@ class Learner:
 
     def _check_labels(self, y_spec: tf.TensorSpec, n_out: int) -> None:
         data = self.data
+        rank = y_spec.shape.rank
+        if (data.task == "regression" and n_out >= 2 and y_spec.dtype.is_floating
+                and (rank == 1 or (rank == 2 and y_spec.shape[-1] == 1))):
+            raise ValueError(
+                f"The labels are {y_spec.dtype.name} of shape {tuple(y_spec.shape)}, one value "
+                f"per example, so the data was taken for regression, but the model outputs "
+                f"{n_out} values per example. If they are class ids, cast them to integers: "
+                "DataBundle.from_arrays(x, y.astype('int64')) (or pass "
+                "task='sparse_categorical'; for datasets: ds.map(lambda x, y: (x, tf.cast(y, "
+                "tf.int64)))). For regression, give the model one output per target.")
         if data.task in ("sparse_categorical", "categorical"):
             if data.c is not None and data.c != n_out:
                 raise ValueError(
@@ -424,12 +445,28 @@ class Learner:
         return state
 
     def _total_steps(self, epochs: int) -> int:
+        """The schedule's length: batches, or optimizer updates under gradient accumulation."""
         n_iter = self.data.n_train_batches
         if not n_iter:
             raise ValueError("data.train has an unknown number of batches, so a schedule cannot "
                              "be laid out; give it a length with "
                              "ds.apply(tf.data.experimental.assert_cardinality(n_batches)).")
-        return epochs * n_iter
+        k = self.accumulation
+        if k == 1:
+            return epochs * n_iter
+        r0 = raw_iterations(self.opt)
+        updates = updates_in(r0, epochs * n_iter, k)
+        left = (r0 + epochs * n_iter) % k
+        if left:
+            warnings.warn(
+                f"with gradient_accumulation_steps={k}, the last {left} batch(es) of this fit "
+                f"({epochs} epochs × {n_iter} batches) start an update that is applied only by "
+                "the next fit; make epochs × batches per epoch a multiple of "
+                f"{k} to avoid it.", UserWarning, stacklevel=3)
+        if updates < 1:
+            raise ValueError(f"this fit of {epochs * n_iter} batches applies no optimizer update "
+                             f"(gradient_accumulation_steps={k}); train for more epochs.")
+        return updates
 
     def _max_lrs(self, max_lr: float | slice | None, name: str = "max_lr") -> np.ndarray:
         """One peak LR per layer group (``None``: the last lr_find suggestion for the last
@@ -734,19 +771,26 @@ class Learner:
             start_lr, end_lr, num_it, beta, div_threshold, mode, stop_div)
         names, funcs = resolve_suggesters(suggest_funcs)
         lrs = (exp_sweep if mode == "exp" else lin_sweep)(start_lr, end_lr, num_it)
-        cbs: list[Callback] = [self.recorder, *self.callbacks, LRFinder(lrs)]
+        # Under gradient accumulation one LR per optimizer update: k micro-batches each.
+        k, r0 = self.accumulation, raw_iterations(self.opt) if self.accumulation > 1 else 0
+        n_batches = num_it if k == 1 else batches_for_updates(r0, num_it, k)
+        cbs: list[Callback] = [self.recorder, *self.callbacks, LRFinder(lrs, r0, k)]
         if not (self.quiet if quiet is None else quiet):
-            cbs.append(SweepProgress(total=num_it))
+            cbs.append(SweepProgress(total=n_batches))
         n_iter = self.data.n_train_batches
-        epochs = num_it if not n_iter else -(-num_it // n_iter)  # cycle the data if needed
-        with preserved(self.snapshot()):
+        epochs = n_batches if not n_iter else -(-n_batches // n_iter)  # cycle the data
+        with preserved(self.snapshot()):  # smoothing per update: beta ** (1/k) per batch
             state = self.loop.fit(self.data.train, epochs, None, CallbackList(cbs),
-                                  learner=self, smooth_beta=beta,
-                                  limits=sweep_limits(num_it, stop_div, div_threshold))
+                                  learner=self, smooth_beta=beta ** (1.0 / k),
+                                  limits=sweep_limits(n_batches, stop_div, div_threshold))
         rec = self.recorder
+        stop_step = state.step - 1
+        if k > 1:
+            collapse_accumulated(rec, r0, k)  # one point per applied update
+            stop_step = len(rec.lrs) - 1
         rec.lr_find_info = {"num_it": num_it, "stop_reason": STOP_REASONS.get(
-            state.stop_reason, state.stop_reason), "stop_step": state.step - 1, "beta": beta,
-            "lr_mults": self.hypers.lr_mults.tolist()}
+            state.stop_reason, state.stop_reason), "stop_step": stop_step, "beta": beta,
+            "lr_mults": self.hypers.lr_mults.tolist(), "accumulation": k}
         result = compute_suggestions(rec, names, funcs, num_it)
         self.suggested_lr = result[0]
         if show_plot:

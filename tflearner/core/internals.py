@@ -15,7 +15,8 @@ import keras
 import tensorflow as tf
 from tensorflow.python.distribute import distribute_lib as _distribute_lib
 
-__all__ = ["is_default_strategy", "optimizer_variable_index", "variable_strategy"]
+__all__ = ["is_default_strategy", "optimizer_variable_index", "raw_iterations",
+           "variable_strategy"]
 
 
 def variable_strategy(variable: Any) -> tf.distribute.Strategy | None:
@@ -48,3 +49,14 @@ def optimizer_variable_index(optimizer: keras.optimizers.Optimizer, variable: An
     there is no public equivalent.
     """
     return optimizer._get_variable_index(variable)
+
+
+def raw_iterations(optimizer: keras.optimizers.Optimizer) -> int:
+    """How many times ``optimizer.apply_gradients`` ran: with ``gradient_accumulation_steps=k``
+    the micro-batch counter, whose phase ``% k`` says when the next update is applied.
+
+    Reads ``BaseOptimizer._iterations``; the public ``iterations`` is ``_iterations // k``
+    under accumulation, which loses the phase. ``LossScaleOptimizer``: its inner optimizer's.
+    """
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    return int(inner._iterations.numpy())

@@ -238,16 +238,19 @@ class DataBundle:
             x, y = x[tr], y[tr]
         else:
             xv, yv = _check_arrays("valid[0]", "valid[1]", *_pair("valid", valid))
+        xt = yt = None
+        if test is not None:
+            xt, yt = _check_arrays("test[0]", "test[1]", *_pair("test", test))
+        if task is None and np.issubdtype(y.dtype, np.integer):
+            task = "sparse_categorical"
+        if task == "sparse_categorical" and not np.issubdtype(y.dtype, np.integer):
+            y, yv = _class_ids("y", y), _class_ids("valid[1]", yv)
+            yt = None if yt is None else _class_ids("test[1]", yt)
         shuffle_seed = seed if seed is not None else int(np.random.default_rng().integers(2**62))
         counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="tflearner_epoch")
         train = _array_pipeline(x, y, batch_size, scale, shuffle_seed, counter)
         valid_ds = _array_pipeline(xv, yv, eval_bs, scale) if len(xv) else None
-        test_ds = None
-        if test is not None:
-            xt, yt = _check_arrays("test[0]", "test[1]", *_pair("test", test))
-            test_ds = _array_pipeline(xt, yt, eval_bs, scale)
-        if task is None and np.issubdtype(y.dtype, np.integer):
-            task = "sparse_categorical"
+        test_ds = None if xt is None else _array_pipeline(xt, yt, eval_bs, scale)
         c = None
         if task == "sparse_categorical" and classes is None:
             labels = [y] + ([yv] if len(yv) else [])
@@ -382,6 +385,19 @@ def _check_arrays(xname: str, yname: str, x: Any, y: Any) -> tuple[np.ndarray, n
     if y.ndim == 2 and y.shape[1] == 1 and np.issubdtype(y.dtype, np.integer):
         y = y[:, 0]  # Keras' (n, 1) label layout
     return x, y
+
+
+def _class_ids(name: str, y: np.ndarray) -> np.ndarray:
+    """Float class ids (``[0., 3., 1.]``) as int64; anything not integer-valued is refused."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.size and (y.dtype.kind not in "fb" or not np.all(np.isfinite(y))
+                   or not np.all(y == np.round(y))):
+        raise ValueError(f"{name} must hold class ids (whole numbers) for "
+                         f"task='sparse_categorical', got dtype {y.dtype.name} with non-integer "
+                         "values; use task='regression' for continuous targets.")
+    return y.astype(np.int64)
 
 
 def _check_dataset(name: str, ds: Any) -> None:

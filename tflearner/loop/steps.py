@@ -28,6 +28,8 @@ sit inside control flow within a replica function).
 
 from __future__ import annotations
 
+import contextlib
+import re
 from collections import Counter
 from collections.abc import Callable
 
@@ -38,10 +40,30 @@ from ..core.tracing import instance_function
 from ..optim.group_hypers import GroupHypers
 from . import rules
 
-__all__ = ["CompiledSteps", "STEP_COLUMNS"]
+__all__ = ["CompiledSteps", "STEP_COLUMNS", "LABEL_CHECK", "label_errors"]
 
 #: The per-batch outputs of ``train_steps``, in this order (then one LR per group).
 STEP_COLUMNS = ("loss", "lr", "mom", "wd", "batch_size", "smooth", "ok")
+
+
+LABEL_CHECK = "tflearner: label out of range"
+
+
+@contextlib.contextmanager
+def label_errors(n_classes: int | None):
+    """Turn the compiled steps' label assertion into a ``ValueError`` naming the label value and
+    the class count (no TensorFlow graph trace)."""
+    try:
+        yield
+    except tf.errors.InvalidArgumentError as exc:
+        found = re.search(re.escape(LABEL_CHECK) + r"\D*?(-?\d+)\D+?(\d+)", exc.message or "")
+        if found is None:
+            raise
+        value, c = int(found.group(1)), int(found.group(2))
+        raise ValueError(
+            f"the data has the label {value}, but the model has {c} classes, so labels must be "
+            f"class indices in [0, {c}) (0..{c - 1}). Check the labels (e.g. 1-based ids: "
+            f"subtract 1), or build the model with more outputs.") from None
 
 
 class CompiledSteps:
@@ -55,11 +77,12 @@ class CompiledSteps:
                  group_variables: list[list], loss_fn: Callable, metrics: list,
                  hypers: GroupHypers, strategy: tf.distribute.Strategy, distributed: bool,
                  x_spec: tf.TensorSpec, y_spec: tf.TensorSpec, jit_compile: bool,
-                 trace_counts: Counter) -> None:
+                 trace_counts: Counter, n_classes: int | None = None) -> None:
         self.model, self.opts, self.loss_fn, self.metrics = model, optimizers, loss_fn, metrics
         self.opt = optimizers[-1]  # scales the loss under float16 (one group only)
         self.hypers, self.strategy, self.distributed = hypers, strategy, distributed
         self.trace_counts = trace_counts
+        self.n_classes = n_classes
         self.tvars = list(model.trainable_variables)
         self.trainable_key = tuple(id(v) for v in self.tvars)
         group_of = {id(v): g for g, vs in enumerate(group_variables) for v in vs}
@@ -88,6 +111,20 @@ class CompiledSteps:
             self.predict_step = instance_function(self._predict_step, input_signature=[x_spec])
 
     # ---- per replica ------------------------------------------------------------------------
+    def _checked_labels(self, y):
+        """``y``, after an assertion that sparse labels lie in ``[0, n_classes)`` (its message
+        carries the first bad value; :func:`label_errors` turns it into a ``ValueError``)."""
+        if self.n_classes is None:
+            return y
+        flat = tf.reshape(y, [-1])
+        bad = tf.logical_or(flat < 0, flat >= self.n_classes)
+        first = tf.gather(flat, tf.argmax(tf.cast(bad, tf.int32)))
+        check = tf.debugging.Assert(tf.logical_not(tf.reduce_any(bad)),
+                                    [LABEL_CHECK, first, self.n_classes])
+        with tf.control_dependencies([check]):
+            return tf.identity(y)
+
+
     def _loss(self, y, pred):
         """The replica's share of the global-batch mean loss (the mean itself on one)."""
         pred = tf.cast(pred, tf.float32) if pred.dtype != tf.float64 else pred
@@ -127,6 +164,7 @@ class CompiledSteps:
         """Train on one global batch; returns ``(row, carry, code)``."""
         self.hypers.assign_row(plan_row)
         hp = self.hypers.read()  # [lr, mom, wd, lr_0..]: read before the update that uses them
+        y = self.strategy.run(self._checked_labels, args=(y,))
         loss, grads, bad, bs = self.strategy.run(self.grads_fn, args=(x, y))
         # scalars, whatever shape a user's loss reports (a py_function's is unknown)
         loss, bad, bs = (tf.reshape(self._total(t), []) for t in (loss, bad, bs))
@@ -187,6 +225,7 @@ class CompiledSteps:
     def _eval_step(self, x, y):
         """``[loss, batch_size]`` of one global batch (loss: the global-batch mean)."""
         self.trace_counts["eval"] += 1
+        y = self.strategy.run(self._checked_labels, args=(y,))
         loss, bs = self.strategy.run(self._replica_eval, args=(x, y))
         return tf.stack([self._total(loss), self._total(bs)])
 

@@ -26,7 +26,7 @@ from ..core.events import CallbackList
 from ..optim.group_hypers import GroupHypers
 from . import rules
 from .chunks import STEPS_PER_EXECUTION, Chunker, check_steps_per_execution, deferred_interrupt
-from .steps import CompiledSteps
+from .steps import CompiledSteps, label_errors
 
 __all__ = ["TrainLoop", "is_default_strategy"]
 
@@ -59,7 +59,9 @@ class TrainLoop:
                  element_spec: tuple[tf.TensorSpec, tf.TensorSpec], hypers: GroupHypers,
                  jit_compile: bool = False,
                  steps_per_execution: int | str = STEPS_PER_EXECUTION,
-                 strategy: tf.distribute.Strategy | None = None) -> None:
+                 strategy: tf.distribute.Strategy | None = None,
+                 n_classes: int | None = None) -> None:
+        self.n_classes = n_classes  # sparse labels are checked to lie in [0, n_classes)
         self.model, self.optimizers, self.loss_fn, self.metrics = (model, list(optimizers),
                                                                    loss_fn, metrics)
         self.group_variables = [list(vs) for vs in group_variables]
@@ -76,7 +78,8 @@ class TrainLoop:
     def _build(self) -> CompiledSteps:
         return CompiledSteps(self.model, self.optimizers, self.group_variables, self.loss_fn,
                              self.metrics, self.hypers, self.strategy, self.distributed,
-                             self.x_spec, self.y_spec, self.jit_compile, self.trace_counts)
+                             self.x_spec, self.y_spec, self.jit_compile, self.trace_counts,
+                             self.n_classes)
 
     def _ensure_current(self) -> None:
         """Rebuild the steps only when the set of trainable variables changed."""
@@ -168,7 +171,9 @@ class TrainLoop:
         carry = {k: tf.constant(v, tf.float64) for k, v in state.ema.as_dict().items()}
         with deferred_interrupt():  # a Ctrl-C waits until this chunk is reported
             started = time.perf_counter()
-            out = self.steps.train_steps(iterator, plan, tf.constant(n), carry, self._limits)
+            with label_errors(self.n_classes):
+                out = self.steps.train_steps(iterator, plan, tf.constant(n), carry,
+                                             self._limits)
             rows = {k: v.numpy().tolist() for k, v in out["rows"].items()}
             rows["group_lrs"] = out["group_lrs"].numpy().tolist()
             self.chunker.observe(time.perf_counter() - started, len(rows["loss"]))
@@ -234,7 +239,8 @@ class TrainLoop:
             m.reset_state()
         loss_sum, seen = 0.0, 0
         for x, y in self._distribute(ds):
-            loss, bs = self.steps.eval_step(x, y).numpy().tolist()
+            with label_errors(self.n_classes):
+                loss, bs = self.steps.eval_step(x, y).numpy().tolist()
             loss_sum += loss * bs
             seen += int(bs)
         if seen == 0:
