@@ -169,7 +169,7 @@ class Learner:
                  steps_per_execution: int | str = STEPS_PER_EXECUTION,
                  strategy: tf.distribute.Strategy | None = None,
                  mixed_precision: str | None = None, splitter: Any = None,
-                 train_bn: bool = False) -> None:
+                 train_bn: bool = False, class_weight: dict | None = None) -> None:
         if not isinstance(model, keras.Model):
             raise TypeError(f"model must be a keras.Model, got {type(model).__name__}: "
                             f"{model!r}. Wrap layers in keras.Sequential([...]) or "
@@ -192,7 +192,7 @@ class Learner:
         self.callbacks = list(CallbackList(
             [cb for cb in given if not isinstance(cb, keras.callbacks.Callback)]))
         self.keras_callbacks = [cb for cb in given if isinstance(cb, keras.callbacks.Callback)]
-        x_spec, y_spec = data.train.element_spec
+        x_spec, y_spec = data.train.element_spec[:2]
 
         # Probe the model and loss once on zeros: builds the model, checks shapes, no side effects.
         out = self._probe_model(x_spec)
@@ -255,10 +255,16 @@ class Learner:
         self.recorder = Recorder()
         self.suggested_lr: float | None = None  # set by lr_find (its first suggestion)
         self._snapshot: Snapshot | None = None
+        self._class_weight: tf.Variable | None = None
+        cw = self._class_weight_vector(class_weight)
+        if cw is not None:
+            with self.scope():
+                self._class_weight = tf.Variable(cw, trainable=False, name="class_weight")
         self.loop = TrainLoop(model, self.opts, group_vars, self.loss_fn, self.metrics,
-                              (x_spec, y_spec), self.hypers, jit_compile=jit_compile,
+                              data.train.element_spec, self.hypers, jit_compile=jit_compile,
                               steps_per_execution=steps_per_execution, strategy=self.strategy,
-                              n_classes=data.c if data.task == "sparse_categorical" else None)
+                              n_classes=data.c if data.task == "sparse_categorical" else None,
+                              class_weight=self._class_weight)
         # predict(item) runs through the same object load_learner returns: identical outputs
         self.inference = InferenceLearner(
             model, task=data.task, input_shape=tuple(x_spec.shape[1:]),
@@ -335,6 +341,25 @@ class Learner:
             raise ValueError(f"One-hot labels have {y_spec.shape[-1]} columns but the model "
                              f"outputs {n_out}; they must match.")
 
+    def _class_weight_vector(self, class_weight: Any) -> np.ndarray | None:
+        """Keras' ``class_weight`` dict ``{class index: weight}`` as one weight per class
+        (classes it leaves out weigh 1, as in Keras)."""
+        if class_weight is None:
+            return None
+        if not isinstance(class_weight, dict):
+            raise TypeError(f"class_weight must be a dict {{class index: weight}}, got "
+                            f"{type(class_weight).__name__}: {class_weight!r}.")
+        if self.data.task not in ("sparse_categorical", "categorical"):
+            raise ValueError(f"class_weight needs a classification task, but the data has "
+                             f"task={self.data.task!r}; use sample weights instead.")
+        c = self.data.c
+        vec = np.ones(c, np.float32)
+        for k, v in class_weight.items():
+            k = check_int("class_weight key", k, 0, c - 1,
+                          fix=f"keys are class indices 0..{c - 1}.")
+            vec[k] = check_real(f"class_weight[{k}]", v, 0.0, fix="a weight >= 0, e.g. 2.0.")
+        return vec
+
     def _check_loss(self, y_spec: tf.TensorSpec, out: np.ndarray) -> None:
         y0 = tf.zeros([len(out)] + [d if d is not None else 1 for d in y_spec.shape[1:]],
                       y_spec.dtype)
@@ -379,7 +404,7 @@ class Learner:
     def fit(self, epochs: int, lr: float | None = None, wd: float | None = None,
             callbacks: list[Callback] | None = None, quiet: bool | None = None,
             terminate_on_nan: bool = True, checkpoint: str | os.PathLike | None = None,
-            checkpoint_every: int | None = None):
+            checkpoint_every: int | None = None, class_weight: dict | None = None):
         """Train for ``epochs`` epochs at a constant ``lr`` (None keeps the current one; a
         ``slice`` gives each layer group its own, see :meth:`fit_one_cycle`).
 
@@ -388,17 +413,38 @@ class Learner:
         (``terminate_on_nan=False``: skip such batches and go on). ``checkpoint``: a directory
         where the full state is saved at every epoch end (and every ``checkpoint_every``
         batches); calling the same fit again resumes there (see :mod:`tflearner.checkpoint`).
+        ``class_weight`` (Keras' ``{class index: weight}``) weighs each training example's loss
+        by its class for this fit (the Learner's ``class_weight`` otherwise).
         Returns the :class:`FitState` of the run; per-batch and per-epoch results are in
         ``learn.recorder``.
         """
         epochs = _check_epochs(epochs)
         callbacks = _check_callbacks(callbacks)
+        if class_weight is not None:
+            return self._with_class_weight(class_weight, lambda: self.fit(
+                epochs, lr, wd, callbacks, quiet, terminate_on_nan, checkpoint, checkpoint_every))
         if lr is not None:
             self.hypers.set_lrs(group_lrs(lr, len(self.groups)))
         self.hypers.set(wd=wd)
         signature = {"method": "fit", "lr": self.hypers.lrs, "wd": self.hypers.wd}
         return self._fit(epochs, callbacks, quiet, terminate_on_nan, checkpoint,
                          checkpoint_every, signature)
+
+    def _with_class_weight(self, class_weight: dict, run: Any) -> Any:
+        """Run ``run()`` with ``class_weight`` in force, then put the Learner's back."""
+        vec = self._class_weight_vector(class_weight)
+        if self._class_weight is None:  # first use: the steps are rebuilt once with weighting
+            with self.scope():
+                self._class_weight = tf.Variable(np.ones_like(vec), trainable=False,
+                                                 name="class_weight")
+            self.loop.class_weight = self._class_weight
+            self.loop.steps = self.loop._build()
+        saved = self._class_weight.numpy()
+        self._class_weight.assign(vec)
+        try:
+            return run()
+        finally:
+            self._class_weight.assign(saved)
 
     def _fit(self, epochs: int, callbacks: list[Callback] | None, quiet: bool | None,
              terminate_on_nan: bool, checkpoint: str | os.PathLike | None,

@@ -38,6 +38,12 @@ def _relaxed(spec: tf.TensorSpec, name: str) -> tf.TensorSpec:
     return tf.TensorSpec((None, *spec.shape[1:]), spec.dtype, name=name)
 
 
+def _is_weight_spec(spec: tf.TensorSpec) -> bool:
+    """Sample weights: one float per example, ``(batch,)`` or ``(batch, 1)``."""
+    return (isinstance(spec, tf.TensorSpec) and spec.dtype.is_floating
+            and (spec.shape.rank == 1 or (spec.shape.rank == 2 and spec.shape[-1] == 1)))
+
+
 def is_default_strategy(strategy: tf.distribute.Strategy) -> bool:
     """True for TensorFlow's default (no-op) strategy, which needs no distributed datasets."""
     return internals.is_default_strategy(strategy)
@@ -60,8 +66,10 @@ class TrainLoop:
                  jit_compile: bool = False,
                  steps_per_execution: int | str = STEPS_PER_EXECUTION,
                  strategy: tf.distribute.Strategy | None = None,
-                 n_classes: int | None = None) -> None:
+                 n_classes: int | None = None,
+                 class_weight: tf.Variable | None = None) -> None:
         self.n_classes = n_classes  # sparse labels are checked to lie in [0, n_classes)
+        self.class_weight = class_weight
         self.model, self.optimizers, self.loss_fn, self.metrics = (model, list(optimizers),
                                                                    loss_fn, metrics)
         self.group_variables = [list(vs) for vs in group_variables]
@@ -72,6 +80,8 @@ class TrainLoop:
         self.chunker = Chunker(check_steps_per_execution(steps_per_execution))
         self.x_spec = _relaxed(element_spec[0], "x")
         self.y_spec = _relaxed(element_spec[1], "y")
+        #: the training data's sample-weight spec (None: (x, y) batches)
+        self.w_spec = _relaxed(element_spec[2], "w") if len(element_spec) > 2 else None
         self.trace_counts: Counter[str] = Counter()
         self.steps = self._build()
 
@@ -79,7 +89,7 @@ class TrainLoop:
         return CompiledSteps(self.model, self.optimizers, self.group_variables, self.loss_fn,
                              self.metrics, self.hypers, self.strategy, self.distributed,
                              self.x_spec, self.y_spec, self.jit_compile, self.trace_counts,
-                             self.n_classes)
+                             self.n_classes, self.w_spec, self.class_weight)
 
     def _ensure_current(self) -> None:
         """Rebuild the steps only when the set of trainable variables changed."""
@@ -89,8 +99,9 @@ class TrainLoop:
     def check_dataset(self, name: str, ds: tf.data.Dataset, with_y: bool = True) -> None:
         """Refuse a dataset the compiled steps would have to retrace for."""
         spec = ds.element_spec
-        ok = (isinstance(spec, tuple) and len(spec) == 2 and self.x_spec.is_compatible_with(
-            spec[0]) and self.y_spec.is_compatible_with(spec[1])) if with_y else (
+        ok = (isinstance(spec, tuple) and len(spec) in (2, 3) and self.x_spec.is_compatible_with(
+            spec[0]) and self.y_spec.is_compatible_with(spec[1]) and (
+                len(spec) == 2 or _is_weight_spec(spec[2]))) if with_y else (
             self.x_spec.is_compatible_with(spec[0] if isinstance(spec, tuple) else spec))
         if not ok:
             raise ValueError(
@@ -238,9 +249,10 @@ class TrainLoop:
         for m in self.metrics:
             m.reset_state()
         loss_sum, seen = 0.0, 0
-        for x, y in self._distribute(ds):
+        for elem in self._distribute(ds):
+            step = self.steps.eval_step if len(elem) == 2 else self.steps.eval_step_weighted
             with label_errors(self.n_classes):
-                loss, bs = self.steps.eval_step(x, y).numpy().tolist()
+                loss, bs = step(*elem).numpy().tolist()
             loss_sum += loss * bs
             seen += int(bs)
         if seen == 0:
