@@ -86,7 +86,7 @@ def test_from_datasets_accepts_any_batched_xy_dataset():
 @pytest.mark.parametrize("make,err,words", [
     (lambda: DataBundle.from_datasets([1, 2]), TypeError, "train must be a tf.data.Dataset"),
     (lambda: DataBundle.from_datasets(tf.data.Dataset.range(3).batch(2)), ValueError,
-     "must yield (x, y) pairs"),
+     "must yield (x, y) or (x, y, sample_weight)"),
     (lambda: DataBundle.from_datasets(tf.data.Dataset.from_tensor_slices(
         (np.zeros((4, 2)), np.zeros(4))).batch(2).repeat()), ValueError, "train is infinite"),
     (lambda: DataBundle.from_arrays(np.zeros((3, 2)), np.zeros(4)), ValueError,

@@ -19,6 +19,7 @@ from tflearner.core.internals import (
     is_default_strategy,
     metric_direction,
     optimizer_variable_index,
+    raw_iterations,
     variable_strategy,
 )
 
@@ -80,6 +81,18 @@ def test_metric_direction_is_what_keras_infers_mode_auto_from():
 
 
 # ---- public API relied on instead of private attributes --------------------------------------
+
+def test_raw_iterations_counts_every_apply_gradients_call_under_accumulation():
+    v = keras.Variable(np.ones(3, "float32"))
+    for opt in (keras.optimizers.SGD(0.1, gradient_accumulation_steps=3),
+                keras.optimizers.LossScaleOptimizer(
+                    keras.optimizers.SGD(0.1, gradient_accumulation_steps=3))):
+        opt.build([v])
+        for _ in range(5):
+            opt.apply_gradients([(tf.ones(3), v)])
+        inner = getattr(opt, "inner_optimizer", opt)
+        assert raw_iterations(opt) == 5 and int(inner.iterations.numpy()) == 5 // 3
+
 
 def test_compiled_loss_tracker_is_the_first_metric_a_mean_named_loss():
     """keras_fit.lr_finder recovers the raw batch loss from it (it was model._loss_tracker)."""
@@ -165,4 +178,4 @@ def test_no_private_keras_or_tf_attribute_outside_core_internals():
     internals = _private_uses(trees[PACKAGE / "core" / "internals.py"])
     assert sorted({name for _, name in internals}) == [
         "_DefaultDistributionStrategy", "_direction", "_distribute_strategy",
-        "_get_variable_index"]
+        "_get_variable_index", "_iterations"]

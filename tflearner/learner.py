@@ -21,7 +21,7 @@ from .callbacks.scheduler import ParamScheduler
 from .core.checks import check_bool, check_int, check_positive, check_real
 from .core.contract import StopLimits
 from .core.events import Callback, CallbackList
-from .core.internals import variable_strategy
+from .core.internals import raw_iterations, variable_strategy
 from .core.precision import apply_policy, check_policy, model_policy
 from .core.snapshot import Snapshot, flatten_state, preserved
 from .core.state_io import assign_state, read_state, schedule_hash, write_state
@@ -39,10 +39,12 @@ from .lr_finder.finder import (
     STOP_REASONS,
     LRFinder,
     check_sweep_args,
+    collapse_accumulated,
     compute_suggestions,
     resolve_suggesters,
     sweep_limits,
 )
+from .optim.accumulate import accumulation_steps, batches_for_updates, updates_in
 from .optim.factory import get_optimizer
 from .optim.group_hypers import GroupHypers
 from .optim.groups import check_groups, group_lrs, set_trainable, trainable_capable
@@ -180,7 +182,8 @@ class Learner:
                  steps_per_execution: int | str = STEPS_PER_EXECUTION,
                  strategy: tf.distribute.Strategy | None = None,
                  mixed_precision: str | None = None, splitter: Any = None,
-                 train_bn: bool = False, train_metrics: bool = False) -> None:
+                 train_bn: bool = False, train_metrics: bool = False,
+                 class_weight: dict | None = None) -> None:
         if not isinstance(model, keras.Model):
             raise TypeError(f"model must be a keras.Model, got {type(model).__name__}: "
                             f"{model!r}. Wrap layers in keras.Sequential([...]) or "
@@ -204,7 +207,7 @@ class Learner:
         self.callbacks = list(CallbackList(
             [cb for cb in given if not isinstance(cb, keras.callbacks.Callback)]))
         self.keras_callbacks = [cb for cb in given if isinstance(cb, keras.callbacks.Callback)]
-        x_spec, y_spec = data.train.element_spec
+        x_spec, y_spec = data.train.element_spec[:2]
 
         # Probe the model and loss once on zeros: builds the model, checks shapes, no side effects.
         out = self._probe_model(x_spec)
@@ -241,6 +244,14 @@ class Learner:
                 splitter = _one_group  # one loss scale: one optimizer (see below)
             self.groups = check_groups(model, splitter)
             group_vars = trainable_capable(model, self.groups)
+            #: micro-batches per optimizer update (the optimizer's gradient_accumulation_steps)
+            self.accumulation = accumulation_steps(self.opt)
+            if self.accumulation > 1 and len(self.groups) > 1:
+                raise ValueError(
+                    f"opt has gradient_accumulation_steps={self.accumulation}, but the model has "
+                    f"{len(self.groups)} layer groups (one optimizer each, whose accumulation "
+                    "phases drift apart when a group is frozen); use one group "
+                    "(splitter=lambda m: [m.layers]) or no accumulation.")
             if self.precision == "mixed_float16":
                 if len(self.groups) > 1:
                     raise ValueError(
@@ -262,10 +273,17 @@ class Learner:
         self.recorder = Recorder()
         self.suggested_lr: float | None = None  # set by lr_find (its first suggestion)
         self._snapshot: Snapshot | None = None
+        self._class_weight: tf.Variable | None = None
+        cw = self._class_weight_vector(class_weight)
+        if cw is not None:
+            with self.scope():
+                self._class_weight = tf.Variable(cw, trainable=False, name="class_weight")
         self.loop = TrainLoop(model, self.opts, group_vars, self.loss_fn, self.metrics,
-                              (x_spec, y_spec), self.hypers, jit_compile=jit_compile,
+                              data.train.element_spec, self.hypers, jit_compile=jit_compile,
                               steps_per_execution=steps_per_execution, strategy=self.strategy,
-                              train_metrics=self.train_metric_objects)
+                              train_metrics=self.train_metric_objects,
+                              n_classes=data.c if data.task == "sparse_categorical" else None,
+                              class_weight=self._class_weight)
         # predict(item) runs through the same object load_learner returns: identical outputs
         self.inference = InferenceLearner(
             model, task=data.task, input_shape=tuple(x_spec.shape[1:]),
@@ -314,6 +332,16 @@ class Learner:
 
     def _check_labels(self, y_spec: tf.TensorSpec, n_out: int) -> None:
         data = self.data
+        rank = y_spec.shape.rank
+        if (data.task == "regression" and n_out >= 2 and y_spec.dtype.is_floating
+                and (rank == 1 or (rank == 2 and y_spec.shape[-1] == 1))):
+            raise ValueError(
+                f"The labels are {y_spec.dtype.name} of shape {tuple(y_spec.shape)}, one value "
+                f"per example, so the data was taken for regression, but the model outputs "
+                f"{n_out} values per example. If they are class ids, cast them to integers: "
+                "DataBundle.from_arrays(x, y.astype('int64')) (or pass "
+                "task='sparse_categorical'; for datasets: ds.map(lambda x, y: (x, tf.cast(y, "
+                "tf.int64)))). For regression, give the model one output per target.")
         if data.task in ("sparse_categorical", "categorical"):
             if data.c is not None and data.c != n_out:
                 raise ValueError(
@@ -331,6 +359,25 @@ class Learner:
         elif data.task == "categorical" and y_spec.shape[-1] != n_out:
             raise ValueError(f"One-hot labels have {y_spec.shape[-1]} columns but the model "
                              f"outputs {n_out}; they must match.")
+
+    def _class_weight_vector(self, class_weight: Any) -> np.ndarray | None:
+        """Keras' ``class_weight`` dict ``{class index: weight}`` as one weight per class
+        (classes it leaves out weigh 1, as in Keras)."""
+        if class_weight is None:
+            return None
+        if not isinstance(class_weight, dict):
+            raise TypeError(f"class_weight must be a dict {{class index: weight}}, got "
+                            f"{type(class_weight).__name__}: {class_weight!r}.")
+        if self.data.task not in ("sparse_categorical", "categorical"):
+            raise ValueError(f"class_weight needs a classification task, but the data has "
+                             f"task={self.data.task!r}; use sample weights instead.")
+        c = self.data.c
+        vec = np.ones(c, np.float32)
+        for k, v in class_weight.items():
+            k = check_int("class_weight key", k, 0, c - 1,
+                          fix=f"keys are class indices 0..{c - 1}.")
+            vec[k] = check_real(f"class_weight[{k}]", v, 0.0, fix="a weight >= 0, e.g. 2.0.")
+        return vec
 
     def _check_loss(self, y_spec: tf.TensorSpec, out: np.ndarray) -> None:
         y0 = tf.zeros([len(out)] + [d if d is not None else 1 for d in y_spec.shape[1:]],
@@ -399,7 +446,7 @@ class Learner:
     def fit(self, epochs: int, lr: float | None = None, wd: float | None = None,
             callbacks: list[Callback] | None = None, quiet: bool | None = None,
             terminate_on_nan: bool = True, checkpoint: str | os.PathLike | None = None,
-            checkpoint_every: int | None = None):
+            checkpoint_every: int | None = None, class_weight: dict | None = None):
         """Train for ``epochs`` epochs at a constant ``lr`` (None keeps the current one; a
         ``slice`` gives each layer group its own, see :meth:`fit_one_cycle`).
 
@@ -408,17 +455,38 @@ class Learner:
         (``terminate_on_nan=False``: skip such batches and go on). ``checkpoint``: a directory
         where the full state is saved at every epoch end (and every ``checkpoint_every``
         batches); calling the same fit again resumes there (see :mod:`tflearner.checkpoint`).
+        ``class_weight`` (Keras' ``{class index: weight}``) weighs each training example's loss
+        by its class for this fit (the Learner's ``class_weight`` otherwise).
         Returns the :class:`FitState` of the run; per-batch and per-epoch results are in
         ``learn.recorder``.
         """
         epochs = _check_epochs(epochs)
         callbacks = _check_callbacks(callbacks)
+        if class_weight is not None:
+            return self._with_class_weight(class_weight, lambda: self.fit(
+                epochs, lr, wd, callbacks, quiet, terminate_on_nan, checkpoint, checkpoint_every))
         if lr is not None:
             self.hypers.set_lrs(group_lrs(lr, len(self.groups)))
         self.hypers.set(wd=wd)
         signature = {"method": "fit", "lr": self.hypers.lrs, "wd": self.hypers.wd}
         return self._fit(epochs, callbacks, quiet, terminate_on_nan, checkpoint,
                          checkpoint_every, signature)
+
+    def _with_class_weight(self, class_weight: dict, run: Any) -> Any:
+        """Run ``run()`` with ``class_weight`` in force, then put the Learner's back."""
+        vec = self._class_weight_vector(class_weight)
+        if self._class_weight is None:  # first use: the steps are rebuilt once with weighting
+            with self.scope():
+                self._class_weight = tf.Variable(np.ones_like(vec), trainable=False,
+                                                 name="class_weight")
+            self.loop.class_weight = self._class_weight
+            self.loop.steps = self.loop._build()
+        saved = self._class_weight.numpy()
+        self._class_weight.assign(vec)
+        try:
+            return run()
+        finally:
+            self._class_weight.assign(saved)
 
     def _fit(self, epochs: int, callbacks: list[Callback] | None, quiet: bool | None,
              terminate_on_nan: bool, checkpoint: str | os.PathLike | None,
@@ -475,12 +543,28 @@ class Learner:
                     opt.finalize_variable_values(variables)
 
     def _total_steps(self, epochs: int) -> int:
+        """The schedule's length: batches, or optimizer updates under gradient accumulation."""
         n_iter = self.data.n_train_batches
         if not n_iter:
             raise ValueError("data.train has an unknown number of batches, so a schedule cannot "
                              "be laid out; give it a length with "
                              "ds.apply(tf.data.experimental.assert_cardinality(n_batches)).")
-        return epochs * n_iter
+        k = self.accumulation
+        if k == 1:
+            return epochs * n_iter
+        r0 = raw_iterations(self.opt)
+        updates = updates_in(r0, epochs * n_iter, k)
+        left = (r0 + epochs * n_iter) % k
+        if left:
+            warnings.warn(
+                f"with gradient_accumulation_steps={k}, the last {left} batch(es) of this fit "
+                f"({epochs} epochs × {n_iter} batches) start an update that is applied only by "
+                "the next fit; make epochs × batches per epoch a multiple of "
+                f"{k} to avoid it.", UserWarning, stacklevel=3)
+        if updates < 1:
+            raise ValueError(f"this fit of {epochs * n_iter} batches applies no optimizer update "
+                             f"(gradient_accumulation_steps={k}); train for more epochs.")
+        return updates
 
     def _max_lrs(self, max_lr: float | slice | None, name: str = "max_lr") -> np.ndarray:
         """One peak LR per layer group (``None``: the last lr_find suggestion for the last
@@ -813,19 +897,27 @@ class Learner:
             start_lr, end_lr, num_it, beta, div_threshold, mode, stop_div)
         names, funcs = resolve_suggesters(suggest_funcs)
         lrs = (exp_sweep if mode == "exp" else lin_sweep)(start_lr, end_lr, num_it)
-        cbs: list[Callback] = [self.recorder, *self.callbacks, LRFinder(lrs)]
+        # Under gradient accumulation one LR per optimizer update: k micro-batches each.
+        k, r0 = self.accumulation, raw_iterations(self.opt) if self.accumulation > 1 else 0
+        n_batches = num_it if k == 1 else batches_for_updates(r0, num_it, k)
+        cbs: list[Callback] = [self.recorder, *self.callbacks, LRFinder(lrs, r0, k)]
         if not (self.quiet if quiet is None else quiet):
-            cbs.append(SweepProgress(total=num_it))
+            cbs.append(SweepProgress(total=n_batches))
         n_iter = self.data.n_train_batches
-        epochs = num_it if not n_iter else -(-num_it // n_iter)  # cycle the data if needed
-        with preserved(self.snapshot()):
+        epochs = n_batches if not n_iter else -(-n_batches // n_iter)  # cycle the data
+        with preserved(self.snapshot()):  # smoothing per update: beta ** (1/k) per batch
             state = self.loop.fit(self.data.train, epochs, None, CallbackList(cbs),
-                                  learner=self, smooth_beta=beta, with_train_metrics=False,
-                                  limits=sweep_limits(num_it, stop_div, div_threshold))
+                                  learner=self, smooth_beta=beta ** (1.0 / k),
+                                  with_train_metrics=False,
+                                  limits=sweep_limits(n_batches, stop_div, div_threshold))
         rec = self.recorder
+        stop_step = state.step - 1
+        if k > 1:
+            collapse_accumulated(rec, r0, k)  # one point per applied update
+            stop_step = len(rec.lrs) - 1
         rec.lr_find_info = {"num_it": num_it, "stop_reason": STOP_REASONS.get(
-            state.stop_reason, state.stop_reason), "stop_step": state.step - 1, "beta": beta,
-            "lr_mults": self.hypers.lr_mults.tolist()}
+            state.stop_reason, state.stop_reason), "stop_step": stop_step, "beta": beta,
+            "lr_mults": self.hypers.lr_mults.tolist(), "accumulation": k}
         result = compute_suggestions(rec, names, funcs, num_it)
         self.suggested_lr = result[0]
         if show_plot:

@@ -76,6 +76,7 @@ class LearnerHandle(Protocol):
     hypers: Any
     data: Any
     recorder: Any
+    accumulation: int  # micro-batches per optimizer update (1: no gradient accumulation)
 
     def state_variables(self) -> dict[str, list]: ...
 

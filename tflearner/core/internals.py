@@ -16,6 +16,7 @@ import tensorflow as tf
 from tensorflow.python.distribute import distribute_lib as _distribute_lib
 
 __all__ = ["is_default_strategy", "metric_direction", "optimizer_variable_index",
+           "raw_iterations",
            "variable_strategy"]
 
 
@@ -60,3 +61,14 @@ def metric_direction(metric: Any) -> str | None:
     """
     direction = getattr(metric, "_direction", None)
     return direction if direction in ("up", "down") else None
+
+
+def raw_iterations(optimizer: keras.optimizers.Optimizer) -> int:
+    """How many times ``optimizer.apply_gradients`` ran: with ``gradient_accumulation_steps=k``
+    the micro-batch counter, whose phase ``% k`` says when the next update is applied.
+
+    Reads ``BaseOptimizer._iterations``; the public ``iterations`` is ``_iterations // k``
+    under accumulation, which loses the phase. ``LossScaleOptimizer``: its inner optimizer's.
+    """
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    return int(inner._iterations.numpy())

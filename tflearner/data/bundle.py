@@ -40,7 +40,8 @@ def _check_batch_size(name: str, batch_size: Any) -> int:
 
 def _array_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, scale: float | None,
                     shuffle_seed: int | None = None,
-                    epoch_counter: tf.Variable | None = None) -> tf.data.Dataset:
+                    epoch_counter: tf.Variable | None = None,
+                    w: np.ndarray | None = None) -> tf.data.Dataset:
     """``indices → batch → gather+scale → prefetch``; shuffled when ``epoch_counter`` is given.
 
     The shuffle is stateless: epoch ``e`` (the counter's value after it is incremented as an
@@ -50,6 +51,7 @@ def _array_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, scale: float 
     """
     n = len(x)
     xt, yt = tf.constant(x), tf.constant(y)
+    wt = None if w is None else tf.constant(w, tf.float32)
     if epoch_counter is None:
         idx = tf.data.Dataset.range(n)
     else:
@@ -62,6 +64,8 @@ def _array_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, scale: float 
         xb = tf.gather(xt, i)
         if scale is not None:
             xb = tf.cast(xb, tf.float32) * tf.constant(scale, tf.float32)
+        if wt is not None:
+            return xb, tf.gather(yt, i), tf.gather(wt, i)
         return xb, tf.gather(yt, i)
 
     return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
@@ -154,7 +158,7 @@ class DataBundle:
             if ds is None and name != "train":
                 continue
             _check_dataset(name, ds)
-        x_spec, y_spec = self.train.element_spec
+        x_spec, y_spec = self.train.element_spec[:2]
         if self.task is None:
             self.task = _infer_task(y_spec)
         check_choice("task", self.task, TASKS, fix="or None to infer it from the labels.")
@@ -216,8 +220,15 @@ class DataBundle:
                     test: tuple | None = None, valid_pct: float = 0.1, batch_size: int = 64,
                     seed: int | None = 42, scale: float | None = None,
                     classes: tuple[str, ...] | None = None, task: str | None = None,
-                    eval_batch_size: int | None = None) -> DataBundle:
+                    eval_batch_size: int | None = None,
+                    sample_weight: np.ndarray | None = None) -> DataBundle:
         """Pipelines from in-memory arrays.
+
+        ``sample_weight`` (one float per example of ``x``) makes every split yield
+        ``(x, y, w)``: the loss is Keras' weighted mean, ``sum(w * loss) / batch``, in training
+        and validation; metrics stay unweighted, as Keras' ``compile(metrics=...)``. A held-out
+        split keeps its examples' weights; ``valid=(x, y, w)`` / ``test=(x, y, w)`` pass their
+        own.
 
         ``valid=(x_valid, y_valid)`` uses that split; otherwise ``valid_pct`` of ``x`` is held
         out by :func:`split_indices` (``valid_pct=0`` gives no validation set). ``scale``
@@ -230,24 +241,28 @@ class DataBundle:
                    else _check_batch_size("eval_batch_size", eval_batch_size))
         check_int("seed", seed, 0, allow_none=True, fix="e.g. seed=42, or None for a fresh one.")
         x, y = _check_arrays("x", "y", x, y)
+        w = _check_weights("sample_weight", sample_weight, len(x))
         if scale is None and x.dtype == np.uint8:
             scale = 1.0 / 255.0
         if valid is None:
             tr, va = split_indices(len(x), valid_pct, seed)
-            xv, yv = x[va], y[va]
-            x, y = x[tr], y[tr]
+            xv, yv, wv = x[va], y[va], None if w is None else w[va]
+            x, y, w = x[tr], y[tr], None if w is None else w[tr]
         else:
-            xv, yv = _check_arrays("valid[0]", "valid[1]", *_pair("valid", valid))
-        shuffle_seed = seed if seed is not None else int(np.random.default_rng().integers(2**62))
-        counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="tflearner_epoch")
-        train = _array_pipeline(x, y, batch_size, scale, shuffle_seed, counter)
-        valid_ds = _array_pipeline(xv, yv, eval_bs, scale) if len(xv) else None
-        test_ds = None
+            xv, yv, wv = _split_triple("valid", valid)
+        xt = yt = wt = None
         if test is not None:
-            xt, yt = _check_arrays("test[0]", "test[1]", *_pair("test", test))
-            test_ds = _array_pipeline(xt, yt, eval_bs, scale)
+            xt, yt, wt = _split_triple("test", test)
         if task is None and np.issubdtype(y.dtype, np.integer):
             task = "sparse_categorical"
+        if task == "sparse_categorical" and not np.issubdtype(y.dtype, np.integer):
+            y, yv = _class_ids("y", y), _class_ids("valid[1]", yv)
+            yt = None if yt is None else _class_ids("test[1]", yt)
+        shuffle_seed = seed if seed is not None else int(np.random.default_rng().integers(2**62))
+        counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="tflearner_epoch")
+        train = _array_pipeline(x, y, batch_size, scale, shuffle_seed, counter, w)
+        valid_ds = _array_pipeline(xv, yv, eval_bs, scale, w=wv) if len(xv) else None
+        test_ds = None if xt is None else _array_pipeline(xt, yt, eval_bs, scale, w=wt)
         c = None
         if task == "sparse_categorical" and classes is None:
             labels = [y] + ([yv] if len(yv) else [])
@@ -354,6 +369,29 @@ class DataBundle:
         return f"DataBundle({', '.join(parts)})"
 
 
+def _check_weights(name: str, w: Any, n: int) -> np.ndarray | None:
+    if w is None:
+        return None
+    w = np.asarray(w)
+    if w.ndim == 2 and w.shape[1] == 1:
+        w = w[:, 0]
+    if w.ndim != 1 or len(w) != n or w.dtype.kind not in "fiub":
+        raise ValueError(f"{name} must be one number per example (shape ({n},)), got shape "
+                         f"{w.shape} and dtype {w.dtype.name}.")
+    bad = int(np.sum(~np.isfinite(w) | (w < 0)))
+    if bad:
+        raise ValueError(f"{name} must be finite and >= 0; it has {bad} other values.")
+    return w.astype(np.float32)
+
+
+def _split_triple(name: str, value: Any) -> tuple:
+    """``(x, y)`` or ``(x, y, sample_weight)`` checked; the weight None when absent."""
+    if isinstance(value, (tuple, list)) and len(value) == 3:
+        x, y = _check_arrays(f"{name}[0]", f"{name}[1]", value[0], value[1])
+        return x, y, _check_weights(f"{name}[2]", value[2], len(x))
+    return (*_check_arrays(f"{name}[0]", f"{name}[1]", *_pair(name, value)), None)
+
+
 def _pair(name: str, value: Any) -> tuple:
     if not isinstance(value, (tuple, list)) or len(value) != 2:
         raise TypeError(f"{name} must be a pair (x, y) of arrays, got {type(value).__name__}.")
@@ -384,16 +422,37 @@ def _check_arrays(xname: str, yname: str, x: Any, y: Any) -> tuple[np.ndarray, n
     return x, y
 
 
+def _class_ids(name: str, y: np.ndarray) -> np.ndarray:
+    """Float class ids (``[0., 3., 1.]``) as int64; anything not integer-valued is refused."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.size and (y.dtype.kind not in "fb" or not np.all(np.isfinite(y))
+                   or not np.all(y == np.round(y))):
+        raise ValueError(f"{name} must hold class ids (whole numbers) for "
+                         f"task='sparse_categorical', got dtype {y.dtype.name} with non-integer "
+                         "values; use task='regression' for continuous targets.")
+    return y.astype(np.int64)
+
+
 def _check_dataset(name: str, ds: Any) -> None:
     if not isinstance(ds, tf.data.Dataset):
         raise TypeError(f"{name} must be a tf.data.Dataset of (x, y) batches, got "
                         f"{type(ds).__name__}. For arrays use DataBundle.from_arrays(x, y).")
     spec = ds.element_spec
-    if not (isinstance(spec, tuple) and len(spec) == 2 and all(
+    if not (isinstance(spec, tuple) and len(spec) in (2, 3) and all(
             isinstance(s, tf.TensorSpec) for s in spec)):
-        raise ValueError(f"{name} must yield (x, y) pairs of tensors, got element_spec={spec}. "
-                         "Map it to (x, y), e.g. ds.map(lambda d: (d['image'], d['label'])).")
-    x_spec, y_spec = spec
+        raise ValueError(f"{name} must yield (x, y) or (x, y, sample_weight) tuples of tensors, "
+                         f"got element_spec={spec}. Map it to (x, y), e.g. "
+                         "ds.map(lambda d: (d['image'], d['label'])).")
+    x_spec, y_spec = spec[:2]
+    if len(spec) == 3:
+        w = spec[2]
+        if not w.dtype.is_floating or not (w.shape.rank == 1 or (
+                w.shape.rank == 2 and w.shape[-1] == 1)):
+            raise ValueError(f"{name}'s third element (sample weights) must be floats of shape "
+                             f"(batch,) or (batch, 1), got {w}; cast them, e.g. "
+                             "ds.map(lambda x, y, w: (x, y, tf.cast(w, tf.float32))).")
     if y_spec.shape.rank == 0 or x_spec.shape.rank in (0, 1):
         raise ValueError(f"{name} looks unbatched (element_spec={spec}); call "
                          f"{name}.batch(batch_size) first.")

@@ -35,6 +35,8 @@ sit inside control flow within a replica function).
 
 from __future__ import annotations
 
+import contextlib
+import re
 from collections import Counter
 from collections.abc import Callable
 
@@ -45,10 +47,30 @@ from ..core.tracing import instance_function
 from ..optim.group_hypers import GroupHypers
 from . import rules
 
-__all__ = ["CompiledSteps", "STEP_COLUMNS"]
+__all__ = ["CompiledSteps", "STEP_COLUMNS", "LABEL_CHECK", "label_errors"]
 
 #: The per-batch outputs of ``train_steps``, in this order (then one LR per group).
 STEP_COLUMNS = ("loss", "lr", "mom", "wd", "batch_size", "smooth", "ok")
+
+
+LABEL_CHECK = "tflearner: label out of range"
+
+
+@contextlib.contextmanager
+def label_errors(n_classes: int | None):
+    """Turn the compiled steps' label assertion into a ``ValueError`` naming the label value and
+    the class count (no TensorFlow graph trace)."""
+    try:
+        yield
+    except tf.errors.InvalidArgumentError as exc:
+        found = re.search(re.escape(LABEL_CHECK) + r"\D*?(-?\d+)\D+?(\d+)", exc.message or "")
+        if found is None:
+            raise
+        value, c = int(found.group(1)), int(found.group(2))
+        raise ValueError(
+            f"the data has the label {value}, but the model has {c} classes, so labels must be "
+            f"class indices in [0, {c}) (0..{c - 1}). Check the labels (e.g. 1-based ids: "
+            f"subtract 1), or build the model with more outputs.") from None
 
 
 class CompiledSteps:
@@ -62,12 +84,17 @@ class CompiledSteps:
                  group_variables: list[list], loss_fn: Callable, metrics: list,
                  hypers: GroupHypers, strategy: tf.distribute.Strategy, distributed: bool,
                  x_spec: tf.TensorSpec, y_spec: tf.TensorSpec, jit_compile: bool,
-                 trace_counts: Counter, train_metrics: list | None = None) -> None:
+                 trace_counts: Counter, train_metrics: list | None = None,
+                 n_classes: int | None = None, w_spec: tf.TensorSpec | None = None,
+                 class_weight: tf.Variable | None = None) -> None:
         self.model, self.opts, self.loss_fn, self.metrics = model, optimizers, loss_fn, metrics
         self.train_metrics = list(train_metrics or [])
         self.opt = optimizers[-1]  # scales the loss under float16 (one group only)
         self.hypers, self.strategy, self.distributed = hypers, strategy, distributed
         self.trace_counts = trace_counts
+        self.n_classes = n_classes
+        # per-class loss weights (Keras' class_weight), looked up from the labels in training
+        self.class_weight = class_weight
         self.tvars = list(model.trainable_variables)
         self.trainable_key = tuple(id(v) for v in self.tvars)
         group_of = {id(v): g for g, vs in enumerate(group_variables) for v in vs}
@@ -88,28 +115,59 @@ class CompiledSteps:
             self.grads_fn = instance_function(self._replica_grads, jit_compile=True)
             self.forward_fn = instance_function(self._forward, jit_compile=True)
         self.train_steps = instance_function(self._train_steps)
+        w_spec = tf.TensorSpec(None, w_spec.dtype if w_spec is not None else tf.float32)
         if distributed:
             self.eval_step = instance_function(self._eval_step)
+            self.eval_step_weighted = instance_function(self._eval_step)
             self.predict_step = instance_function(self._predict_step)
         else:  # a None batch dimension: the last, partial batch does not retrace
             self.eval_step = instance_function(self._eval_step, input_signature=[x_spec, y_spec])
+            # validation data with sample weights (traced only when such data is evaluated)
+            self.eval_step_weighted = instance_function(
+                self._eval_step, input_signature=[x_spec, y_spec, w_spec])
             self.predict_step = instance_function(self._predict_step, input_signature=[x_spec])
 
     # ---- per replica ------------------------------------------------------------------------
-    def _loss(self, y, pred):
-        """The replica's share of the global-batch mean loss (the mean itself on one)."""
+    def _checked_labels(self, y):
+        """``y``, after an assertion that sparse labels lie in ``[0, n_classes)`` (its message
+        carries the first bad value; :func:`label_errors` turns it into a ``ValueError``)."""
+        if self.n_classes is None:
+            return y
+        flat = tf.reshape(y, [-1])
+        bad = tf.logical_or(flat < 0, flat >= self.n_classes)
+        first = tf.gather(flat, tf.argmax(tf.cast(bad, tf.int32)))
+        check = tf.debugging.Assert(tf.logical_not(tf.reduce_any(bad)),
+                                    [LABEL_CHECK, first, self.n_classes])
+        with tf.control_dependencies([check]):
+            return tf.identity(y)
+
+
+    def _class_weighted(self, y, w):
+        """``w`` times the class weight of each label (``w`` None: the class weights alone)."""
+        if self.class_weight is None:
+            return w
+        labels = (tf.argmax(y, axis=-1) if y.shape.rank == 2 and (y.shape[-1] or 0) > 1
+                  else tf.reshape(y, [-1]))
+        cw = tf.gather(self.class_weight, tf.cast(labels, tf.int32))
+        return cw if w is None else tf.cast(w, cw.dtype) * cw
+
+    def _loss(self, y, pred, w=None):
+        """The replica's share of the global-batch mean loss (the mean itself on one); with
+        sample weights ``w``, Keras' weighted mean ``sum(w * loss) / batch``."""
         pred = tf.cast(pred, tf.float32) if pred.dtype != tf.float64 else pred
-        loss = self.loss_fn(y, pred)
+        loss = (self.loss_fn(y, pred) if w is None else
+                self.loss_fn(y, pred, sample_weight=tf.cast(tf.reshape(w, [-1]), tf.float32)))
         if self.replicas > 1 and not self.keras_scaled:
             loss = loss / self.replicas
         if self.model.losses:
             loss = loss + tf.add_n(self.model.losses) / self.replicas
         return loss
 
-    def _replica_grads(self, x, y):
+    def _replica_grads(self, x, y, w=None):
+        w = self._class_weighted(y, w)
         with tf.GradientTape() as tape:
             pred = self.model(x, training=True)
-            loss = self._loss(y, pred)
+            loss = self._loss(y, pred, w)
             scaled = self.opt.scale_loss(loss) if self.loss_scaling else loss
         grads = tape.gradient(scaled, self.tvars)
         bad = tf.logical_not(tf.math.is_finite(loss))
@@ -138,11 +196,13 @@ class CompiledSteps:
         return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
 
     # ---- one batch, then the chunk ----------------------------------------------------------
-    def _one_batch(self, x, y, plan_row, carry, limits):
+    def _one_batch(self, x, y, w, plan_row, carry, limits):
         """Train on one global batch; returns ``(row, carry, code)``."""
         self.hypers.assign_row(plan_row)
         hp = self.hypers.read()  # [lr, mom, wd, lr_0..]: read before the update that uses them
-        loss, grads, bad, bs, *pred = self.strategy.run(self.grads_fn, args=(x, y))
+        y = self.strategy.run(self._checked_labels, args=(y,))
+        args = (x, y) if w is None else (x, y, w)
+        loss, grads, bad, bs, *pred = self.strategy.run(self.grads_fn, args=args)
         # scalars, whatever shape a user's loss reports (a py_function's is unknown)
         loss, bad, bs = (tf.reshape(self._total(t), []) for t in (loss, bad, bs))
         ok = bad < 0.5
@@ -177,8 +237,9 @@ class CompiledSteps:
             batch = iterator.get_next_as_optional()
 
             def run():
-                x, y = batch.get_value()
-                row, new_ema, new_code = self._one_batch(x, y, plan[i], ema, limits)
+                elem = batch.get_value()  # (x, y) or (x, y, sample_weight)
+                x, y, w = elem[0], elem[1], elem[2] if len(elem) > 2 else None
+                row, new_ema, new_code = self._one_batch(x, y, w, plan[i], ema, limits)
                 return new_ema, new_code, out.write(i, row)
 
             def end():
@@ -199,16 +260,18 @@ class CompiledSteps:
                 "group_lrs": rows[:, n:], "carry": ema, "code": code}
 
     # ---- evaluation and prediction ----------------------------------------------------------
-    def _replica_eval(self, x, y):
+    def _replica_eval(self, x, y, w=None):
         pred = self.forward_fn(x)
-        for m in self.metrics:
+        for m in self.metrics:  # unweighted, as Keras' compile(metrics=...); the loss is weighted
             m.update_state(y, pred)
-        return tf.cast(self._loss(y, pred), tf.float32), tf.cast(tf.shape(x)[0], tf.float32)
+        return tf.cast(self._loss(y, pred, w), tf.float32), tf.cast(tf.shape(x)[0], tf.float32)
 
-    def _eval_step(self, x, y):
+    def _eval_step(self, x, y, w=None):
         """``[loss, batch_size]`` of one global batch (loss: the global-batch mean)."""
         self.trace_counts["eval"] += 1
-        loss, bs = self.strategy.run(self._replica_eval, args=(x, y))
+        y = self.strategy.run(self._checked_labels, args=(y,))
+        args = (x, y) if w is None else (x, y, w)
+        loss, bs = self.strategy.run(self._replica_eval, args=args)
         return tf.stack([self._total(loss), self._total(bs)])
 
     def _predict_step(self, x):

@@ -26,7 +26,7 @@ from ..core.events import CallbackList
 from ..optim.group_hypers import GroupHypers
 from . import rules
 from .chunks import STEPS_PER_EXECUTION, Chunker, check_steps_per_execution, deferred_interrupt
-from .steps import CompiledSteps
+from .steps import CompiledSteps, label_errors
 
 __all__ = ["TrainLoop", "is_default_strategy"]
 
@@ -36,6 +36,12 @@ _NO_LIMITS = StopLimits()
 def _relaxed(spec: tf.TensorSpec, name: str) -> tf.TensorSpec:
     """The same spec with a ``None`` batch dimension, so the last partial batch fits."""
     return tf.TensorSpec((None, *spec.shape[1:]), spec.dtype, name=name)
+
+
+def _is_weight_spec(spec: tf.TensorSpec) -> bool:
+    """Sample weights: one float per example, ``(batch,)`` or ``(batch, 1)``."""
+    return (isinstance(spec, tf.TensorSpec) and spec.dtype.is_floating
+            and (spec.shape.rank == 1 or (spec.shape.rank == 2 and spec.shape[-1] == 1)))
 
 
 def is_default_strategy(strategy: tf.distribute.Strategy) -> bool:
@@ -62,7 +68,11 @@ class TrainLoop:
                  jit_compile: bool = False,
                  steps_per_execution: int | str = STEPS_PER_EXECUTION,
                  strategy: tf.distribute.Strategy | None = None,
-                 train_metrics: list[keras.metrics.Metric] | None = None) -> None:
+                 train_metrics: list[keras.metrics.Metric] | None = None,
+                 n_classes: int | None = None,
+                 class_weight: tf.Variable | None = None) -> None:
+        self.n_classes = n_classes  # sparse labels are checked to lie in [0, n_classes)
+        self.class_weight = class_weight
         self.model, self.optimizers, self.loss_fn, self.metrics = (model, list(optimizers),
                                                                    loss_fn, metrics)
         self.train_metrics = list(train_metrics or [])
@@ -75,6 +85,8 @@ class TrainLoop:
         self.chunker = Chunker(check_steps_per_execution(steps_per_execution))
         self.x_spec = _relaxed(element_spec[0], "x")
         self.y_spec = _relaxed(element_spec[1], "y")
+        #: the training data's sample-weight spec (None: (x, y) batches)
+        self.w_spec = _relaxed(element_spec[2], "w") if len(element_spec) > 2 else None
         self.trace_counts: Counter[str] = Counter()
         self.steps = self._build()
 
@@ -82,7 +94,8 @@ class TrainLoop:
         return CompiledSteps(self.model, self.optimizers, self.group_variables, self.loss_fn,
                              self.metrics, self.hypers, self.strategy, self.distributed,
                              self.x_spec, self.y_spec, self.jit_compile, self.trace_counts,
-                             self.train_metrics)
+                             self.train_metrics, n_classes=self.n_classes, w_spec=self.w_spec,
+                             class_weight=self.class_weight)
 
     def _ensure_current(self) -> None:
         """Rebuild the steps only when the set of trainable variables changed."""
@@ -92,8 +105,9 @@ class TrainLoop:
     def check_dataset(self, name: str, ds: tf.data.Dataset, with_y: bool = True) -> None:
         """Refuse a dataset the compiled steps would have to retrace for."""
         spec = ds.element_spec
-        ok = (isinstance(spec, tuple) and len(spec) == 2 and self.x_spec.is_compatible_with(
-            spec[0]) and self.y_spec.is_compatible_with(spec[1])) if with_y else (
+        ok = (isinstance(spec, tuple) and len(spec) in (2, 3) and self.x_spec.is_compatible_with(
+            spec[0]) and self.y_spec.is_compatible_with(spec[1]) and (
+                len(spec) == 2 or _is_weight_spec(spec[2]))) if with_y else (
             self.x_spec.is_compatible_with(spec[0] if isinstance(spec, tuple) else spec))
         if not ok:
             raise ValueError(
@@ -207,7 +221,9 @@ class TrainLoop:
         carry = {k: tf.constant(v, tf.float64) for k, v in state.ema.as_dict().items()}
         with deferred_interrupt():  # a Ctrl-C waits until this chunk is reported
             started = time.perf_counter()
-            out = self.steps.train_steps(iterator, plan, tf.constant(n), carry, self._limits)
+            with label_errors(self.n_classes):
+                out = self.steps.train_steps(iterator, plan, tf.constant(n), carry,
+                                             self._limits)
             rows = {k: v.numpy().tolist() for k, v in out["rows"].items()}
             rows["group_lrs"] = out["group_lrs"].numpy().tolist()
             self.chunker.observe(time.perf_counter() - started, len(rows["loss"]))
@@ -274,8 +290,10 @@ class TrainLoop:
         for m in self.metrics:
             m.reset_state()
         loss_sum, seen = 0.0, 0
-        for i, (x, y) in enumerate(self._distribute(ds)):
-            loss, bs = self.steps.eval_step(x, y).numpy().tolist()
+        for i, elem in enumerate(self._distribute(ds)):
+            step = self.steps.eval_step if len(elem) == 2 else self.steps.eval_step_weighted
+            with label_errors(self.n_classes):
+                loss, bs = step(*elem).numpy().tolist()
             loss_sum += loss * bs
             seen += int(bs)
             if on_batch is not None:

@@ -28,10 +28,12 @@ import numpy as np
 from ..core.checks import check_bool, check_choice, check_int, check_real
 from ..core.contract import FitState, StopLimits
 from ..core.events import Callback
+from ..optim.accumulate import is_update_batch, update_index
 from .suggest import Suggestion, get_suggester, trim
 
 __all__ = ["LRFinder", "check_sweep_args", "resolve_suggesters", "compute_suggestions",
-           "sweep_limits", "sweep_beta", "DEFAULT_SUGGESTIONS", "STOP_REASONS"]
+           "sweep_limits", "sweep_beta", "DEFAULT_SUGGESTIONS", "STOP_REASONS",
+           "collapse_accumulated"]
 
 #: What lr_find suggests by default: tflearner's own method first, fastai's valley beside it.
 DEFAULT_SUGGESTIONS: tuple[str, ...] = ("robust", "valley")
@@ -75,15 +77,36 @@ def sweep_limits(num_it: int, stop_div: bool, div_threshold: float) -> StopLimit
 
 
 class LRFinder(Callback):
-    """Sets the LR of step ``i`` to ``lrs[i]`` (the loop's limits end the sweep)."""
+    """Sets the LR of step ``i`` to ``lrs[i]`` (the loop's limits end the sweep).
+
+    With gradient accumulation (``k`` micro-batches per update, the optimizer's raw counter at
+    ``r0`` when the sweep starts) ``lrs`` holds one LR per *update*: the ``k`` micro-batches of
+    update ``u`` all get ``lrs[u]``, the LR that update applies."""
 
     order = -20
 
-    def __init__(self, lrs: np.ndarray) -> None:
+    def __init__(self, lrs: np.ndarray, r0: int = 0, k: int = 1) -> None:
         self.lrs = np.asarray(lrs, dtype=float)
+        self.r0, self.k = int(r0), int(k)
 
     def before_batch(self, state: FitState) -> None:
-        state.hypers.lr = self.lrs[state.step]
+        u = state.step if self.k == 1 else update_index(self.r0, state.step, self.k)
+        state.hypers.lr = self.lrs[min(u, len(self.lrs) - 1)]
+
+
+def collapse_accumulated(rec: Any, r0: int, k: int) -> None:
+    """Reduce a sweep's per-micro-batch records in ``rec`` to one point per applied update:
+    its LR, the mean raw loss of its ``k`` micro-batches (the loss whose mean gradient was
+    applied), the smoothed loss at its last micro-batch. An update left incomplete at the end
+    is dropped (it was never applied)."""
+    n = len(rec.lrs)
+    ends = [i for i in range(n) if is_update_batch(r0, i, k)]
+    starts = [0] + [e + 1 for e in ends[:-1]]
+    for name in ("lrs", "group_lrs", "moms", "wds", "smooth_losses", "iters"):
+        values = getattr(rec, name)
+        setattr(rec, name, [values[e] for e in ends])
+    losses = rec.losses
+    rec.losses = [float(np.mean(losses[s:e + 1])) for s, e in zip(starts, ends, strict=True)]
 
 
 # ---- suggestions ------------------------------------------------------------------------------
