@@ -21,7 +21,7 @@ from .callbacks.scheduler import ParamScheduler
 from .core.checks import check_bool, check_int, check_positive, check_real
 from .core.contract import StopLimits
 from .core.events import Callback, CallbackList
-from .core.internals import raw_iterations, variable_strategy
+from .core.internals import compile_loss, compile_metrics, raw_iterations, variable_strategy
 from .core.precision import apply_policy, check_policy, model_policy
 from .core.snapshot import Snapshot, flatten_state, preserved
 from .core.state_io import assign_state, read_state, schedule_hash, write_state
@@ -183,7 +183,7 @@ class Learner:
                  strategy: tf.distribute.Strategy | None = None,
                  mixed_precision: str | None = None, splitter: Any = None,
                  train_bn: bool = False, train_metrics: bool = False,
-                 class_weight: dict | None = None) -> None:
+                 class_weight: dict | None = None, loss_weights: Any = None) -> None:
         if not isinstance(model, keras.Model):
             raise TypeError(f"model must be a keras.Model, got {type(model).__name__}: "
                             f"{model!r}. Wrap layers in keras.Sequential([...]) or "
@@ -211,20 +211,34 @@ class Learner:
 
         # Probe the model and loss once on zeros: builds the model, checks shapes, no side effects.
         out = self._probe_model(x_spec)
-        n_out = int(out.shape[-1]) if out.ndim >= 2 else 1
-        self._check_labels(y_spec, n_out)
-        probabilities = _outputs_probabilities(model, out)
-        from_logits = not probabilities
-        if loss_fn is None:
-            loss_fn = data.default_loss(from_logits=from_logits)
-            log.info("loss: %s(from_logits=%s)", type(loss_fn).__name__, from_logits)
-        elif not callable(loss_fn):
-            raise TypeError(f"loss_fn must be callable (y_true, y_pred) -> scalar, got "
-                            f"{type(loss_fn).__name__}: {loss_fn!r}.")
+        #: several model outputs (a list / dict of tensors), trained with Keras' CompileLoss
+        self.multi_output = tf.nest.is_nested(out)
+        if self.multi_output:
+            loss_fn = self._multi_output_loss(y_spec, out, loss_fn, loss_weights, train_metrics)
+            probabilities = False
+        else:
+            if loss_weights is not None or data.task == "multi_output":
+                raise ValueError(
+                    "The model has one output, but " + ("loss_weights was given" if
+                    loss_weights is not None else "the labels y are a list/dict") + "; both "
+                    "belong to models with several outputs. Drop it, or give y as one tensor.")
+            n_out = int(out.shape[-1]) if out.ndim >= 2 else 1
+            self._check_labels(y_spec, n_out)
+            probabilities = _outputs_probabilities(model, out)
+            from_logits = not probabilities
+            if loss_fn is None:
+                loss_fn = data.default_loss(from_logits=from_logits)
+                log.info("loss: %s(from_logits=%s)", type(loss_fn).__name__, from_logits)
+            elif isinstance(loss_fn, (list, tuple, dict)):
+                loss_fn = compile_loss(loss_fn, None, list(model.output_names))
+            elif not callable(loss_fn):
+                raise TypeError(f"loss_fn must be callable (y_true, y_pred) -> scalar, got "
+                                f"{type(loss_fn).__name__}: {loss_fn!r}.")
         self.loss_fn = loss_fn
         self._check_loss(y_spec, out)
         #: "softmax" when get_preds / predict turn logits into probabilities, else None
-        self.activation = activation_for(data.task, loss_fn, probabilities)
+        self.activation = (None if self.multi_output
+                           else activation_for(data.task, loss_fn, probabilities))
         with self.scope():  # optimizer slots, hyper-parameters, metrics: beside the model
             self.metrics = self._make_metrics(metrics)
             #: the training metrics' own objects (empty unless train_metrics=True)
@@ -285,7 +299,7 @@ class Learner:
                               n_classes=data.c if data.task == "sparse_categorical" else None,
                               class_weight=self._class_weight)
         # predict(item) runs through the same object load_learner returns: identical outputs
-        self.inference = InferenceLearner(
+        self.inference = None if data.structured or self.multi_output else InferenceLearner(
             model, task=data.task, input_shape=tuple(x_spec.shape[1:]),
             x_dtype=x_spec.dtype.name, classes=data.classes, preprocess=data.preprocess,
             activation=self.activation, loss_fn=self.loss_fn, batch_size=data.batch_size or 64)
@@ -307,8 +321,23 @@ class Learner:
                 f"{bs - bs % n or n} or {bs + n - bs % n}).")
 
     # ---- construction checks ------------------------------------------------------------------
-    def _probe_model(self, x_spec: tf.TensorSpec) -> np.ndarray:
+    def _probe_model(self, x_spec: Any) -> Any:
         model_in = getattr(self.model, "inputs", None)
+        if tf.nest.is_nested(x_spec):
+            zeros = tf.nest.map_structure(
+                lambda s: tf.zeros([2] + [d if d is not None else 1 for d in s.shape[1:]],
+                                   s.dtype), x_spec)
+            try:
+                out = self.model(zeros, training=False)
+            except Exception as exc:  # noqa: BLE001 - re-raised with the structure that matters
+                shapes = tf.nest.map_structure(lambda s: tuple(s.shape[1:]), x_spec)
+                raise ValueError(
+                    f"The model cannot take the data's inputs: x is {shapes} (example shapes); "
+                    f"the model's inputs are {[tuple(i.shape[1:]) for i in model_in or []]} "
+                    f"named {list(getattr(self.model, 'input_names', []) or [])}. Give x as a "
+                    "tuple in the model's input order or a dict keyed by input name; the model "
+                    f"said: {str(exc).splitlines()[0]}") from None
+            return tf.nest.map_structure(np.asarray, out)
         if model_in and len(model_in) == 1 and model_in[0].shape is not None:
             want = len(model_in[0].shape)
             if x_spec.shape.rank is not None and x_spec.shape.rank == want - 1:
@@ -326,9 +355,33 @@ class Learner:
                 f"{str(exc).splitlines()[0]}. Make the model's input_shape match the data."
             ) from None
         if isinstance(out, (list, tuple, dict)):
-            raise ValueError("The model returns several outputs; Learner supports one output "
-                             "tensor per model for now.")
+            return tf.nest.map_structure(np.asarray, out)
         return np.asarray(out)
+
+    def _multi_output_loss(self, y_spec: Any, out: Any, loss_fn: Any, loss_weights: Any,
+                           train_metrics: Any) -> Any:
+        """Keras' CompileLoss for a model with several outputs (checked against ``y``)."""
+        names = list(self.model.output_names)
+        if not tf.nest.is_nested(y_spec):
+            raise ValueError(
+                f"The model returns {len(tf.nest.flatten(out))} outputs ({names}) but the labels "
+                "y are one tensor; give y as a list (in output order) or a dict keyed by output "
+                f"name, e.g. {{{', '.join(repr(n) + ': ...' for n in names)}}}.")
+        if len(tf.nest.flatten(y_spec)) != len(tf.nest.flatten(out)):
+            raise ValueError(f"The model returns {len(tf.nest.flatten(out))} outputs ({names}) "
+                             f"but y has {len(tf.nest.flatten(y_spec))} entries; give one label "
+                             "entry per output.")
+        if loss_fn is None:
+            self.data.default_loss(from_logits=True)  # raises: one loss per output is needed
+        if train_metrics is True:
+            raise ValueError("train_metrics=True is not supported for models with several "
+                             "outputs yet; leave it False.")
+        if not isinstance(loss_fn, (list, tuple, dict)) and not callable(loss_fn):
+            raise TypeError(f"loss_fn must be a list/dict with one loss per output, or one "
+                            f"loss for all, got {type(loss_fn).__name__}: {loss_fn!r}.")
+        if isinstance(loss_fn, (list, tuple)):
+            loss_fn = list(loss_fn)
+        return compile_loss(loss_fn, loss_weights, names)
 
     def _check_labels(self, y_spec: tf.TensorSpec, n_out: int) -> None:
         data = self.data
@@ -379,11 +432,14 @@ class Learner:
             vec[k] = check_real(f"class_weight[{k}]", v, 0.0, fix="a weight >= 0, e.g. 2.0.")
         return vec
 
-    def _check_loss(self, y_spec: tf.TensorSpec, out: np.ndarray) -> None:
-        y0 = tf.zeros([len(out)] + [d if d is not None else 1 for d in y_spec.shape[1:]],
-                      y_spec.dtype)
+    def _check_loss(self, y_spec: Any, out: Any) -> None:
+        n = len(tf.nest.flatten(out)[0])
+        y0 = tf.nest.map_structure(lambda s: tf.zeros(
+            [n] + [d if d is not None else 1 for d in s.shape[1:]], s.dtype), y_spec)
+        out = tf.nest.map_structure(tf.constant, out)
+        self._probe_batch = (y0, out)  # builds per-output metrics (several outputs)
         try:
-            value = self.loss_fn(y0, tf.constant(out))
+            value = self.loss_fn(y0, out)
         except Exception as exc:  # noqa: BLE001
             raise ValueError(f"loss_fn={self.loss_fn!r} failed on a (labels, predictions) "
                              f"batch: {str(exc).splitlines()[0]}") from None
@@ -395,6 +451,17 @@ class Learner:
                 "tf.reduce_mean in your function.")
 
     def _make_metrics(self, metrics: list | None) -> list[keras.metrics.Metric]:
+        if self.multi_output:  # Keras' per-output container, logs named <output>_<metric>
+            if metrics is None:
+                return []
+            if not isinstance(metrics, (list, tuple, dict)):
+                raise TypeError(f"metrics must be a list with one entry per output (a list of "
+                                f"metrics or None each) or a dict {{output name: [metrics]}}, "
+                                f"as for model.compile, got {type(metrics).__name__}.")
+            cm = compile_metrics(list(metrics) if isinstance(metrics, tuple) else metrics,
+                                 list(self.model.output_names))
+            cm.build(*self._probe_batch)
+            return [cm]
         if metrics is None:
             return self.data.default_metrics()
         if isinstance(metrics, (str, keras.metrics.Metric)):
@@ -765,8 +832,12 @@ class Learner:
                                  "raw items (an array, image paths).")
             return split
         if isinstance(ds, tf.data.Dataset):
-            self.loop.check_dataset("ds", ds, with_y=isinstance(ds.element_spec, tuple))
+            self.loop.check_dataset("ds", ds, with_y=self.loop.labelled(ds.element_spec))
             return ds
+        if self.inference is None:
+            raise TypeError(f"ds must be a tf.data.Dataset of model-ready batches for a model "
+                            f"with several inputs or outputs, got {type(ds).__name__}; build "
+                            "one with tf.data.Dataset.from_tensor_slices((x, y)).batch(64).")
         return self.data.test_dl(ds)
 
     def get_preds(self, ds: Any = None, with_input: bool = False, with_loss: bool = False,
@@ -781,10 +852,16 @@ class Learner:
                         ("with_decoded", with_decoded)):
             check_bool(name, v)
         dataset = self.preds_dataset(ds)
-        if with_loss and not isinstance(dataset.element_spec, tuple):
+        if with_loss and not self.loop.labelled(dataset.element_spec):
             raise ValueError("with_loss=True needs (x, y) batches, but ds yields inputs only; "
                              "pass labels, e.g. learn.data.test_dl(items, labels=...).")
+        if self.multi_output and (with_loss or with_decoded):
+            raise ValueError("with_loss / with_decoded need one output; this model has "
+                             f"{len(self.model.outputs)}: get_preds returns each output as "
+                             "the model gives it.")
         out, y, x = self.loop.gather(dataset, inputs=with_input)
+        if self.multi_output:
+            return (x, out, y) if with_input else (out, y)
         return assemble(out, y, x, task=self.data.task, activation=self.activation,
                         loss_fn=self.loss_fn, with_input=with_input, with_loss=with_loss,
                         with_decoded=with_decoded)
@@ -795,6 +872,10 @@ class Learner:
         data (e.g. a uint8 image for ``cifar10_data``). The data's preprocessing is applied;
         an already-scaled input is refused, never scaled twice. For several items:
         ``get_preds(ds=items)``. Regression: ``(outputs, None, outputs)``."""
+        if self.inference is None:
+            raise TypeError("predict(item) takes one raw example of a model with one input and "
+                            "one output; for this model use learn.get_preds(ds) with a dataset "
+                            "of model-ready batches.")
         return self.inference.predict(item)
 
     def show_results(self, n: int = 9, ds: Any = None, shuffle: bool = True, seed: int = 0,
@@ -855,6 +936,9 @@ class Learner:
         ``path/tflearner.json`` (classes, preprocessing, input spec, activation, versions);
         ``load_learner(path)`` reads them back. No optimizer state, no data; returns ``path``.
         """
+        if self.inference is None:
+            raise ValueError("export supports models with one input and one output for now; "
+                             "save this one with learn.model.save('model.keras').")
         x_spec = self.loop.x_spec
         return export_folder(self.model, path, task=self.data.task, classes=self.data.classes,
                              c=self.data.c, activation=self.activation,

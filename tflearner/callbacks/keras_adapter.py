@@ -70,6 +70,7 @@ import keras
 from ..core import internals
 from ..core.contract import FitState
 from ..core.events import Callback
+from ..loop.train_loop import metric_results
 
 __all__ = ["KerasCallbacks", "LR_CALLBACKS", "check_no_lr_callbacks", "acts_before_batch"]
 
@@ -224,7 +225,7 @@ class KerasCallbacks(Callback):
     def after_valid_batch(self, state: FitState) -> None:
         logs = {"loss": state.valid_loss}
         for m in self.learn.metrics:
-            logs[m.name] = float(m.result())
+            logs.update(metric_results(m))
         self.cbs.on_test_batch_begin(state.valid_iter, {})
         self.cbs.on_test_batch_end(state.valid_iter, logs)
 

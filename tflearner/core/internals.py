@@ -16,7 +16,7 @@ import tensorflow as tf
 from tensorflow.python.distribute import distribute_lib as _distribute_lib
 
 __all__ = ["is_default_strategy", "metric_direction", "optimizer_variable_index",
-           "raw_iterations",
+           "raw_iterations", "compile_loss", "compile_metrics",
            "variable_strategy"]
 
 
@@ -72,3 +72,21 @@ def raw_iterations(optimizer: keras.optimizers.Optimizer) -> int:
     """
     inner = getattr(optimizer, "inner_optimizer", optimizer)
     return int(inner._iterations.numpy())
+
+
+def compile_loss(loss: Any, loss_weights: Any, output_names: list[str] | None) -> Any:
+    """Keras' own multi-output loss, what ``model.compile(loss=[...] / {...}, loss_weights=...)``
+    builds: per-output losses matched to the outputs by position or name, weighted and summed
+    (``keras.src.trainers.compile_utils.CompileLoss``; Keras has no public equivalent)."""
+    from keras.src.trainers.compile_utils import CompileLoss
+
+    return CompileLoss(loss, loss_weights=loss_weights, output_names=output_names)
+
+
+def compile_metrics(metrics: Any, output_names: list[str] | None) -> Any:
+    """Keras' own per-output metrics container (``compile(metrics=...)`` for several outputs):
+    a ``keras.metrics.Metric`` whose ``result()`` is a dict named as ``model.fit`` logs them
+    (``<output>_<metric>``) (``keras.src.trainers.compile_utils.CompileMetrics``)."""
+    from keras.src.trainers.compile_utils import CompileMetrics
+
+    return CompileMetrics(metrics, None, output_names=output_names)

@@ -30,8 +30,14 @@ from .split import epoch_order, split_indices
 __all__ = ["DataBundle", "Preprocessing", "cifar10_data", "split_indices", "TASKS",
            "preprocessing_from_dict"]
 
-#: Tasks a DataBundle can describe, each with its default loss and metrics.
-TASKS = ("sparse_categorical", "categorical", "regression")
+#: Tasks a DataBundle can describe, each with its default loss and metrics
+#: (``"multi_output"``: ``y`` is a list / dict, one entry per model output; the loss is given).
+TASKS = ("sparse_categorical", "categorical", "regression", "multi_output")
+
+
+def first_leaf(structure: Any) -> Any:
+    """The first tensor / spec / array of a (possibly nested) structure."""
+    return tf.nest.flatten(structure)[0]
 
 
 def _check_batch_size(name: str, batch_size: Any) -> int:
@@ -49,8 +55,8 @@ def _array_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, scale: float 
     order is therefore a pure function of one variable, which snapshots (lr_find) and
     checkpoints can save and restore. Shuffling indices rather than images keeps it cheap.
     """
-    n = len(x)
-    xt, yt = tf.constant(x), tf.constant(y)
+    n = len(first_leaf(x))
+    xt, yt = tf.nest.map_structure(tf.constant, x), tf.nest.map_structure(tf.constant, y)
     wt = None if w is None else tf.constant(w, tf.float32)
     if epoch_counter is None:
         idx = tf.data.Dataset.range(n)
@@ -60,18 +66,27 @@ def _array_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, scale: float 
     if epoch_counter is not None:
         ds = ds.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
 
+    nested = tf.nest.is_nested(xt)
+
+    def prep(a):  # one array: ``scale`` if given; several: uint8 entries only (1/255 default)
+        if nested and a.dtype != tf.uint8:
+            return a
+        s = scale if scale is not None else (1.0 / 255.0 if nested else None)
+        return a if s is None else tf.cast(a, tf.float32) * tf.constant(s, tf.float32)
+
     def gather(i):
-        xb = tf.gather(xt, i)
-        if scale is not None:
-            xb = tf.cast(xb, tf.float32) * tf.constant(scale, tf.float32)
+        xb = tf.nest.map_structure(lambda a: prep(tf.gather(a, i)), xt)
+        yb = tf.nest.map_structure(lambda a: tf.gather(a, i), yt)
         if wt is not None:
-            return xb, tf.gather(yt, i), tf.gather(wt, i)
-        return xb, tf.gather(yt, i)
+            return xb, yb, tf.gather(wt, i)
+        return xb, yb
 
     return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def _infer_task(y_spec: tf.TensorSpec) -> str:
+def _infer_task(y_spec: Any) -> str:
+    if tf.nest.is_nested(y_spec):
+        return "multi_output"
     if y_spec.dtype.is_integer:
         return "sparse_categorical"
     if y_spec.shape.rank is not None and y_spec.shape.rank >= 2 and (y_spec.shape[-1] or 0) > 1:
@@ -163,7 +178,7 @@ class DataBundle:
             self.task = _infer_task(y_spec)
         check_choice("task", self.task, TASKS, fix="or None to infer it from the labels.")
         if self.input_shape is None:
-            self.input_shape = tuple(x_spec.shape[1:])
+            self.input_shape = tf.nest.map_structure(lambda s: tuple(s.shape[1:]), x_spec)
         if self.classes is not None:
             self.classes = tuple(str(c) for c in self.classes)
             if self.c is None:
@@ -173,8 +188,14 @@ class DataBundle:
                            "drop c or make them agree.")
         if self.c is None and self.task == "categorical":
             self.c = int(y_spec.shape[-1])
-        if self.batch_size is None and x_spec.shape[0] is not None:
-            self.batch_size = int(x_spec.shape[0])
+        if self.batch_size is None and first_leaf(x_spec).shape[0] is not None:
+            self.batch_size = int(first_leaf(x_spec).shape[0])
+
+    @property
+    def structured(self) -> bool:
+        """Whether ``x`` or ``y`` is a tuple / list / dict of tensors (several model inputs or
+        outputs)."""
+        return any(tf.nest.is_nested(s) for s in self.train.element_spec[:2])
 
     # ---- defaults the Learner uses -------------------------------------------------------
     def default_loss(self, from_logits: bool) -> keras.losses.Loss:
@@ -183,10 +204,19 @@ class DataBundle:
             return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
         if self.task == "categorical":
             return keras.losses.CategoricalCrossentropy(from_logits=from_logits)
+        if self.task == "multi_output":
+            raise ValueError(
+                "The labels y are a list/dict (one entry per model output), so tflearner cannot "
+                "pick one loss: pass loss_fn as a list or dict with a loss per output, as to "
+                "model.compile, e.g. loss_fn={'class': 'sparse_categorical_crossentropy', "
+                "'box': 'mse'} (and loss_weights=... if they should not weigh alike).")
         return keras.losses.MeanSquaredError()
 
     def default_metrics(self) -> list[keras.metrics.Metric]:
-        """Fresh metric objects: accuracy for classification, MAE for regression."""
+        """Fresh metric objects: accuracy for classification, MAE for regression (none for
+        several outputs: pass them per output)."""
+        if self.task == "multi_output":
+            return []
         return [self.metric_from_name("accuracy" if self.task != "regression" else "mae")]
 
     def metric_from_name(self, name: str) -> keras.metrics.Metric:
@@ -230,6 +260,12 @@ class DataBundle:
         split keeps its examples' weights; ``valid=(x, y, w)`` / ``test=(x, y, w)`` pass their
         own.
 
+        ``x`` may be a tuple / list / dict of arrays (a model with several inputs, matched to
+        them as ``model.fit`` matches them) and ``y`` a list / dict (several outputs, task
+        ``"multi_output"``); every entry has one row per example. Then uint8 entries of ``x`` are
+        scaled (``scale``, default ``1/255``), the others left alone, and raw-item
+        ``predict`` is not available (pass model-ready inputs to ``get_preds``).
+
         ``valid=(x_valid, y_valid)`` uses that split; otherwise ``valid_pct`` of ``x`` is held
         out by :func:`split_indices` (``valid_pct=0`` gives no validation set). ``scale``
         multiplies ``x`` after casting to float32; by default uint8 inputs get ``1/255`` and
@@ -240,6 +276,9 @@ class DataBundle:
         eval_bs = (batch_size if eval_batch_size is None
                    else _check_batch_size("eval_batch_size", eval_batch_size))
         check_int("seed", seed, 0, allow_none=True, fix="e.g. seed=42, or None for a fresh one.")
+        if _nested(x) or _nested(y):
+            return cls._from_structured(x, y, valid, test, valid_pct, batch_size, eval_bs, seed,
+                                        scale, classes, task, sample_weight)
         x, y = _check_arrays("x", "y", x, y)
         w = _check_weights("sample_weight", sample_weight, len(x))
         if scale is None and x.dtype == np.uint8:
@@ -272,6 +311,40 @@ class DataBundle:
                    meta={"n_train": len(x), "n_valid": len(xv),
                          "n_test": 0 if test is None else len(test[0]), "seed": seed},
                    rng_state=[counter], preprocess=Preprocessing(x.dtype.name, scale))
+
+    @classmethod
+    def _from_structured(cls, x: Any, y: Any, valid: Any, test: Any, valid_pct: float,
+                         batch_size: int, eval_bs: int, seed: int | None, scale: float | None,
+                         classes: Any, task: str | None, sample_weight: Any) -> DataBundle:
+        """``from_arrays`` for several inputs and / or outputs (see its docstring)."""
+        x, y = _check_struct("x", x), _check_struct("y", y)
+        n = _struct_len("x/y", [x, y])
+        w = _check_weights("sample_weight", sample_weight, n)
+        pick = lambda s, idx: tf.nest.map_structure(lambda a: a[idx], s)  # noqa: E731
+        if valid is None:
+            tr, va = split_indices(n, valid_pct, seed)
+            xv, yv, wv = pick(x, va), pick(y, va), None if w is None else w[va]
+            x, y, w = pick(x, tr), pick(y, tr), None if w is None else w[tr]
+        else:
+            xv, yv, wv = _struct_split("valid", valid)
+        split_t = None if test is None else _struct_split("test", test)
+        if task is None and not _nested(y) and np.issubdtype(y.dtype, np.integer):
+            task = "sparse_categorical"
+        shuffle_seed = seed if seed is not None else int(np.random.default_rng().integers(2**62))
+        counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="tflearner_epoch")
+        n_valid = _struct_len("valid", [xv, yv])
+        train = _array_pipeline(x, y, batch_size, scale, shuffle_seed, counter, w)
+        valid_ds = _array_pipeline(xv, yv, eval_bs, scale, w=wv) if n_valid else None
+        test_ds = None if split_t is None else _array_pipeline(*split_t[:2], eval_bs, scale,
+                                                               w=split_t[2])
+        c = None
+        if task == "sparse_categorical" and classes is None:
+            c = int(max(int(a.max()) for a in ([y, yv] if n_valid else [y]))) + 1
+        return cls(train, valid_ds, test_ds, task=task, c=c, classes=classes,
+                   batch_size=batch_size,
+                   meta={"n_train": _struct_len("x", [x]), "n_valid": n_valid,
+                         "n_test": 0 if split_t is None else _struct_len("test", split_t[:2]),
+                         "seed": seed}, rng_state=[counter], preprocess=None)
 
     @classmethod
     def from_datasets(cls, train: tf.data.Dataset, valid: tf.data.Dataset | None = None,
@@ -369,6 +442,54 @@ class DataBundle:
         return f"DataBundle({', '.join(parts)})"
 
 
+def _nested(value: Any) -> bool:
+    return isinstance(value, (tuple, list, dict))
+
+
+def _check_struct(name: str, s: Any) -> Any:
+    """A (nested) structure of numeric arrays with one row per example, checked per entry."""
+    if not _nested(s):
+        return _check_struct(name, (s,))[0]
+    if isinstance(s, list):
+        s = tuple(s)  # tf.nest: lists and tuples alike; tuples keep tf.data happy
+    paths = [("/".join(map(str, p)), a) for p, a in _flat_with_paths(s)]
+    out = []
+    for path, a in paths:
+        a = np.asarray(a)
+        if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
+            raise TypeError(f"{name}[{path}] must be a numeric array, got dtype {a.dtype}.")
+        if a.ndim == 0:
+            raise ValueError(f"{name}[{path}] must have one row per example, got a scalar.")
+        if np.issubdtype(a.dtype, np.floating) and not np.all(np.isfinite(a)):
+            raise ValueError(f"{name}[{path}] contains NaN/Inf values; clean them first.")
+        out.append(a)
+    return tf.nest.pack_sequence_as(s, out)
+
+
+def _flat_with_paths(s: Any) -> list:
+    from tensorflow.python.util import nest as _nest  # public alias: tf.nest has no paths
+
+    return list(_nest.flatten_with_tuple_paths(s))
+
+
+def _struct_len(name: str, structures: list) -> int:
+    lengths = {len(a) for s in structures for a in tf.nest.flatten(s)}
+    if len(lengths) != 1:
+        raise ValueError(f"{name}: every array must have one row per example, got row counts "
+                         f"{sorted(lengths)}.")
+    return lengths.pop()
+
+
+def _struct_split(name: str, value: Any) -> tuple:
+    if not isinstance(value, (tuple, list)) or len(value) not in (2, 3):
+        raise TypeError(f"{name} must be (x, y) or (x, y, sample_weight), got "
+                        f"{type(value).__name__}.")
+    x, y = _check_struct(f"{name}[0]", value[0]), _check_struct(f"{name}[1]", value[1])
+    n = _struct_len(name, [x, y])
+    w = _check_weights(f"{name}[2]", value[2], n) if len(value) == 3 else None
+    return x, y, w
+
+
 def _check_weights(name: str, w: Any, n: int) -> np.ndarray | None:
     if w is None:
         return None
@@ -441,11 +562,23 @@ def _check_dataset(name: str, ds: Any) -> None:
                         f"{type(ds).__name__}. For arrays use DataBundle.from_arrays(x, y).")
     spec = ds.element_spec
     if not (isinstance(spec, tuple) and len(spec) in (2, 3) and all(
-            isinstance(s, tf.TensorSpec) for s in spec)):
-        raise ValueError(f"{name} must yield (x, y) or (x, y, sample_weight) tuples of tensors, "
-                         f"got element_spec={spec}. Map it to (x, y), e.g. "
-                         "ds.map(lambda d: (d['image'], d['label'])).")
+            isinstance(s, tf.TensorSpec) for s in tf.nest.flatten(spec))
+            and (len(spec) == 2 or isinstance(spec[2], tf.TensorSpec))):
+        raise ValueError(
+            f"{name} must yield (x, y) or (x, y, sample_weight) tuples, x and y each a tensor "
+            f"or a tuple/dict of tensors (several model inputs / outputs), got "
+            f"element_spec={spec}. Map it, e.g. ds.map(lambda d: (d['image'], d['label'])), or "
+            "ds.map(lambda d: ({'image': d['image'], 'meta': d['meta']}, d['label'])) for a "
+            "model with two inputs.")
     x_spec, y_spec = spec[:2]
+    if tf.nest.is_nested(x_spec) or tf.nest.is_nested(y_spec):
+        leaves = tf.nest.flatten(x_spec) + tf.nest.flatten(y_spec)
+        if any(s.shape.rank == 0 for s in leaves):
+            raise ValueError(f"{name} looks unbatched (element_spec={spec}); call "
+                             f"{name}.batch(batch_size) first.")
+        x_spec, y_spec = first_leaf(x_spec), first_leaf(y_spec)
+        if x_spec.shape.rank == 1:
+            x_spec = tf.TensorSpec([None, 1], x_spec.dtype)  # a feature per example: batched
     if len(spec) == 3:
         w = spec[2]
         if not w.dtype.is_floating or not (w.shape.rank == 1 or (

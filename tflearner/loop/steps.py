@@ -56,6 +56,11 @@ STEP_COLUMNS = ("loss", "lr", "mom", "wd", "batch_size", "smooth", "ok")
 LABEL_CHECK = "tflearner: label out of range"
 
 
+def _batch_size(x) -> tf.Tensor:
+    """The batch size of (possibly nested) inputs, as float32."""
+    return tf.cast(tf.shape(tf.nest.flatten(x)[0])[0], tf.float32)
+
+
 @contextlib.contextmanager
 def label_errors(n_classes: int | None):
     """Turn the compiled steps' label assertion into a ``ValueError`` naming the label value and
@@ -154,7 +159,8 @@ class CompiledSteps:
     def _loss(self, y, pred, w=None):
         """The replica's share of the global-batch mean loss (the mean itself on one); with
         sample weights ``w``, Keras' weighted mean ``sum(w * loss) / batch``."""
-        pred = tf.cast(pred, tf.float32) if pred.dtype != tf.float64 else pred
+        pred = tf.nest.map_structure(
+            lambda p: tf.cast(p, tf.float32) if p.dtype != tf.float64 else p, pred)
         loss = (self.loss_fn(y, pred) if w is None else
                 self.loss_fn(y, pred, sample_weight=tf.cast(tf.reshape(w, [-1]), tf.float32)))
         if self.replicas > 1 and not self.keras_scaled:
@@ -176,7 +182,7 @@ class CompiledSteps:
             if g is not None:
                 bad = tf.logical_or(bad, tf.logical_not(tf.reduce_all(tf.math.is_finite(g))))
         out = (tf.cast(loss, tf.float32), grads, tf.cast(bad, tf.float32),
-               tf.cast(tf.shape(x)[0], tf.float32))
+               _batch_size(x))
         # the predictions leave the step only when training metrics need them
         return (*out, pred) if self.train_metrics else out
 
@@ -264,7 +270,7 @@ class CompiledSteps:
         pred = self.forward_fn(x)
         for m in self.metrics:  # unweighted, as Keras' compile(metrics=...); the loss is weighted
             m.update_state(y, pred)
-        return tf.cast(self._loss(y, pred, w), tf.float32), tf.cast(tf.shape(x)[0], tf.float32)
+        return tf.cast(self._loss(y, pred, w), tf.float32), _batch_size(x)
 
     def _eval_step(self, x, y, w=None):
         """``[loss, batch_size]`` of one global batch (loss: the global-batch mean)."""
@@ -277,4 +283,6 @@ class CompiledSteps:
     def _predict_step(self, x):
         self.trace_counts["predict"] += 1
         out = self.strategy.run(self.forward_fn, args=(x,))
-        return self.strategy.gather(out, axis=0) if self.distributed else out
+        if not self.distributed:
+            return out
+        return tf.nest.map_structure(lambda o: self.strategy.gather(o, axis=0), out)

@@ -15,6 +15,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 import keras
 import numpy as np
@@ -33,9 +34,34 @@ __all__ = ["TrainLoop", "is_default_strategy"]
 _NO_LIMITS = StopLimits()
 
 
-def _relaxed(spec: tf.TensorSpec, name: str) -> tf.TensorSpec:
-    """The same spec with a ``None`` batch dimension, so the last partial batch fits."""
-    return tf.TensorSpec((None, *spec.shape[1:]), spec.dtype, name=name)
+def _relaxed(spec: Any, name: str) -> Any:
+    """The same (nested) spec with a ``None`` batch dimension, so the last partial batch fits."""
+    return tf.nest.map_structure(
+        lambda s: tf.TensorSpec((None, *s.shape[1:]), s.dtype, name=name), spec)
+
+
+def _compatible(spec: Any, other: Any) -> bool:
+    """Whether ``other`` has ``spec``'s structure and compatible tensors (no retrace)."""
+    try:
+        tf.nest.assert_same_structure(spec, other)
+    except (ValueError, TypeError):
+        return False
+    return all(a.is_compatible_with(b) for a, b in zip(tf.nest.flatten(spec),
+                                                       tf.nest.flatten(other), strict=True))
+
+
+def metric_results(m: keras.metrics.Metric) -> dict[str, float]:
+    """``{name: value}`` of a metric; Keras' per-output container gives one entry per output
+    and metric (``<output>_<metric>``, as ``model.fit`` logs them)."""
+    res = m.result()
+    if isinstance(res, dict):
+        return {k: float(v) for k, v in res.items()}
+    return {m.name: float(res)}
+
+
+def _concat(batches: list) -> Any:
+    """Per-batch (nested) arrays concatenated along the batch axis."""
+    return tf.nest.map_structure(lambda *a: np.concatenate(a), *batches)
 
 
 def _is_weight_spec(spec: tf.TensorSpec) -> bool:
@@ -105,10 +131,10 @@ class TrainLoop:
     def check_dataset(self, name: str, ds: tf.data.Dataset, with_y: bool = True) -> None:
         """Refuse a dataset the compiled steps would have to retrace for."""
         spec = ds.element_spec
-        ok = (isinstance(spec, tuple) and len(spec) in (2, 3) and self.x_spec.is_compatible_with(
-            spec[0]) and self.y_spec.is_compatible_with(spec[1]) and (
-                len(spec) == 2 or _is_weight_spec(spec[2]))) if with_y else (
-            self.x_spec.is_compatible_with(spec[0] if isinstance(spec, tuple) else spec))
+        labelled = self.labelled(spec)
+        ok = (labelled and _compatible(self.y_spec, spec[1]) and (
+            len(spec) == 2 or _is_weight_spec(spec[2]))) if with_y else (
+            labelled or _compatible(self.x_spec, spec))
         if not ok:
             raise ValueError(
                 f"{name} has element_spec={spec}, which does not match the training data "
@@ -302,7 +328,7 @@ class TrainLoop:
             raise ValueError("the evaluation dataset yielded no batches.")
         out = {prefix_loss: loss_sum / seen}
         for m in self.metrics:
-            out[m.name] = float(m.result())
+            out.update(metric_results(m))
         return out
 
     def predict(self, ds: tf.data.Dataset) -> np.ndarray:
@@ -314,20 +340,26 @@ class TrainLoop:
         """``(outputs, targets, inputs)`` over ``ds``, concatenated on the host; ``targets`` is
         None for elements ``x`` without labels, ``inputs`` None unless asked for."""
         outs, ys, xs = [], [], []
+        labelled = self.labelled(ds.element_spec)
         for elem in self._distribute(ds):
-            x = elem[0] if isinstance(elem, tuple) else elem
-            outs.append(self.steps.predict_step(x).numpy())
-            if isinstance(elem, tuple):
+            x = elem[0] if labelled else elem
+            outs.append(tf.nest.map_structure(np.asarray, self.steps.predict_step(x)))
+            if labelled:
                 ys.append(self._host(elem[1]))
             if inputs:
                 xs.append(self._host(x))
         if not outs:
             raise ValueError("the dataset passed to predict yielded no batches.")
-        return (np.concatenate(outs), np.concatenate(ys) if ys else None,
-                np.concatenate(xs) if inputs else None)
+        return (_concat(outs), _concat(ys) if ys else None, _concat(xs) if inputs else None)
 
-    def _host(self, value) -> np.ndarray:
-        """A (possibly per-replica) batch as one numpy array, in the dataset's order."""
+    def labelled(self, spec: Any) -> bool:
+        """Whether a dataset of ``spec`` yields ``(x, y[, w])`` rather than ``x`` alone (told
+        apart by the training data's x structure, so a tuple of inputs is not taken for one)."""
+        return (isinstance(spec, tuple) and len(spec) in (2, 3)
+                and _compatible(self.x_spec, spec[0]) and not _compatible(self.x_spec, spec))
+
+    def _host(self, value) -> Any:
+        """A (possibly per-replica, possibly nested) batch as numpy, in the dataset's order."""
         if self.distributed:
-            value = self.strategy.gather(value, axis=0)
-        return np.asarray(value)
+            value = tf.nest.map_structure(lambda v: self.strategy.gather(v, axis=0), value)
+        return tf.nest.map_structure(np.asarray, value)
