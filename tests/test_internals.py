@@ -19,6 +19,8 @@ from tflearner.core.internals import (
     is_default_strategy,
     metric_direction,
     optimizer_variable_index,
+    compile_loss,
+    compile_metrics,
     raw_iterations,
     variable_strategy,
 )
@@ -92,6 +94,20 @@ def test_raw_iterations_counts_every_apply_gradients_call_under_accumulation():
             opt.apply_gradients([(tf.ones(3), v)])
         inner = getattr(opt, "inner_optimizer", opt)
         assert raw_iterations(opt) == 5 and int(inner.iterations.numpy()) == 5 // 3
+
+
+def test_compile_loss_and_metrics_are_keras_multi_output_containers():
+    y = {"a": tf.constant([0, 1]), "b": tf.constant([[1.0], [3.0]])}
+    p = {"a": tf.constant([[0.9, 0.1], [0.2, 0.8]]), "b": tf.constant([[0.0], [1.0]])}
+    loss = compile_loss({"a": "sparse_categorical_crossentropy", "b": "mse"}, {"a": 1.0,
+                                                                             "b": 0.5},
+                        ["a", "b"])
+    ce = -np.mean(np.log([0.9, 0.8]))
+    assert float(loss(y, p)) == pytest.approx(ce + 0.5 * 2.5, rel=1e-5)
+    cm = compile_metrics({"a": ["accuracy"]}, ["a", "b"])
+    cm.build(y, p)
+    cm.update_state(y, p)
+    assert {k: float(v) for k, v in cm.result().items()} == {"a_accuracy": 1.0}
 
 
 def test_compiled_loss_tracker_is_the_first_metric_a_mean_named_loss():
