@@ -312,8 +312,11 @@ class TrainLoop:
     def evaluate(self, ds: tf.data.Dataset, prefix_loss: str = "loss",
                  on_batch: Callable[[int, float], None] | None = None) -> dict[str, float]:
         """Mean loss (weighted by batch size) and metric results over ``ds``; ``on_batch(i,
-        mean loss so far)`` after each batch (the metrics then hold their running totals)."""
-        for m in self.metrics:
+        mean loss so far)`` after each batch (the metrics then hold their running totals).
+        Several outputs: also each output's unweighted loss, ``<output>_loss``, as Keras
+        logs it (the trackers of Keras' CompileLoss)."""
+        per_output = list(getattr(self.loss_fn, "metrics", None) or [])
+        for m in [*self.metrics, *per_output]:
             m.reset_state()
         loss_sum, seen = 0.0, 0
         for i, elem in enumerate(self._distribute(ds)):
@@ -328,6 +331,8 @@ class TrainLoop:
             raise ValueError("the evaluation dataset yielded no batches.")
         out = {prefix_loss: loss_sum / seen}
         for m in self.metrics:
+            out.update(metric_results(m))
+        for m in per_output:
             out.update(metric_results(m))
         return out
 
