@@ -122,10 +122,10 @@ def test_class_count_must_match_model_output(cifar_like):
 
 def test_labels_must_match_the_task(blob_data):
     x, y = blobs(64)
-    float_labels = DataBundle.from_arrays(x, y.astype("float32"), task="sparse_categorical",
-                                          valid_pct=0.0)
+    float_ds = tf.data.Dataset.from_tensor_slices((x, y.astype("float32"))).batch(16)
+    float_labels = DataBundle.from_datasets(float_ds, task="sparse_categorical")
     with pytest.raises(ValueError, match="Sparse class labels must be integer tensors"):
-        Learner(mlp(), float_labels)
+        Learner(mlp(), float_labels)  # from_arrays casts whole-number floats; datasets do not
     onehot = DataBundle.from_arrays(x, np.eye(4, dtype="float32")[y % 4], valid_pct=0.0)
     assert onehot.task == "categorical" and onehot.c == 4
     with pytest.raises(ValueError, match="4 classes but the model outputs 3"):
