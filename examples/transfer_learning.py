@@ -34,13 +34,14 @@ def build(weights: str | None) -> keras.Model:
 def main(argv: list[str] | None = None) -> float:
     p = parser(__doc__, epochs=3)
     p.add_argument("--weights", choices=["none", "imagenet"], default="none")
+    p.add_argument("--num-it", type=int, default=100, help="lr_find iterations")
     args = p.parse_args(argv)
     keras.utils.set_random_seed(args.seed)
     d = data(args)
     learn = Learner(build(None if args.weights == "none" else args.weights), d, opt="adam")
     print(learn.groups)
     learn.freeze()
-    res = learn.lr_find()  # the head's LR, with the backbone frozen
+    res = learn.lr_find(num_it=args.num_it)  # the head's LR, with the backbone frozen
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)
         learn.recorder.plot().figure.savefig(Path(args.out) / "lr_find_frozen.png", dpi=100)

@@ -21,6 +21,8 @@ def test_example_runs_on_the_sample(name, tmp_path, monkeypatch):
         args += ["--out", str(tmp_path)]
     if name == "own_images":
         args += ["--limit", "200", "--num-it", "30"]
+    if name == "transfer_learning":
+        args += ["--num-it", "30"]
     try:
         acc = module.main(args)
     finally:
