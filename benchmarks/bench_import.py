@@ -75,7 +75,7 @@ def measure(src: Path, runs: int) -> None:
           "(the package shell; the rest is reading its names)")
     print(f"  per run (s):                    {', '.join(f'{t:.3f}' for t in tfl_s)}")
     added = sorted({m for r in results for m in r["added"]})
-    print(f"  lazy modules the import added:  {', '.join(added) if added else 'none'}")
+    print(f"  lazy modules all names added:   {', '.join(added) if added else 'none'}")
 
 
 def main() -> None:
