@@ -16,11 +16,11 @@ from conftest import blobs, mlp
 import tflearner
 from tflearner import SGD
 from tflearner.core.internals import (
+    compile_loss,
+    compile_metrics,
     is_default_strategy,
     metric_direction,
     optimizer_variable_index,
-    compile_loss,
-    compile_metrics,
     raw_iterations,
     variable_strategy,
 )

@@ -1,6 +1,11 @@
-"""Progress: bars built at fit time with live smoothed loss, one table row per epoch, quiet."""
+"""Progress: bars built at fit time with live smoothed loss, one table row per epoch, quiet;
+plain lines where the stream is not a terminal; the mode override (argument, environment)."""
 
 from __future__ import annotations
+
+import io
+import re
+import sys
 
 import pytest
 import tqdm.auto
@@ -8,7 +13,8 @@ from conftest import mlp
 
 import tflearner.learner
 from tflearner import Learner, ProgressCallback
-from tflearner.callbacks.progress import SweepProgress, default_bar, format_time
+from tflearner.callbacks import progress
+from tflearner.callbacks.progress import SweepProgress, default_bar, format_time, progress_mode
 
 
 class FakeBar:
@@ -33,9 +39,17 @@ class FakeBar:
         cls.lines.append(line)
 
 
+class FakeTTY(io.StringIO):
+    """A stream that says it is a terminal."""
+
+    def isatty(self):
+        return True
+
+
 @pytest.fixture(autouse=True)
-def _reset_fake():
+def _reset_fake(monkeypatch):
     FakeBar.instances, FakeBar.lines = [], []
+    monkeypatch.delenv("TFLEARNER_PROGRESS", raising=False)  # the caller's setting, if any
 
 
 def test_bars_and_table(blob_data):
@@ -55,7 +69,8 @@ def test_bars_and_table(blob_data):
     assert cells[-1].count(":") == 1
 
 
-def test_default_bar_is_tqdm_auto_resolved_when_the_fit_starts(blob_data, capsys):
+def test_default_bar_is_tqdm_auto_resolved_when_the_fit_starts(blob_data, capsys, monkeypatch):
+    monkeypatch.setenv("TFLEARNER_PROGRESS", "bar")  # capsys' stderr is no terminal
     assert default_bar() is tqdm.auto.tqdm
     cb = ProgressCallback()
     assert cb.bar_cls is None and cb.write is None  # nothing resolved in __init__
@@ -82,7 +97,8 @@ def test_default_progress_and_quiet_disables_it(blob_data, monkeypatch, capsys):
     assert made == [1]
 
 
-def test_real_tqdm_writes_bars_to_stderr_and_rows_to_stdout(blob_data, capsys):
+def test_real_tqdm_writes_bars_to_stderr_and_rows_to_stdout(blob_data, capsys, monkeypatch):
+    monkeypatch.setenv("TFLEARNER_PROGRESS", "bar")
     Learner(mlp(), blob_data).fit(1)
     out, err = capsys.readouterr()
     assert "train_loss" in out and "valid_loss" in out
@@ -93,3 +109,87 @@ def test_real_tqdm_writes_bars_to_stderr_and_rows_to_stdout(blob_data, capsys):
                                           (3725, "1:02:05")])
 def test_format_time(seconds, text):
     assert format_time(seconds) == text
+
+
+PLAIN_LINE = re.compile(r"epoch (\d+)/3  train_loss \d\.\d{4}  valid_loss (\d\.\d{4})  "
+                        r"accuracy \d\.\d{4}  time \d+\.\ds")
+
+
+def test_plain_mode_on_a_stream_that_is_no_terminal(blob_data, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # plain mode never needs tqdm
+    stream = io.StringIO()
+    learn = Learner(mlp(), blob_data, quiet=True)
+    cb = ProgressCallback(stream=stream)
+    learn.fit(3, callbacks=[cb])
+    text = stream.getvalue()
+    assert "\r" not in text and "\x1b" not in text
+    lines = text.splitlines()
+    assert len(lines) == 3 and cb.mode == "plain" and cb.bar_cls is None
+    for i, (line, values) in enumerate(zip(lines, learn.recorder.values, strict=True)):
+        m = PLAIN_LINE.fullmatch(line)
+        assert m, line
+        assert int(m[1]) == i + 1  # counted from 1, out of the fit's epochs
+        assert float(m[2]) == pytest.approx(values["valid_loss"], abs=5e-5)
+    assert capsys.readouterr() == ("", "")  # nothing beside the stream
+
+
+def test_a_terminal_stream_gets_the_bars(blob_data):
+    stream = FakeTTY()
+    cb = ProgressCallback(stream=stream, write=FakeBar.write)
+    Learner(mlp(), blob_data, quiet=True).fit(2, callbacks=[cb])
+    assert cb.mode == "bar" and cb.bar_cls is tqdm.auto.tqdm
+    assert "\r" in stream.getvalue() and "epoch 1:" in stream.getvalue()  # tqdm's bars
+    assert len(FakeBar.lines) == 3  # header + 2 table rows, as before
+
+
+def test_the_learners_default_progress_follows_stderr(blob_data, capsys, monkeypatch):
+    Learner(mlp(), blob_data).fit(2)  # capsys' stderr is no terminal: plain
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 2 and err.startswith("epoch 1/2  train_loss")
+    monkeypatch.setattr(sys, "stderr", FakeTTY())
+    assert progress_mode() == "bar"
+    monkeypatch.setattr(progress, "_in_notebook", lambda: True)
+    assert progress_mode(stream=io.StringIO()) == "bar"  # a notebook: tqdm's widget
+
+
+def test_the_mode_argument_and_the_environment(monkeypatch):
+    tty, log = FakeTTY(), io.StringIO()
+    assert progress_mode("plain", tty) == "plain" and progress_mode("bar", log) == "bar"
+    assert progress_mode(stream=log, bar=FakeBar) == "bar"  # an injected bar class
+    monkeypatch.setenv("TFLEARNER_PROGRESS", "plain")
+    assert progress_mode(stream=tty) == "plain"
+    assert progress_mode("bar", tty) == "bar"  # the argument wins
+    monkeypatch.setenv("TFLEARNER_PROGRESS", " Bar ")
+    assert progress_mode(stream=log) == "bar"
+    for value in ("", "auto"):
+        monkeypatch.setenv("TFLEARNER_PROGRESS", value)
+        assert progress_mode(stream=log) == "plain"
+    monkeypatch.setenv("TFLEARNER_PROGRESS", "fancy")
+    with pytest.raises(ValueError, match="TFLEARNER_PROGRESS must be one of 'auto', 'bar', "
+                                         "'plain' .*got 'fancy'; e.g. export"):
+        progress_mode()
+    with pytest.raises(ValueError, match="mode must be one of 'auto', 'bar', 'plain', got 'tty'"):
+        ProgressCallback(mode="tty")
+    with pytest.raises(ValueError, match="mode must be one of"):
+        SweepProgress(3, mode="bars")
+
+
+@pytest.mark.filterwarnings("ignore:.*no suggestion:UserWarning")  # 20 steps: a short curve
+def test_lr_find_in_plain_mode_prints_one_line_at_the_end(blob_data, capsys):
+    learn = Learner(mlp(), blob_data)
+    learn.lr_find(num_it=20, show_plot=False)
+    out, err = capsys.readouterr()
+    assert "\r" not in err and "\x1b" not in err
+    [line] = err.splitlines()
+    assert re.fullmatch(r"lr_find: (\d+)/20 iterations, stopped: (end of the sweep|diverged|"
+                        r"non-finite) \(lr \S+, smooth loss \S+\)", line), line
+    assert int(line.split()[1].split("/")[0]) == len(learn.recorder.lrs)
+
+
+def test_sweep_progress_bar_mode_on_a_terminal():
+    stream = FakeTTY()
+    sweep = SweepProgress(total=3, stream=stream)
+    sweep.before_fit(None)
+    assert sweep.mode == "bar" and isinstance(sweep.bar, tqdm.auto.tqdm)
+    sweep.after_fit(None)
+    assert "lr_find" in stream.getvalue()

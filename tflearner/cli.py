@@ -45,7 +45,7 @@ from typing import Any
 
 from .core.checks import fail
 from .data.cifar import ARCHIVE_NAME, BATCHES_DIR, _is_batches_dir
-from .inference.export import META_FILE
+from .inference.layout import META_FILE
 
 __all__ = ["main", "build_parser", "check_args", "optimizer_names"]
 

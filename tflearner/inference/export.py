@@ -29,13 +29,11 @@ import tensorflow as tf
 
 from .._version import __version__
 from ..data.bundle import preprocessing_from_dict
+from .layout import EXPORT_FORMAT, EXPORT_VERSION, META_FILE, MODEL_FILE
 from .predictor import InferenceLearner
 
 __all__ = ["EXPORT_FORMAT", "EXPORT_VERSION", "ExportError", "export", "load_learner",
            "read_export_meta"]
-
-EXPORT_FORMAT, EXPORT_VERSION = "tflearner-export", 1
-META_FILE, MODEL_FILE = "tflearner.json", "model.keras"
 
 
 class ExportError(ValueError):

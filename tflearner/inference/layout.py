@@ -1,0 +1,10 @@
+"""The export folder's layout: its format name and version and its two file names.
+
+Standard library only, so the ``tflearner`` command checks an ``EXPORT`` argument without
+importing TensorFlow; :mod:`tflearner.inference.export` writes and reads the folder.
+"""
+
+__all__ = ["EXPORT_FORMAT", "EXPORT_VERSION", "META_FILE", "MODEL_FILE"]
+
+EXPORT_FORMAT, EXPORT_VERSION = "tflearner-export", 1
+META_FILE, MODEL_FILE = "tflearner.json", "model.keras"
