@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import sys
+import warnings
 
 import pytest
 import tqdm.auto
@@ -177,7 +178,9 @@ def test_the_mode_argument_and_the_environment(monkeypatch):
 @pytest.mark.filterwarnings("ignore:.*no suggestion:UserWarning")  # 20 steps: a short curve
 def test_lr_find_in_plain_mode_prints_one_line_at_the_end(blob_data, capsys):
     learn = Learner(mlp(), blob_data)
-    learn.lr_find(num_it=20, show_plot=False)
+    with warnings.catch_warnings():  # a suggester's warning is not progress output
+        warnings.simplefilter("ignore")
+        learn.lr_find(num_it=20, show_plot=False)
     out, err = capsys.readouterr()
     assert "\r" not in err and "\x1b" not in err
     [line] = err.splitlines()

@@ -443,7 +443,12 @@ class DataBundle:
 
 
 def _nested(value: Any) -> bool:
-    return isinstance(value, (tuple, list, dict))
+    """Several inputs / outputs: a dict, or a tuple / list of arrays (as ``model.fit`` reads
+    them); a list of plain numbers or lists is one array."""
+    if isinstance(value, dict):
+        return True
+    return isinstance(value, (tuple, list)) and len(value) > 0 and all(
+        isinstance(v, (np.ndarray, tf.Tensor, dict, tuple)) for v in value)
 
 
 def _check_struct(name: str, s: Any) -> Any:
