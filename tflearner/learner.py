@@ -546,8 +546,7 @@ class Learner:
             with self.scope():
                 self._class_weight = tf.Variable(np.ones_like(vec), trainable=False,
                                                  name="class_weight")
-            self.loop.class_weight = self._class_weight
-            self.loop.steps = self.loop._build()
+            self.loop.set_class_weight(self._class_weight)
         saved = self._class_weight.numpy()
         self._class_weight.assign(vec)
         try:
@@ -889,7 +888,7 @@ class Learner:
         seed = check_int("seed", seed, 0, fix="e.g. seed=0.")
         dataset = self.preds_dataset(ds)
         spec = dataset.element_spec
-        if not isinstance(spec, tuple):
+        if not self.loop.labelled(spec):
             raise ValueError("show_results needs (x, y) batches; ds yields inputs only.")
         check_images(spec[0], "show_results")
         if not shuffle:
@@ -924,7 +923,7 @@ class Learner:
                          0, fix="e.g. seed=0.")
         dataset = self.preds_dataset(ds)
         spec = dataset.element_spec
-        check_images(spec[0] if isinstance(spec, tuple) else spec, "tta")
+        check_images(spec[0] if self.loop.labelled(spec) else spec, "tta")
         plain, targets = self.get_preds(dataset)
         bs = self.data.batch_size or 64
         aug = np.stack([self.get_preds(augmented(dataset, augment, seed, k, bs))[0]

@@ -123,6 +123,12 @@ class TrainLoop:
                              self.train_metrics, n_classes=self.n_classes, w_spec=self.w_spec,
                              class_weight=self.class_weight)
 
+    def set_class_weight(self, class_weight: tf.Variable) -> None:
+        """Weigh the training loss by ``class_weight[label]`` from now on (rebuilds the steps
+        once: the weighting is part of the compiled step)."""
+        self.class_weight = class_weight
+        self.steps = self._build()
+
     def _ensure_current(self) -> None:
         """Rebuild the steps only when the set of trainable variables changed."""
         if tuple(id(v) for v in self.model.trainable_variables) != self.steps.trainable_key:
