@@ -56,20 +56,10 @@ from tflearner import (  # noqa: E402
     load_cifar10,
 )
 from tflearner.data.cifar import CIFAR10_CLASSES  # noqa: E402
+from tflearner.data.folder import write_image_folder  # noqa: E402
 
 SIDES = ("pipe", "pipe+aug", "fit/memory", "fit/folder")
 BATCH = 64
-
-
-def write_tree(root: Path, x: np.ndarray, y: np.ndarray) -> None:
-    """``root/<class>/<i>.png`` (odd i) or ``.jpg`` (even i), one file per image."""
-    for name in CIFAR10_CLASSES:
-        (root / name).mkdir(parents=True, exist_ok=True)
-    for i, (img, label) in enumerate(zip(x, y, strict=True)):
-        png = i % 2 == 1
-        data = tf.io.encode_png(img) if png else tf.io.encode_jpeg(img)
-        path = root / CIFAR10_CLASSES[int(label)] / f"{i:05d}.{'png' if png else 'jpg'}"
-        tf.io.write_file(str(path), data)
 
 
 def in_memory(data: DataBundle) -> tuple[np.ndarray, np.ndarray]:
@@ -159,7 +149,7 @@ def main() -> None:
         trees = {"sample": (Path(tmp) / "sample", xs, ys), "cifar": (Path(tmp) / "cifar", xc, yc)}
         for name, (root, x, y) in trees.items():
             t = time.perf_counter()
-            write_tree(root, x, y)
+            write_image_folder(root, x, y, CIFAR10_CLASSES)
             print(f"tree {name}: {len(x)} images (half PNG, half JPEG, 32x32) written in "
                   f"{time.perf_counter() - t:.1f} s", flush=True)
         for size in args.sizes:

@@ -54,22 +54,11 @@ from tflearner import (  # noqa: E402
     aug_transforms,
     load_cifar10,
 )
+from tflearner.data.folder import write_image_folder  # noqa: E402
 
 LR = 3e-3
 BATCH = 64
 ROWS = ("plain", "tta n=4 b=.25", "tta n=8", "tta beta=0", "tta use_max")
-
-
-def write_tree(root: Path, x: np.ndarray, y: np.ndarray, xt: np.ndarray,
-               yt: np.ndarray) -> None:
-    """``root/train/<class>/`` and ``root/valid/<class>/``, odd images PNG, even JPEG."""
-    for split, xs, ys in (("train", x, y), ("valid", xt, yt)):
-        for i, (img, label) in enumerate(zip(xs, ys.ravel(), strict=True)):
-            d = root / split / CIFAR10_CLASSES[int(label)]
-            d.mkdir(parents=True, exist_ok=True)
-            fmt = "png" if i % 2 else "jpg"
-            enc = tf.io.encode_png if fmt == "png" else tf.io.encode_jpeg
-            tf.io.write_file(str(d / f"{i:05d}.{fmt}"), enc(img))
 
 
 def score(probs: np.ndarray, targets: np.ndarray) -> tuple[float, float]:
@@ -186,7 +175,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tflearner-tta-bench-") as tmp:
         root = Path(tmp)
         t = time.perf_counter()
-        write_tree(root, x, y, xt, yt)
+        write_image_folder(root / "train", x, y, CIFAR10_CLASSES)
+        write_image_folder(root / "valid", xt, yt, CIFAR10_CLASSES)
         print(f"tree written in {time.perf_counter() - t:.1f} s", flush=True)
         variants = [("trained with aug_transforms()", True)]
         if not args.skip_no_aug:

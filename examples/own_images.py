@@ -17,7 +17,6 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from tflearner import (
     CIFAR10_CLASSES,
@@ -29,6 +28,7 @@ from tflearner import (
     load_cifar10,
     load_learner,
 )
+from tflearner.data.folder import write_image_folder
 
 
 def write_sample_tree(root: Path, limit: int | None = None) -> Path:
@@ -36,13 +36,8 @@ def write_sample_tree(root: Path, limit: int | None = None) -> Path:
     training images and its test images (the first ``limit`` of each), alternately PNG and
     JPEG."""
     (x, y), (xt, yt) = load_cifar10(sample=True)
-    for split, xs, ys in (("train", x[:limit], y[:limit]), ("valid", xt[:limit], yt[:limit])):
-        for i, (img, label) in enumerate(zip(xs, ys.ravel(), strict=True)):
-            d = root / split / CIFAR10_CLASSES[int(label)]
-            d.mkdir(parents=True, exist_ok=True)
-            fmt = "png" if i % 2 else "jpg"
-            enc = tf.io.encode_png if fmt == "png" else tf.io.encode_jpeg
-            tf.io.write_file(str(d / f"{i:05d}.{fmt}"), enc(img))
+    write_image_folder(root / "train", x[:limit], y[:limit], CIFAR10_CLASSES)
+    write_image_folder(root / "valid", xt[:limit], yt[:limit], CIFAR10_CLASSES)
     return root
 
 

@@ -290,3 +290,18 @@ def test_show_batch_refuses_non_images(blob_data):
         blob_data.show_batch()
     with pytest.raises(ValueError, match="n must be an int >= 1"):
         blob_data.show_batch(n=0)
+
+
+def test_write_image_folder_writes_what_from_folder_reads(tmp_path):
+    from tflearner.data.folder import write_image_folder
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (12, 16, 16, 3), dtype=np.uint8)
+    y = np.arange(12) % 3
+    root = write_image_folder(tmp_path / "tree", x, y, ("a", "b", "c"))
+    names = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.*"))
+    assert names[:2] == ["a/00000.jpg", "a/00003.png"] and len(names) == 12
+    data = DataBundle.from_folder(root, valid_pct=0.0, img_size=16, batch_size=12, seed=0)
+    assert data.classes == ("a", "b", "c") and data.meta["n_train"] == 12
+    prep = data.preprocess
+    np.testing.assert_array_equal(prep.load(root / "a" / "00003.png"), prep(x[3])[0])

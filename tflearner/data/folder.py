@@ -42,7 +42,7 @@ from .augment import example_seed
 from .split import epoch_order, split_indices
 
 __all__ = ["IMAGE_EXTENSIONS", "BadImageError", "ImagePreprocessing", "folder_parts",
-           "csv_parts", "find_bad_images", "scan_class_folders"]
+           "csv_parts", "find_bad_images", "scan_class_folders", "write_image_folder"]
 
 #: File name endings read as images (those of ``keras.utils.image_dataset_from_directory``).
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
@@ -411,3 +411,18 @@ def csv_parts(csv_file: Any, folder: Any, fn_col: int | str = 0, label_col: int 
         tr = ([f for f, v in zip(files, is_valid, strict=True) if not v], labels[~is_valid])
         va = ([f for f, v in zip(files, is_valid, strict=True) if v], labels[is_valid])
     return _parts(tr, va, classes, args, str(csv_path), "csv")
+
+
+def write_image_folder(root: str | os.PathLike, x: np.ndarray, y: np.ndarray,
+                       classes: Sequence[str]) -> Path:
+    """Write uint8 images ``x`` (``(n, h, w, c)``) with class indices ``y`` as the layout
+    ``from_folder`` reads: ``root/<classes[y[i]]>/<i:05d>.png`` for odd ``i``, ``.jpg`` for even
+    ``i`` (TensorFlow's encoders; PNG is lossless). Returns ``root``."""
+    root = Path(root)
+    for i, (img, label) in enumerate(zip(x, np.ravel(y), strict=True)):
+        folder = root / classes[int(label)]
+        folder.mkdir(parents=True, exist_ok=True)
+        fmt = "png" if i % 2 else "jpg"
+        encode = tf.io.encode_png if fmt == "png" else tf.io.encode_jpeg
+        tf.io.write_file(str(folder / f"{i:05d}.{fmt}"), encode(img))
+    return root
