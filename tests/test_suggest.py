@@ -674,7 +674,8 @@ def test_numpy_scalars_are_accepted():
 
 def test_suggestion_is_a_named_tuple_with_optional_range():
     s = Suggestion(1e-3, (1e-3, 2.0))
-    assert s.lr_range is None and s._fields == ("lr", "point", "lr_range")
+    assert s.lr_range is None and s.spread is None
+    assert s._fields == ("lr", "point", "lr_range", "spread")
     assert steep(*random_curve(0)).lr_range is None
     assert robust(LRS, sigmoid_curve(LRS, -3, 0.2)).lr_range is not None
 

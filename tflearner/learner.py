@@ -44,6 +44,7 @@ from .lr_finder.finder import (
     resolve_suggesters,
     sweep_limits,
 )
+from .lr_finder.repeats import REPEAT_EPOCH_OFFSET
 from .optim.accumulate import accumulation_steps, batches_for_updates, updates_in
 from .optim.factory import get_optimizer
 from .optim.group_hypers import GroupHypers
@@ -141,6 +142,34 @@ def _outputs_probabilities(model: keras.Model, probe_out: np.ndarray) -> bool:
     return bool(np.all(rows >= 0) and np.allclose(rows.sum(-1), 1.0, atol=1e-4))
 
 
+def _named_loss(name: str) -> keras.losses.Loss:
+    """A Keras loss by name, as ``model.compile(loss=name)`` takes it (``"mse"``,
+    ``"sparse_categorical_crossentropy"``, ...), as a ``Loss`` that reduces to the batch mean."""
+    try:
+        found = keras.losses.get(name)
+    except ValueError:
+        found = None
+    if found is None:
+        raise ValueError(f"loss_fn={name!r} is not a Keras loss name; pass one model.compile "
+                         "accepts (e.g. 'mse', 'sparse_categorical_crossentropy'), a "
+                         "keras.losses.Loss, or a function (y_true, y_pred) -> scalar.")
+    if isinstance(found, keras.losses.Loss):
+        return found
+    return _FunctionLoss(found, name=name)
+
+
+class _FunctionLoss(keras.losses.Loss):
+    """A per-example loss function as a Keras ``Loss`` (the batch mean, Keras' default
+    reduction), as ``model.compile`` wraps a loss given by name."""
+
+    def __init__(self, fn: Any, name: str) -> None:
+        super().__init__(name=name)
+        self.fn = fn
+
+    def call(self, y_true, y_pred):
+        return self.fn(y_true, y_pred)
+
+
 class Learner:
     """Bundle a ``keras.Model``, a :class:`DataBundle`, a loss and an optimizer for training.
 
@@ -231,6 +260,8 @@ class Learner:
                 log.info("loss: %s(from_logits=%s)", type(loss_fn).__name__, from_logits)
             elif isinstance(loss_fn, (list, tuple, dict)):
                 loss_fn = compile_loss(loss_fn, None, list(model.output_names))
+            elif isinstance(loss_fn, str):
+                loss_fn = _named_loss(loss_fn)
             elif not callable(loss_fn):
                 raise TypeError(f"loss_fn must be callable (y_true, y_pred) -> scalar, got "
                                 f"{type(loss_fn).__name__}: {loss_fn!r}.")
@@ -965,7 +996,7 @@ class Learner:
     def lr_find(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100,
                 stop_div: bool = True, beta: float | None = None, div_threshold: float = 4.0,
                 suggest_funcs=DEFAULT_SUGGESTIONS, show_plot: bool = False, mode: str = "exp",
-                quiet: bool | None = None):
+                quiet: bool | None = None, repeats: int = 1):
         """Learning-rate range test with zero side effects; returns ``SuggestedLRs``.
 
         Sweeps ``lr_i = start_lr * (end_lr/start_lr) ** (i/(num_it-1))`` (``mode="linear"``:
@@ -975,33 +1006,65 @@ class Learner:
         restores every variable bit for bit (also after an exception or Ctrl-C). The curve and
         the suggestions stay in ``learn.recorder`` (``recorder.plot()`` draws them);
         ``learn.suggested_lr`` holds the first suggestion, for ``fit_one_cycle(max_lr=None)``.
+
+        ``repeats=k`` runs ``k`` sweeps, each from the same restored state but with its own
+        data order (and augmentation); each suggestion is then the geometric median of the
+        ``k``, ``result.spread[name]`` their ``max / min``, and a spread of the first method
+        above :data:`~tflearner.lr_finder.repeats.SPREAD_WARN` warns. ``recorder.sweeps`` holds
+        the ``k`` curves; the recorder's own lists hold the first (the one ``repeats=1`` gives).
         """
         start_lr, end_lr, num_it, beta, div_threshold = check_sweep_args(
             start_lr, end_lr, num_it, beta, div_threshold, mode, stop_div)
+        repeats = check_int("repeats", repeats, 1,
+                            fix="1 is one sweep; 3 to 5 measure how sure the suggestion is.")
         names, funcs = resolve_suggesters(suggest_funcs)
         lrs = (exp_sweep if mode == "exp" else lin_sweep)(start_lr, end_lr, num_it)
         # Under gradient accumulation one LR per optimizer update: k micro-batches each.
         k, r0 = self.accumulation, raw_iterations(self.opt) if self.accumulation > 1 else 0
         n_batches = num_it if k == 1 else batches_for_updates(r0, num_it, k)
-        cbs: list[Callback] = [self.recorder, *self.callbacks, LRFinder(lrs, r0, k)]
-        if not (self.quiet if quiet is None else quiet):
-            cbs.append(SweepProgress(total=n_batches))
         n_iter = self.data.n_train_batches
         epochs = n_batches if not n_iter else -(-n_batches // n_iter)  # cycle the data
-        with preserved(self.snapshot()):  # smoothing per update: beta ** (1/k) per batch
-            state = self.loop.fit(self.data.train, epochs, None, CallbackList(cbs),
-                                  learner=self, smooth_beta=beta ** (1.0 / k),
-                                  with_train_metrics=False,
-                                  limits=sweep_limits(n_batches, stop_div, div_threshold))
-        rec = self.recorder
-        stop_step = state.step - 1
-        if k > 1:
-            collapse_accumulated(rec, r0, k)  # one point per applied update
-            stop_step = len(rec.lrs) - 1
-        rec.lr_find_info = {"num_it": num_it, "stop_reason": STOP_REASONS.get(
-            state.stop_reason, state.stop_reason), "stop_step": stop_step, "beta": beta,
-            "lr_mults": self.hypers.lr_mults.tolist(), "accumulation": k}
-        result = compute_suggestions(rec, names, funcs, num_it)
+        rec, sweeps, first = self.recorder, [], None
+        with preserved(self.snapshot()) as snap:  # smoothing per update: beta ** (1/k) per batch
+            for r in range(repeats):
+                if r:  # the same start, a fresh data order: epoch counter + r * offset
+                    snap.restore()
+                    for counter in self.data.rng_state:
+                        counter.assign_add(r * REPEAT_EPOCH_OFFSET)
+                cbs: list[Callback] = [rec, *self.callbacks, LRFinder(lrs, r0, k)]
+                if not (self.quiet if quiet is None else quiet):
+                    cbs.append(SweepProgress(total=n_batches))
+                state = self.loop.fit(self.data.train, epochs, None, CallbackList(cbs),
+                                      learner=self, smooth_beta=beta ** (1.0 / k),
+                                      with_train_metrics=False,
+                                      limits=sweep_limits(n_batches, stop_div, div_threshold))
+                stop_step = state.step - 1
+                if k > 1:
+                    collapse_accumulated(rec, r0, k)  # one point per applied update
+                    stop_step = len(rec.lrs) - 1
+                sweeps.append({"lrs": list(rec.lrs), "losses": list(rec.losses),
+                               "smooth_losses": list(rec.smooth_losses),
+                               "stop_reason": STOP_REASONS.get(state.stop_reason,
+                                                               state.stop_reason),
+                               "stop_step": stop_step})
+                if r == 0:
+                    first = rec.history_state()
+        if repeats > 1:
+            rec.load_history_state(first)  # the recorder's lists: the first sweep
+            rec.sweeps = sweeps
+            if all(s["losses"] == sweeps[0]["losses"] for s in sweeps[1:]):
+                warnings.warn(
+                    f"lr_find(repeats={repeats}): the {repeats} sweeps recorded identical losses, "
+                    "so the data order did not change between them (a dataset with a fixed "
+                    "order and no DataBundle epoch counter) and the spread measures nothing; "
+                    "shuffle the training data (DataBundle.from_arrays / from_folder do).",
+                    stacklevel=2)
+        rec.lr_find_info = {"num_it": num_it, "stop_reason": sweeps[0]["stop_reason"],
+                            "stop_step": sweeps[0]["stop_step"], "beta": beta,
+                            "lr_mults": self.hypers.lr_mults.tolist(), "accumulation": k,
+                            "repeats": repeats}
+        result = compute_suggestions(rec, names, funcs, num_it,
+                                     sweeps if repeats > 1 else None)
         self.suggested_lr = result[0]
         if show_plot:
             rec.plot()

@@ -12,6 +12,7 @@ import numpy as np
 from ..core.checks import check_int, fail
 from ..core.contract import FitState
 from ..core.events import Callback
+from ..lr_finder.repeats import band
 
 __all__ = ["Recorder"]
 
@@ -55,6 +56,9 @@ class Recorder(Callback):
         self.suggestions: dict = {}  # lr_find's {method name: Suggestion}
         self.lr_find_info: dict = {}  # lr_find's num_it, stop_reason, stop_step, beta, lr_mults
         self.phases: tuple[dict, ...] = ()  # fine_tune: each phase's history_state()
+        #: lr_find(repeats=k > 1): each sweep's lrs, losses, smooth_losses, stop_reason,
+        #: stop_step and suggestions (empty after a single sweep or a fit)
+        self.sweeps: list[dict] = []
 
     def before_fit(self, state: FitState) -> None:
         if state.resume is None:  # a resumed fit continues the history restored with it
@@ -145,12 +149,25 @@ class Recorder(Callback):
         sl = slice(skip_start, end)
         if ax is None:
             _, ax = _pyplot().subplots(figsize=(6.5, 4.2))
-        if show_raw:
-            ax.plot(lrs[sl], raw[sl], color="C0", alpha=0.25, lw=1, label="loss (batch)")
-        ax.plot(lrs[sl], smooth[sl], color="C0", lw=2, label="loss (smoothed)")
+        if len(self.sweeps) > 1:  # lr_find(repeats=k): the k curves' band and their median
+            lrs, smooth, low, high = band([(s["lrs"], s["smooth_losses"]) for s in self.sweeps])
+            end = len(lrs) - skip_end
+            if end - skip_start < 2:
+                skip_start, end = 0, len(lrs)
+            sl = slice(skip_start, end)
+            k = len(self.sweeps)
+            ax.fill_between(lrs[sl], low[sl], high[sl], color="C0", alpha=0.2, lw=0,
+                            label=f"range of {k} sweeps")
+            ax.plot(lrs[sl], smooth[sl], color="C0", lw=2, label=f"median of {k} sweeps")
+        else:
+            if show_raw:
+                ax.plot(lrs[sl], raw[sl], color="C0", alpha=0.25, lw=1, label="loss (batch)")
+            ax.plot(lrs[sl], smooth[sl], color="C0", lw=2, label="loss (smoothed)")
         finite = smooth[sl][np.isfinite(smooth[sl])]
         if finite.size:  # keep divergence from squashing the interesting part
             lo, hi = finite.min(), min(finite.max(), finite[0] + 2 * (finite[0] - finite.min()))
+            if len(self.sweeps) > 1 and np.isfinite(low[sl]).any():  # the whole band's bottom
+                lo = min(lo, float(np.nanmin(low[sl])))
             if hi > lo:
                 pad = 0.05 * (hi - lo)
                 ax.set_ylim(lo - pad, hi + pad)
@@ -161,8 +178,10 @@ class Recorder(Callback):
                     continue
                 x, y = sug.point if sug.point is not None else (sug.lr, np.interp(
                     np.log(sug.lr), np.log(lrs), smooth))
+                spread = getattr(sug, "spread", None)
                 ax.plot([x], [y], "o", ms=8, color=f"C{i + 1}", zorder=3,
-                        label=f"{name}: {sug.lr:.2e}")
+                        label=f"{name}: {sug.lr:.2e}" + (
+                            "" if spread is None else f" (spread ×{spread:.2g})"))
                 if i == 0 and getattr(sug, "lr_range", None):
                     low, high = sug.lr_range
                     ax.axvspan(low, high, color=f"C{i + 1}", alpha=0.12,
@@ -171,7 +190,7 @@ class Recorder(Callback):
         ax.set_xlabel("learning rate")
         ax.set_ylabel("loss")
         info = self.lr_find_info
-        title = "LR finder"
+        title = "LR finder" if len(self.sweeps) < 2 else f"LR finder ({len(self.sweeps)} sweeps)"
         if info.get("stop_reason") and info["stop_reason"] != "end":
             title += f" (stopped: {info['stop_reason']} at step {info['stop_step']})"
         mults = info.get("lr_mults") or []

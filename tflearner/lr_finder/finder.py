@@ -29,6 +29,7 @@ from ..core.checks import check_bool, check_choice, check_int, check_real
 from ..core.contract import FitState, StopLimits
 from ..core.events import Callback
 from ..optim.accumulate import is_update_batch, update_index
+from .repeats import SPREAD_WARN, band, combine
 from .suggest import Suggestion, get_suggester, trim
 
 __all__ = ["LRFinder", "check_sweep_args", "resolve_suggesters", "compute_suggestions",
@@ -160,22 +161,65 @@ def resolve_suggesters(suggest_funcs: Any) -> tuple[list[str], list[Callable]]:
 
 
 def compute_suggestions(rec: Any, names: Sequence[str], funcs: Sequence[Callable],
-                        num_it: int):
-    """Trim ``rec``'s smoothed curve the fastai way, run each suggester, store the results in
-    ``rec.suggestions`` and return them as a ``SuggestedLRs`` named tuple of LRs."""
-    t_lrs, t_losses = trim(rec.lrs, rec.smooth_losses, num_it=num_it)
+                        num_it: int, sweeps: Sequence[dict] | None = None):
+    """Trim the smoothed curve the fastai way, run each suggester, store the results in
+    ``rec.suggestions`` and return them as a ``SuggestedLRs`` named tuple of LRs.
+
+    ``sweeps`` (``lr_find(repeats=k)``, ``k > 1``): the ``k`` recorded curves (dicts with
+    ``lrs`` and ``smooth_losses``); each gets its own ``"suggestions"``, and ``rec.suggestions``
+    holds their :func:`~tflearner.lr_finder.repeats.combine` (geometric median and spread). The
+    result then also has ``.spread``, ``{name: max / min of the k LRs}``, and a spread of the
+    first method above :data:`~tflearner.lr_finder.repeats.SPREAD_WARN` warns. Without
+    ``sweeps`` the curve is ``rec``'s and ``.spread`` maps every name to None.
+    """
+    curves = list(sweeps) if sweeps else [{"lrs": rec.lrs, "smooth_losses": rec.smooth_losses}]
     beta = rec.lr_find_info.get("beta")
+    k = len(curves)
     # The suggesters' warnings ("no suggestion: ...") are re-issued at the caller's line (the
     # first frame outside tflearner, Keras and TensorFlow), where a notebook user looks.
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        rec.suggestions = {name: _call(fn, t_lrs, t_losses, num_it, beta)
-                           for name, fn in zip(names, funcs, strict=True)}
-    if caught:
+    messages: list[tuple[str, type[Warning], int]] = []
+    per_sweep = []
+    for r, curve in enumerate(curves):
+        t_lrs, t_losses = trim(curve["lrs"], curve["smooth_losses"], num_it=num_it)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            found = {name: _call(fn, t_lrs, t_losses, num_it, beta)
+                     for name, fn in zip(names, funcs, strict=True)}
+        per_sweep.append(found)
+        messages += [(str(w.message), w.category, r) for w in caught]
+    if k > 1:  # one warning per distinct message, naming the sweeps that gave it
+        grouped: dict[tuple[str, type[Warning]], list[int]] = {}
+        for message, category, r in messages:
+            grouped.setdefault((message, category), []).append(r + 1)
+        messages = [(f"sweep{'s' if len(rs) > 1 else ''} {', '.join(map(str, rs))} of {k}: "
+                     f"{message}", category, 0) for (message, category), rs in grouped.items()]
+    if k == 1:
+        rec.suggestions = per_sweep[0]
+    else:
+        for curve, found in zip(curves, per_sweep, strict=True):
+            curve["suggestions"] = found
+        b_lrs, median, _, _ = band([(c["lrs"], c["smooth_losses"]) for c in curves])
+        rec.suggestions = {name: combine([found[name] for found in per_sweep],
+                                         curve=(b_lrs, median)) for name in names}
+        first, sug = names[0], rec.suggestions[names[0]]
+        if sug.spread is not None and sug.spread > SPREAD_WARN:
+            lrs = ", ".join("none" if f[first].lr is None else f"{f[first].lr:.2e}"
+                            for f in per_sweep)
+            messages.append((
+                f"lr_find: the {k} sweeps disagree: {first} suggested {lrs} (a spread of "
+                f"x{sug.spread:.3g}, above x{SPREAD_WARN:g}), so the suggestion "
+                f"{'none' if sug.lr is None else f'{sug.lr:.2e}'} (their geometric median) "
+                f"is uncertain; run a longer sweep (num_it=200 or more) or use a larger batch "
+                f"size, which both make the curve less noisy.", UserWarning, 0))
+    if messages:
         level = _caller_stacklevel()  # one walk up the stack for all of them
-        for w in caught:
-            warnings.warn(w.message, w.category, stacklevel=level)
-    return namedtuple("SuggestedLRs", list(names))(*(s.lr for s in rec.suggestions.values()))
+        for message, category, _ in messages:
+            warnings.warn(message, category, stacklevel=level)
+    cls = namedtuple("SuggestedLRs", list(names))
+    result = cls(*(s.lr for s in rec.suggestions.values()))
+    spreads = {name: s.spread for name, s in rec.suggestions.items()}
+    return type("SuggestedLRs", (cls,), {"__slots__": (), "spread": spreads,
+                                         "__doc__": cls.__doc__})(*result)
 
 
 def _library_dirs() -> tuple[str, ...]:

@@ -66,11 +66,14 @@ class Suggestion(NamedTuple):
 
     ``lr``: the suggested learning rate. ``point``: the ``(lr, loss)`` to mark on the plot.
     ``lr_range``: ``(lower, upper)`` for cyclic schedules, where the method gives one.
+    ``spread``: with ``lr_find(repeats=k)``, ``max / min`` of the ``k`` sweeps' LRs (``inf`` if
+    some gave none); None for a single sweep.
     """
 
     lr: float | None
     point: tuple[float, float] | None
     lr_range: tuple[float, float] | None = None
+    spread: float | None = None
 
 
 _NONE = Suggestion(None, None, None)

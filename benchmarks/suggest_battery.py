@@ -1,0 +1,479 @@
+"""The LR-suggestion battery: does lr_find's suggestion hold on problems nobody tuned it on?
+
+For each combination below (architecture x optimizer x data x batch size x epoch budget) and
+each seed, with the *same initial weights and data order* for every run of that seed:
+
+1. ``lr_find(repeats=3)`` with the defaults (sweep 1 is exactly what ``lr_find()`` gives) and
+   every suggester (robust, valley, slide, steep, minimum), plus one plain ``lr_find()`` timed
+   against one full run (its cost);
+2. ``fit_one_cycle(epochs, lr)`` (``fine_tune(epochs - 1, base_lr=lr)`` for the fine-tuned
+   backbone) at every LR of a log grid (half-decade steps spanning the good region and both
+   cliffs), then at each suggestion of sweep 1 and at the 3-sweep robust suggestion.
+
+The score is validation accuracy in percent (R^2 x 100, floored at 0, for the regression). A
+suggester's regret on a seed is ``best grid score - score at its suggestion`` (negative when it
+beats the grid); no suggestion is charged the worst grid score. Prints one block per
+combination and the overall table: mean and worst regret per suggester over every
+(combination, seed), lr_find's cost as a fraction of one run, and how well the 3-sweep spread
+and a bootstrap of one curve flag high regret.
+
+    python benchmarks/suggest_battery.py --cifar ../shared/datasets/cifar-10-python.tar.gz \\
+        --json benchmarks/results/suggest_battery-2026-12-01.json
+
+``--cache FILE`` keeps every finished run (combination, seed, LR) -> score, so a rerun after a
+change of the *suggestion rule* re-runs only the sweeps and the fits at the new suggestions (the
+grid does not depend on the rule). ``--only a,b`` runs some combinations; ``--seeds 0,1,2``.
+Without ``--cifar`` the CIFAR combinations are skipped (the scikit-learn ones need no download).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from tflearner import SGD, DataBundle, Learner, LeNet, load_cifar10  # noqa: E402
+from tflearner.core.snapshot import Snapshot  # noqa: E402
+from tflearner.lr_finder.suggest import SUGGESTERS, robust, trim  # noqa: E402
+
+METHODS = tuple(SUGGESTERS)  # robust, valley, slide, steep, minimum
+REPEATS = 3
+BN_MOMENTUM = 0.9  # short runs: Keras' 0.99 leaves the moving statistics near their init
+CACHE_DIR = Path(os.environ.get("TFLEARNER_BATTERY_DIR", "/tmp/tflearner-battery"))
+
+
+# ---- data ---------------------------------------------------------------------------------
+def _sk(name: str):
+    from sklearn import datasets
+
+    return getattr(datasets, f"load_{name}")()
+
+
+def digits(shape: tuple[int, ...]):
+    d = _sk("digits")
+    return (d.data / 16.0).astype("float32").reshape((-1, *shape)), d.target.astype("int64")
+
+
+def standardized(name: str, regression: bool = False):
+    d = _sk(name)
+    x = d.data.astype("float64")
+    x = ((x - x.mean(0)) / x.std(0)).astype("float32")
+    y = d.target
+    if regression:
+        y = ((y - y.mean()) / y.std()).astype("float32")[:, None]
+    return x, y.astype("float32") if regression else y.astype("int64")
+
+
+_CIFAR: dict = {}
+
+
+def cifar(path: str, n_train: int, n_valid: int, classes: tuple[int, ...] | None = None):
+    if "data" not in _CIFAR:
+        _CIFAR["data"] = load_cifar10(path, download=False)
+    (x, y), (xt, yt) = _CIFAR["data"]
+    if classes is not None:
+        keep, keep_t = np.isin(y, classes), np.isin(yt, classes)
+        x, y, xt, yt = x[keep], y[keep] - min(classes), xt[keep_t], yt[keep_t] - min(classes)
+    rng = np.random.default_rng(0)  # one fixed subset for every seed and run
+    tr = np.sort(rng.choice(len(x), n_train, replace=False))
+    va = np.sort(rng.choice(len(xt), n_valid, replace=False))
+    return (x[tr], y[tr]), (xt[va], yt[va])
+
+
+# ---- models -------------------------------------------------------------------------------
+L = keras.layers
+
+
+def mlp(n_in: int, hidden: tuple[int, ...], n_out: int, activation: str | None = "softmax"):
+    inputs = keras.Input((n_in,))
+    x = inputs
+    for h in hidden:
+        x = L.Dense(h, activation="relu")(x)
+    return keras.Model(inputs, L.Dense(n_out, activation=activation)(x), name="mlp")
+
+
+def digits_cnn():
+    return keras.Sequential([keras.Input((8, 8, 1)), L.Conv2D(32, 3, padding="same",
+                             activation="relu"), L.Conv2D(64, 3, activation="relu"),
+                             L.MaxPooling2D(), L.Flatten(), L.Dense(64, activation="relu"),
+                             L.Dense(10, activation="softmax")], name="digits_cnn")
+
+
+def bn_cnn():
+    inputs = keras.Input((32, 32, 3))
+    x = inputs
+    for filters in (16, 32, 64):
+        x = L.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        x = L.BatchNormalization(momentum=BN_MOMENTUM)(x)
+        x = L.ReLU()(x)
+        x = L.MaxPooling2D(2)(x)
+    x = L.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, L.Dense(10, activation="softmax")(x), name="bn_cnn")
+
+
+def _conv_bn(x, filters: int, stride: int = 1):
+    x = L.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False)(x)
+    return L.ReLU()(L.BatchNormalization(momentum=BN_MOMENTUM)(x))
+
+
+def small_resnet():
+    """ResNet-style: a stem, then 3 stages (16/32/64) of one residual block each."""
+    inputs = keras.Input((32, 32, 3))
+    x = _conv_bn(inputs, 16)
+    for i, filters in enumerate((16, 32, 64)):
+        stride = 1 if i == 0 else 2
+        y = _conv_bn(x, filters, stride)
+        y = L.BatchNormalization(momentum=BN_MOMENTUM)(
+            L.Conv2D(filters, 3, padding="same", use_bias=False)(y))
+        if stride != 1 or x.shape[-1] != filters:
+            x = L.Conv2D(filters, 1, strides=stride, use_bias=False)(x)
+        x = L.ReLU()(L.Add()([x, y]))
+    x = L.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, L.Dense(10, activation="softmax")(x), name="small_resnet")
+
+
+def backbone():
+    """The transfer benchmark's backbone (benchmarks/transfer.py), BatchNorm momentum 0.9."""
+    layers = [keras.Input((32, 32, 3))]
+    for i, width in enumerate((32, 64, 128)):
+        for _ in range(2 if i < 2 else 1):
+            layers += [L.Conv2D(width, 3, padding="same", use_bias=False),
+                       L.BatchNormalization(momentum=BN_MOMENTUM), L.ReLU()]
+        if i < 2:
+            layers.append(L.MaxPooling2D())
+    layers.append(L.GlobalAveragePooling2D())
+    return keras.Sequential(layers, name="backbone")
+
+
+def pretrained_backbone(cifar_path: str) -> str:
+    """Pretrain the backbone on CIFAR-10 classes 0-4 (10,000 images, 3 epochs), cached."""
+    path = CACHE_DIR / "backbone-0to4-10k-3ep.weights.h5"
+    if path.exists():
+        return str(path)
+    (x, y), (xv, yv) = cifar(cifar_path, 10000, 1000, classes=(0, 1, 2, 3, 4))
+    keras.utils.set_random_seed(0)
+    body = backbone()
+    model = keras.Sequential([keras.Input((32, 32, 3)), body, L.Dense(5, activation="softmax")])
+    learn = Learner(model, DataBundle.from_arrays(x, y, valid=(xv, yv), batch_size=128, seed=0),
+                    opt="adam", quiet=True)
+    learn.fit_one_cycle(3, 3e-3)
+    print(f"# pretrained backbone on classes 0-4: valid accuracy "
+          f"{learn.validate()['accuracy']:.1%}", flush=True)
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    body.save_weights(str(path))
+    return str(path)
+
+
+# ---- the battery --------------------------------------------------------------------------
+@dataclass
+class Combo:
+    name: str
+    data: Callable[[argparse.Namespace], tuple]  # -> ((x, y), (xv, yv))
+    model: Callable[[argparse.Namespace], keras.Model]
+    opt: Callable[[], object]
+    batch_size: int
+    epochs: int
+    grid: tuple[float, float]  # log10 of the first and last grid LR (half-decade steps)
+    regression: bool = False
+    fine_tune: bool = False
+    needs_cifar: bool = False
+
+    def lrs(self) -> list[float]:
+        lo, hi = self.grid
+        return [float(10 ** e) for e in np.arange(lo, hi + 1e-9, 0.5)]
+
+
+def _split(x, y, valid_pct: float = 0.3):
+    rng = np.random.default_rng(0)
+    idx = rng.permutation(len(x))
+    n_valid = int(round(valid_pct * len(x)))
+    va, tr = np.sort(idx[:n_valid]), np.sort(idx[n_valid:])
+    return (x[tr], y[tr]), (x[va], y[va])
+
+
+def _finetune_model(a):
+    body = backbone()
+    body.load_weights(pretrained_backbone(a.cifar))
+    return keras.Sequential([keras.Input((32, 32, 3)), body, L.Dense(5, activation="softmax")],
+                            name="transfer")
+
+
+def _few_labels(a):
+    (x, y), (xv, yv) = cifar(a.cifar, 25000, 2000, classes=(5, 6, 7, 8, 9))
+    rng = np.random.default_rng(0)
+    keep = np.sort(np.concatenate([rng.choice(np.flatnonzero(y == c), 100, replace=False)
+                                   for c in range(5)]))
+    return (x[keep], y[keep]), (xv, yv)
+
+
+def sgd_mom():
+    return SGD(momentum=0.9)
+
+
+COMBOS = [
+    Combo("digits-mlp-sgd", lambda a: _split(*digits((64,))), lambda a: mlp(64, (128,), 10),
+          lambda: "sgd", 32, 8, (-3.0, 1.0)),
+    Combo("digits-mlp-sgdmom", lambda a: _split(*digits((64,))), lambda a: mlp(64, (128,), 10),
+          sgd_mom, 32, 8, (-4.0, 0.5)),
+    Combo("digits-mlp-adam-b128-30ep", lambda a: _split(*digits((64,))),
+          lambda a: mlp(64, (256, 128), 10), lambda: "adam", 128, 30, (-4.5, 0.0)),
+    Combo("digits-cnn-adamw", lambda a: _split(*digits((8, 8, 1))), lambda a: digits_cnn(),
+          lambda: keras.optimizers.AdamW(weight_decay=0.05), 64, 6, (-4.5, 0.0)),
+    Combo("cancer-mlp-adamw", lambda a: _split(*standardized("breast_cancer")),
+          lambda a: mlp(30, (64,), 2), lambda: keras.optimizers.AdamW(weight_decay=0.01),
+          16, 15, (-4.5, 0.0)),
+    Combo("wine-mlp-sgdmom", lambda a: _split(*standardized("wine"), 0.4),
+          lambda a: mlp(13, (32,), 3), sgd_mom, 8, 15, (-4.0, 0.5)),
+    Combo("diabetes-mlp-adam-regression", lambda a: _split(*standardized("diabetes", True)),
+          lambda a: mlp(10, (64,), 1, activation=None), lambda: "adam", 32, 30, (-4.5, 0.0),
+          regression=True),
+    Combo("cifar5k-lenet-sgdmom", lambda a: cifar(a.cifar, 5000, 2000), lambda a: LeNet(),
+          sgd_mom, 64, 3, (-4.0, 0.5), needs_cifar=True),
+    Combo("cifar5k-lenet-adam-b256-6ep", lambda a: cifar(a.cifar, 5000, 2000),
+          lambda a: LeNet(), lambda: "adam", 256, 6, (-4.5, 0.0), needs_cifar=True),
+    Combo("cifar5k-mlp-sgd", lambda a: cifar(a.cifar, 5000, 2000),
+          lambda a: keras.Sequential([keras.Input((32, 32, 3)), L.Flatten(),
+                                      L.Dense(256, activation="relu"),
+                                      L.Dense(10, activation="softmax")], name="cifar_mlp"),
+          lambda: "sgd", 128, 4, (-3.0, 1.0), needs_cifar=True),
+    Combo("cifar5k-bncnn-sgdmom", lambda a: cifar(a.cifar, 5000, 2000), lambda a: bn_cnn(),
+          sgd_mom, 128, 3, (-3.0, 1.5), needs_cifar=True),
+    Combo("cifar5k-resnet-adamw", lambda a: cifar(a.cifar, 5000, 2000),
+          lambda a: small_resnet(), lambda: keras.optimizers.AdamW(weight_decay=5e-4), 128, 3,
+          (-4.0, 0.5), needs_cifar=True),
+    Combo("cifar-finetune-adam", _few_labels, _finetune_model, lambda: "adam", 32, 4,
+          (-4.5, 0.0), fine_tune=True, needs_cifar=True),
+]
+
+
+def score_of(learn: Learner, combo: Combo) -> float:
+    if not combo.regression:
+        return 100.0 * float(learn.validate()["accuracy"])
+    probs, targets = learn.get_preds()
+    pred, y = np.asarray(probs, dtype=float).ravel(), np.asarray(targets, dtype=float).ravel()
+    if not np.all(np.isfinite(pred)):
+        return 0.0
+    r2 = 1.0 - float(np.sum((y - pred) ** 2) / np.sum((y - y.mean()) ** 2))
+    return 100.0 * max(r2, 0.0)
+
+
+def train(learn: Learner, snap: Snapshot, combo: Combo, lr: float) -> tuple[float, float]:
+    """Score of one full run at ``lr`` from the seed's initial state, and its time."""
+    snap.restore()
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if combo.fine_tune:
+            learn.freeze()
+            learn.fine_tune(combo.epochs - 1, base_lr=lr, freeze_epochs=1)
+        else:
+            learn.fit_one_cycle(combo.epochs, lr)
+    seconds = time.perf_counter() - t0
+    return score_of(learn, combo), seconds
+
+
+def bootstrap_spread(lrs, raw, beta: float, num_it: int, n: int = 20, seed: int = 0) -> float:
+    """max / min of robust's suggestions on ``n`` curves rebuilt from one sweep: a wild
+    bootstrap (the raw loss's local trend plus its own residuals, each block of 5 flipped in
+    sign at random, which keeps their size where they are), re-smoothed with lr_find's EMA."""
+    lrs, raw = np.asarray(lrs, float), np.asarray(raw, float)
+    ok = np.isfinite(raw)
+    lrs, raw = lrs[ok], raw[ok]
+    if len(raw) < 20:
+        return math.inf
+    from scipy.signal import savgol_filter
+
+    trend = savgol_filter(raw, 11, 2, mode="interp")
+    resid = raw - trend
+    rng = np.random.default_rng(seed)
+    found = []
+    for _ in range(n):
+        signs = np.repeat(rng.choice([-1.0, 1.0], size=len(resid) // 5 + 1), 5)[: len(resid)]
+        y = trend + signs * resid
+        sm, avg = np.empty_like(y), 0.0
+        for i, v in enumerate(y):
+            avg = beta * avg + (1 - beta) * v
+            sm[i] = avg / (1 - beta ** (i + 1))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            s = robust(*trim(lrs, sm, num_it=num_it), num_it=num_it, beta=beta)
+        found.append(s.lr)
+    if any(f is None for f in found):
+        return math.inf
+    return float(max(found) / min(found))
+
+
+def run_seed(combo: Combo, seed: int, args, cache: dict) -> dict:
+    (x, y), (xv, yv) = combo.data(args)
+    data = DataBundle.from_arrays(x, y, valid=(xv, yv), batch_size=combo.batch_size, seed=seed,
+                                  task="regression" if combo.regression else None)
+    keras.utils.set_random_seed(seed)
+    model = combo.model(args)
+    learn = Learner(model, data, opt=combo.opt(), quiet=True,
+                    loss_fn="mse" if combo.regression else None)
+    if combo.fine_tune:
+        learn.freeze()
+    snap = Snapshot(learn.state_variables(), scope=learn.scope).save()
+    n_vars = len(snap.variables)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        t0 = time.perf_counter()
+        learn.lr_find()
+        find_seconds = time.perf_counter() - t0
+        one = dict(learn.recorder.suggestions)
+        res = learn.lr_find(repeats=REPEATS, suggest_funcs=METHODS)
+    rec = learn.recorder
+    sweeps = rec.sweeps
+    assert one["robust"].lr == sweeps[0]["suggestions"]["robust"].lr, "sweep 1 != lr_find()"
+    out = {"combo": combo.name, "seed": seed, "lr_find_seconds": find_seconds,
+           "sweep_warnings": sorted({str(w.message)[:160] for w in caught}),
+           "sweeps": [{"lrs": _r(s["lrs"]), "losses": _r(s["losses"]),
+                       "smooth_losses": _r(s["smooth_losses"]), "stop_reason": s["stop_reason"],
+                       "suggestions": {m: s["suggestions"][m].lr for m in METHODS}}
+                      for s in sweeps],
+           "beta": rec.lr_find_info["beta"], "num_it": rec.lr_find_info["num_it"],
+           "repeat_robust": res.robust, "repeat_spread": res.spread["robust"],
+           "grid": {}, "at": {}}
+    out["bootstrap_spread"] = bootstrap_spread(sweeps[0]["lrs"], sweeps[0]["losses"],
+                                               out["beta"], out["num_it"])
+
+    def scored(lr: float) -> tuple[float, float]:
+        key = f"{combo.name}|{seed}|{lr:.6g}"
+        if key not in cache:
+            cache[key] = train(learn, snap, combo, lr)
+            if len(flatten := Snapshot(learn.state_variables()).variables) != n_vars:
+                raise RuntimeError(f"{combo.name}: the state grew during a run "
+                                   f"({n_vars} -> {len(flatten)} variables)")
+        return tuple(cache[key])
+
+    times = []
+    for lr in combo.lrs():
+        s, t = scored(lr)
+        out["grid"][f"{lr:.6g}"] = s
+        times.append(t)
+    out["run_seconds"] = statistics.median(times)
+    targets = {m: sweeps[0]["suggestions"][m].lr for m in METHODS}
+    targets["robust x3"] = res.robust
+    for name, lr in targets.items():
+        out["at"][name] = None if lr is None else {"lr": lr, "score": scored(lr)[0]}
+    return out
+
+
+def _r(values) -> list:
+    return [float(f"{v:.6g}") if math.isfinite(v) else None for v in map(float, values)]
+
+
+def regret(result: dict, name: str) -> float:
+    grid = list(result["grid"].values())
+    at = result["at"].get(name)
+    return max(grid) - (min(grid) if at is None else at["score"])
+
+
+def report(results: list[dict]) -> None:
+    names = [*METHODS, "robust x3"]
+    by_combo: dict[str, list[dict]] = {}
+    for r in results:
+        by_combo.setdefault(r["combo"], []).append(r)
+    for combo, rs in by_combo.items():
+        print(f"\n== {combo} (seeds {[r['seed'] for r in rs]})")
+        lrs = list(rs[0]["grid"])
+        print("   grid lr  " + " ".join(f"{float(lr):>8.2g}" for lr in lrs))
+        for r in rs:
+            print(f"   seed {r['seed']}   " + " ".join(f"{r['grid'][lr]:8.1f}" for lr in lrs))
+        for name in names:
+            cells = []
+            for r in rs:
+                at = r["at"].get(name)
+                cells.append("    none" if at is None else f"{at['lr']:.2g}:{regret(r, name):+.1f}")
+            print(f"   {name:10s} " + "  ".join(f"{c:>12s}" for c in cells))
+        spreads = ", ".join(f"{r['repeat_spread']:.2f}" for r in rs)
+        boots = ", ".join(f"{r['bootstrap_spread']:.2f}" for r in rs)
+        cost = statistics.median(r["lr_find_seconds"] / r["run_seconds"] for r in rs)
+        print(f"   robust spread x3: {spreads}; bootstrap: {boots}; lr_find / run: {cost:.2f}")
+    print("\n== overall: regret in points (best grid - at suggestion), over every (combo, seed)")
+    print(f"   {'method':10s} {'mean':>6s} {'worst':>6s} {'median':>7s}  worst at")
+    for name in names:
+        reg = [(regret(r, name), r["combo"], r["seed"]) for r in results]
+        worst = max(reg)
+        print(f"   {name:10s} {statistics.mean(v for v, *_ in reg):6.2f} {worst[0]:6.2f} "
+              f"{statistics.median(v for v, *_ in reg):7.2f}  {worst[1]} seed {worst[2]}")
+    costs = [r["lr_find_seconds"] / r["run_seconds"] for r in results]
+    print(f"   lr_find cost / one full run: median {statistics.median(costs):.2f}, "
+          f"range {min(costs):.2f}-{max(costs):.2f}")
+    high = [regret(r, "robust") > 2.0 for r in results]
+    for label, key in (("3-sweep spread", "repeat_spread"), ("bootstrap", "bootstrap_spread")):
+        vals = [r[key] for r in results]
+        for thr in (2.0, 3.0):
+            flagged = [v > thr for v in vals]
+            tp = sum(f and h for f, h in zip(flagged, high, strict=True))
+            print(f"   {label} > x{thr:g}: flags {sum(flagged)} of {len(vals)} runs; of the "
+                  f"{sum(high)} with robust regret > 2 points it flags {tp}")
+        print(f"   {label}: Spearman rank correlation with robust's regret "
+              f"{_spearman(vals, [regret(r, 'robust') for r in results]):+.2f}")
+
+
+def _spearman(a, b) -> float:
+    from scipy.stats import spearmanr
+
+    a = [1e9 if not math.isfinite(v) else v for v in a]
+    return float(spearmanr(a, b).statistic)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--cifar", default=None, help="CIFAR-10 archive (skip CIFAR combos if unset)")
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--only", default=None, help="comma-separated combination names")
+    p.add_argument("--json", default=None, help="write every result (curves included) here")
+    p.add_argument("--cache", default=None, help="JSON cache of finished runs")
+    p.add_argument("--report", default=None, help="only print the report of a --json file")
+    args = p.parse_args()
+    if args.report:
+        report(json.loads(Path(args.report).read_text())["results"])
+        return
+    seeds = [int(s) for s in args.seeds.split(",")]
+    combos = [c for c in COMBOS if (args.only is None or c.name in args.only.split(","))
+              and (args.cifar or not c.needs_cifar)]
+    cache: dict = {}
+    if args.cache and Path(args.cache).exists():
+        cache = json.loads(Path(args.cache).read_text())
+    print(f"# suggest_battery: {len(combos)} combinations x seeds {seeds}; python "
+          f"{sys.version.split()[0]}, keras {keras.__version__}; load {os.getloadavg()[0]:.1f}",
+          flush=True)
+    t_start = time.perf_counter()
+    results = []
+    for combo in combos:
+        for seed in seeds:
+            t0 = time.perf_counter()
+            results.append(run_seed(combo, seed, args, cache))
+            r = results[-1]
+            lr = r["at"]["robust"] and r["at"]["robust"]["lr"]
+            print(f"# {combo.name} seed {seed}: {time.perf_counter() - t0:.0f} s, robust "
+                  f"{'none' if lr is None else f'{lr:.3g}'} regret "
+                  f"{regret(r, 'robust'):+.1f}, valley regret {regret(r, 'valley'):+.1f}, "
+                  f"load {os.getloadavg()[0]:.1f}", flush=True)
+            if args.cache:
+                Path(args.cache).write_text(json.dumps(cache))
+            if args.json:
+                Path(args.json).write_text(json.dumps({"results": results}))
+    report(results)
+    print(f"\n# total {time.perf_counter() - t_start:.0f} s on this machine "
+          f"(2 cores; load {os.getloadavg()[0]:.1f} at the end)")
+
+
+if __name__ == "__main__":
+    main()
