@@ -38,12 +38,14 @@ from .lr_finder.finder import (
     DEFAULT_SUGGESTIONS,
     STOP_REASONS,
     LRFinder,
+    above_divergence,
     check_sweep_args,
     collapse_accumulated,
     compute_suggestions,
     resolve_suggesters,
     sweep_limits,
 )
+from .models import BatchNormMomentumWarning, unconverged_batchnorm
 from .optim.accumulate import accumulation_steps, batches_for_updates, updates_in
 from .optim.factory import get_optimizer
 from .optim.group_hypers import GroupHypers
@@ -286,6 +288,8 @@ class Learner:
         self.train_bn = check_bool("train_bn", train_bn)
         self.recorder = Recorder()
         self.suggested_lr: float | None = None  # set by lr_find (its first suggestion)
+        self._last_sweep: dict | None = None  # the last lr_find_info, until the guard warns
+        self._bn_hint_given = False  # the short-fit BatchNorm hint is given once per Learner
         self._snapshot: Snapshot | None = None
         self._class_weight: tf.Variable | None = None
         cw = self._class_weight_vector(class_weight)
@@ -583,6 +587,7 @@ class Learner:
             raise ValueError("checkpoint_every needs checkpoint=<directory>.")
         cbs = self._callbacks(callbacks, quiet)
         resume = load_checkpoint(self, checkpoint, signature) if checkpoint is not None else None
+        self._bn_hint(epochs)
         state = self.loop.fit(self.data.train, epochs, self.data.valid, cbs, learner=self,
                               limits=StopLimits(terminate_on_nan=terminate_on_nan),
                               resume=resume, finalize=self._finalize_optimizers)
@@ -597,6 +602,18 @@ class Learner:
             warnings.warn(f"fit skipped {state.n_skipped} batch(es) whose loss or gradients "
                           "were NaN/Inf (terminate_on_nan=False).", RuntimeWarning, stacklevel=3)
         return state
+
+    def _bn_hint(self, epochs: int) -> None:
+        """Once per Learner: the hint that a short fit of fresh BatchNormalization layers with
+        a slow momentum evaluates with unconverged statistics (:func:`~tflearner.models.
+        unconverged_batchnorm`). Only fits give it; lr_find restores the statistics anyway."""
+        n_iter = self.data.n_train_batches
+        if self._bn_hint_given or not n_iter:
+            return
+        message = unconverged_batchnorm(self.model, epochs * n_iter)
+        if message is not None:
+            self._bn_hint_given = True
+            warnings.warn(message, BatchNormMomentumWarning, stacklevel=4)
 
     def _finalize_optimizers(self) -> None:
         """What ``model.fit`` does after its last epoch, before ``on_train_end``:
@@ -643,7 +660,17 @@ class Learner:
         else:
             lrs = group_lrs(max_lr, len(self.groups), name)
         self.hypers.lr_mults = lrs / lrs[-1]
+        self._check_peak(float(lrs[-1]))
         return lrs
+
+    def _check_peak(self, peak: float) -> None:
+        """The guard rail: warn (once per lr_find) when a schedule's peak LR, the last group's,
+        is far above the LR at which the last lr_find diverged (``lr_finder.above_divergence``,
+        ``DIVERGED_LR_FACTOR``)."""
+        message = above_divergence(peak, self._last_sweep or {}, self.suggested_lr)
+        if message is not None:
+            self._last_sweep = None  # said once; fine_tune's second phase does not repeat it
+            warnings.warn(message, UserWarning, stacklevel=4)
 
     def fit_one_cycle(self, epochs: int, max_lr: float | None = None,
                       pct_start: float = _ONE_CYCLE["pct_start"],
@@ -1000,9 +1027,11 @@ class Learner:
             stop_step = len(rec.lrs) - 1
         rec.lr_find_info = {"num_it": num_it, "stop_reason": STOP_REASONS.get(
             state.stop_reason, state.stop_reason), "stop_step": stop_step, "beta": beta,
-            "lr_mults": self.hypers.lr_mults.tolist(), "accumulation": k}
+            "lr_mults": self.hypers.lr_mults.tolist(), "accumulation": k,
+            "stop_lr": float(rec.lrs[-1]) if rec.lrs else None}
         result = compute_suggestions(rec, names, funcs, num_it)
         self.suggested_lr = result[0]
+        self._last_sweep = rec.lr_find_info  # for the guard rail; outlives the next fit's reset
         if show_plot:
             rec.plot()
         return result

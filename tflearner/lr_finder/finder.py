@@ -29,17 +29,32 @@ from ..core.checks import check_bool, check_choice, check_int, check_real
 from ..core.contract import FitState, StopLimits
 from ..core.events import Callback
 from ..optim.accumulate import is_update_batch, update_index
-from .suggest import Suggestion, get_suggester, trim
+from .suggest import MIN_POINTS, Suggestion, get_suggester, trim
 
 __all__ = ["LRFinder", "check_sweep_args", "resolve_suggesters", "compute_suggestions",
            "sweep_limits", "sweep_beta", "DEFAULT_SUGGESTIONS", "STOP_REASONS",
-           "collapse_accumulated"]
+           "collapse_accumulated", "still_falling", "above_divergence", "DIVERGED_LR_FACTOR"]
 
 #: What lr_find suggests by default: tflearner's own method first, fastai's valley beside it.
 DEFAULT_SUGGESTIONS: tuple[str, ...] = ("robust", "valley")
 
 #: ``recorder.lr_find_info["stop_reason"]`` for each loop stop reason.
 STOP_REASONS = {"max_steps": "end", "diverged": "diverged", "non-finite": "non-finite"}
+
+#: The stop reasons of a sweep that blew up: its ``stop_lr`` is where training diverged.
+DIVERGED = ("diverged", "non-finite")
+
+#: A schedule whose peak LR is more than this many times the LR at which the last lr_find
+#: diverged (``lr_find_info["stop_lr"]``) gets a warning. 1x, no margin, because ``stop_lr`` is
+#: already past where the loss turned: the sweep stops only once the *smoothed* loss exceeds
+#: ``div_threshold`` (4) x its best, so the raw loss had been rising for some steps before it,
+#: and one sweep step at an LR is a far milder test than the tens of steps a schedule spends
+#: near its peak. ``robust`` never suggests past the curve's minimum (lower still), so this
+#: never fires on a suggestion of the same sweep.
+DIVERGED_LR_FACTOR = 1.0
+
+# The keywords a suggester may take, passed when its signature has them (or **kwargs).
+_KEYWORDS = ("num_it", "beta", "stop_reason")
 
 
 def sweep_beta(num_it: int) -> float:
@@ -122,19 +137,19 @@ def _field_name(fn: Callable, given: Any, i: int) -> str:
 
 def _accepts(fn: Callable) -> tuple[bool, set[str]]:
     """Whether ``fn`` can be called as ``fn(lrs, losses)``, and which of ``num_it`` / ``beta``
-    it takes as keywords (all of them if it has ``**kwargs``)."""
+    / ``stop_reason`` it takes as keywords (all of them if it has ``**kwargs``)."""
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):  # builtins and some callables have no signature
         return True, {"num_it"}
     params = sig.parameters.values()
     if any(p.kind is p.VAR_KEYWORD for p in params):
-        return True, {"num_it", "beta"}
+        return True, set(_KEYWORDS)
     try:
         sig.bind(None, None)
     except TypeError:
         return False, set()
-    return True, {p.name for p in params if p.name in ("num_it", "beta") and p.kind in (
+    return True, {p.name for p in params if p.name in _KEYWORDS and p.kind in (
         p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
@@ -151,7 +166,8 @@ def resolve_suggesters(suggest_funcs: Any) -> tuple[list[str], list[Callable]]:
         if not _accepts(fn)[0]:
             raise TypeError(f"suggest_funcs[{i}]={fn!r} cannot be called as f(lrs, losses); a "
                             "suggester takes the LRs and the smoothed losses (and optionally "
-                            "num_it= and beta=) and returns an LR, None or a Suggestion.")
+                            "num_it=, beta= and stop_reason=) and returns an LR, None or a "
+                            "Suggestion.")
     names = [_field_name(fn, f, i) for i, (f, fn) in enumerate(zip(suggest_funcs, funcs,
                                                                    strict=True))]
     if len(set(names)) != len(names):
@@ -159,23 +175,69 @@ def resolve_suggesters(suggest_funcs: Any) -> tuple[list[str], list[Callable]]:
     return names, funcs
 
 
+def still_falling(lrs: Any, losses: Any) -> bool:
+    """Whether a trimmed curve's lowest loss is its last point (its finite points, at least
+    :data:`~tflearner.lr_finder.suggest.MIN_POINTS` of them): the loss was still falling where
+    the curve ends. The same test as ``robust``'s hard cap."""
+    lrs_a, losses_a = np.asarray(lrs, dtype=float), np.asarray(losses, dtype=float)
+    finite = losses_a[np.isfinite(lrs_a) & np.isfinite(losses_a)]
+    return len(finite) >= MIN_POINTS and int(np.argmin(finite)) == len(finite) - 1
+
+
 def compute_suggestions(rec: Any, names: Sequence[str], funcs: Sequence[Callable],
                         num_it: int):
     """Trim ``rec``'s smoothed curve the fastai way, run each suggester, store the results in
-    ``rec.suggestions`` and return them as a ``SuggestedLRs`` named tuple of LRs."""
+    ``rec.suggestions`` and return them as a ``SuggestedLRs`` named tuple of LRs.
+
+    What the sweep did is said once, here, and agrees with the plot title: the suggesters
+    that take ``stop_reason`` get ``rec.lr_find_info["stop_reason"]`` (``"end"`` when there is
+    none), and ``rec.lr_find_info["still_falling"]`` is set to whether the sweep ran to its
+    last LR (``"end"``) with the trimmed curve lowest at its last point (:func:`still_falling`).
+    Only then one warning says the suggestions are lower bounds and to raise ``end_lr``; a
+    sweep that diverged or hit NaN/Inf never says so (its trimmed tail hid the turn; the plot
+    title names the stop)."""
     t_lrs, t_losses = trim(rec.lrs, rec.smooth_losses, num_it=num_it)
-    beta = rec.lr_find_info.get("beta")
+    info = rec.lr_find_info
+    beta = info.get("beta")
+    stop_reason = info.get("stop_reason") or "end"
+    info["still_falling"] = stop_reason == "end" and still_falling(t_lrs, t_losses)
     # The suggesters' warnings ("no suggestion: ...") are re-issued at the caller's line (the
     # first frame outside tflearner, Keras and TensorFlow), where a notebook user looks.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        rec.suggestions = {name: _call(fn, t_lrs, t_losses, num_it, beta)
+        rec.suggestions = {name: _call(fn, t_lrs, t_losses, num_it, beta, stop_reason)
                            for name, fn in zip(names, funcs, strict=True)}
-    if caught:
+    if caught or info["still_falling"]:
         level = _caller_stacklevel()  # one walk up the stack for all of them
         for w in caught:
             warnings.warn(w.message, w.category, stacklevel=level)
+        if info["still_falling"]:
+            warnings.warn(
+                f"lr_find: the loss was still falling at the end of the sweep (end_lr="
+                f"{float(rec.lrs[-1]):.3g}), so its minimum lies beyond it: the suggestions "
+                "are lower bounds; rerun the LR finder with a larger end_lr (the tflearner "
+                "command: --end-lr).", UserWarning, stacklevel=level)
     return namedtuple("SuggestedLRs", list(names))(*(s.lr for s in rec.suggestions.values()))
+
+
+def above_divergence(peak_lr: float, info: dict, suggested: float | None = None) -> str | None:
+    """The warning for a schedule peaking at ``peak_lr`` (the last layer group's LR, which is
+    the one lr_find sweeps) after a sweep described by ``info`` (``recorder.lr_find_info``),
+    or None.
+
+    A message only when that sweep stopped because the loss diverged or became NaN/Inf and
+    ``peak_lr > DIVERGED_LR_FACTOR * info["stop_lr"]``; it names both LRs and the fix (the
+    suggestion ``suggested``, if any, or a peak below ``stop_lr``). Pure: it reads ``info``."""
+    stop_lr = info.get("stop_lr")
+    if info.get("stop_reason") not in DIVERGED or not stop_lr:
+        return None
+    if not peak_lr > DIVERGED_LR_FACTOR * stop_lr:
+        return None
+    use = (f"max_lr=None for the suggestion ({suggested:.3g}), or " if suggested else "")
+    return (f"this fit's peak LR {peak_lr:.3g} (the last layer group's) is {peak_lr / stop_lr:.3g}"
+            f"x the LR at which the last lr_find stopped with the loss {info['stop_reason']} "
+            f"({stop_lr:.3g}, step {info.get('stop_step')}): training will likely diverge too; "
+            f"use {use}a peak LR below {stop_lr:.3g}.")
 
 
 def _library_dirs() -> tuple[str, ...]:
@@ -198,7 +260,7 @@ def _caller_stacklevel() -> int:
 
 
 def _call(fn: Callable, lrs: np.ndarray, losses: np.ndarray, num_it: int,
-          beta: float | None = None) -> Suggestion:
+          beta: float | None = None, stop_reason: str | None = None) -> Suggestion:
     """Run one suggester with the keywords it takes; it may return a Suggestion, an LR, None,
     or fastai's ``(lr, (x, y))`` pair."""
     takes = _accepts(fn)[1]
@@ -207,6 +269,8 @@ def _call(fn: Callable, lrs: np.ndarray, losses: np.ndarray, num_it: int,
         kw["num_it"] = num_it
     if "beta" in takes and beta is not None:
         kw["beta"] = beta
+    if "stop_reason" in takes and stop_reason is not None:
+        kw["stop_reason"] = stop_reason
     out = fn(lrs, losses, **kw)
     if isinstance(out, Suggestion):
         return out
