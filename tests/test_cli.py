@@ -112,11 +112,13 @@ def test_lr_find_on_train_and_valid_trees(tmp_path, capsys):
     write_tree(tmp_path / "tree" / "train", per_class=8)
     write_tree(tmp_path / "tree" / "valid", per_class=2)
     assert main(["lr-find", "--data", str(tmp_path / "tree"), "--num-it", "10", "--img-size", "24",
-                 "--batch-size", "8", "--no-augment", "--quiet", "--out",
-                 str(tmp_path / "run")]) == 0
+                 "--batch-size", "8", "--no-augment", "--quiet", "--start-lr", "1e-4",
+                 "--end-lr", "1e-2", "--out", str(tmp_path / "run")]) == 0
     out = capsys.readouterr().out
     assert "input_shape=(24, 24, 3)" in out and "n_train=24, n_valid=6" in out
     assert (tmp_path / "run" / "lr_find.png").exists()
+    lrs = json.loads((tmp_path / "run" / "history.json").read_text())["lr_find"]["lrs"]
+    assert len(lrs) == 10 and lrs[0] == pytest.approx(1e-4) and lrs[-1] == pytest.approx(1e-2)
     assert not (tmp_path / "run" / "export").exists()  # lr-find trains nothing to export
 
 
@@ -161,3 +163,51 @@ def test_valid_pct_outside_0_1_is_an_argparse_error(capsys):
         main(["fit", "--valid-pct", "1"])
     assert exc.value.code == 2
     assert "--valid-pct must be a number in [0, 1), got '1'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args,words", [
+    (["lr-find", "--end-lr", "1e-8"], "--end-lr must be a number > --start-lr 1e-07, got 1e-08"),
+    (["fit", "--start-lr", "1", "--end-lr", "0.5"], "--end-lr must be a number > --start-lr 1"),
+    (["fit", "--num-it", "1"], "--num-it must be an integer >= 2, got 1"),
+    (["lr-find", "--num-it", "1"], "--num-it must be an integer >= 2, got 1"),
+    (["fit", "--max-lr", "0.1", "--end-lr", "100"],
+     "--end-lr sets the LR finder's sweep, which runs only with --max-lr suggest, got --max-lr "
+     "0.1; leave it out, or pass --max-lr suggest."),
+])
+def test_sweep_options_are_checked_before_loading(tmp_path, capsys, args, words):
+    assert main([*args, "--data", "cifar10-sample", "--out", str(tmp_path / "run")]) == 2
+    res = capsys.readouterr()
+    assert words in res.err and res.out == "" and not (tmp_path / "run").exists()
+
+
+def test_a_sweep_lr_that_is_not_positive_is_an_argparse_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["lr-find", "--start-lr", "0"])
+    assert exc.value.code == 2
+    assert "argument --start-lr: expected a positive number, got '0'" in capsys.readouterr().err
+
+
+class _Swept(Exception):
+    pass
+
+
+@pytest.mark.parametrize("command,flags,expected", [
+    ("fit", ["--start-lr", "1e-5", "--end-lr", "3", "--num-it", "7"],
+     {"start_lr": 1e-5, "end_lr": 3.0, "num_it": 7}),
+    ("fit", [], {"start_lr": 1e-7, "end_lr": 10.0, "num_it": 100}),  # lr_find's own defaults
+    ("demo", [], {"start_lr": 1e-7, "end_lr": 100.0, "num_it": 100}),  # the demo's end_lr
+])
+def test_fit_max_lr_suggest_passes_the_sweep_options_to_lr_find(tmp_path, monkeypatch, capsys,
+                                                                command, flags, expected):
+    from tflearner import Learner
+
+    seen = {}
+
+    def lr_find(self, **kwargs):  # stands in for the sweep: records what it was asked
+        seen.update(kwargs)
+        raise _Swept
+
+    monkeypatch.setattr(Learner, "lr_find", lr_find)
+    with pytest.raises(_Swept):
+        main([command, "--data", "cifar10-sample", *flags, "--out", str(tmp_path), "--quiet"])
+    assert seen == expected

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 
 import matplotlib.image as mpimg
 import pytest
@@ -16,7 +17,13 @@ ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
 
 
 def test_demo_runs_offline_and_writes_its_outputs(tmp_path, capsys):
-    assert main(["demo", "--epochs", "1", "--out", str(tmp_path), "--quiet"]) == 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["demo", "--epochs", "1", "--out", str(tmp_path), "--quiet"]) == 0
+    # no greeting about its own defaults (it was "the loss was still falling ... end_lr");
+    # Keras' and NumPy's own deprecation notices are theirs
+    assert [str(w.message) for w in caught if not issubclass(w.category, DeprecationWarning)
+            ] == []
     out = capsys.readouterr().out
     assert "lr_find: SuggestedLRs(robust=" in out
     assert "one-cycle: 1 epochs, max_lr" in out and "test: loss" in out

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import warnings
 from contextlib import redirect_stdout
 
 import keras
+import numpy as np
 import pytest
 
 from tflearner import LeNet
@@ -63,3 +65,58 @@ def test_bad_arguments(kwargs, exc, words):
     with pytest.raises(exc) as info:
         LeNet(**kwargs)
     assert words in str(info.value)
+
+
+# ---- the short-fit BatchNormalization hint ---------------------------------------------------
+def _bn_model(momentum: float = 0.99, nested: bool = False) -> keras.Model:
+    keras.utils.set_random_seed(0)
+    body = [keras.layers.Dense(16, activation="relu"),
+            keras.layers.BatchNormalization(momentum=momentum, name="bn")]
+    if nested:
+        body = [keras.Sequential([keras.Input((8,)), *body], name="backbone")]
+    return keras.Sequential([keras.Input((8,)), *body,
+                             keras.layers.Dense(3, activation="softmax")])
+
+
+def test_unconverged_batchnorm_rule():
+    from tflearner.models import BN_HINT_STEPS, unconverged_batchnorm
+
+    message = unconverged_batchnorm(_bn_model(), 120)
+    assert message is not None
+    assert "this fit trains 120 batches" in message and "('bn')" in message
+    assert "momentum 0.99" in message and "BatchNormalization(momentum=0.9)" in message
+    assert f"fit for {BN_HINT_STEPS} batches or more" in message
+    assert unconverged_batchnorm(_bn_model(nested=True), 120) is not None  # found inside
+    assert unconverged_batchnorm(_bn_model(), BN_HINT_STEPS) is None  # long enough
+    assert unconverged_batchnorm(_bn_model(momentum=0.9), 120) is None  # converges fast
+    trained = _bn_model()
+    trained.get_layer("bn").moving_mean.assign(np.full(16, 0.5, "float32"))
+    assert unconverged_batchnorm(trained, 120) is None  # statistics already trained
+    frozen = _bn_model()
+    frozen.get_layer("bn").trainable = False
+    assert unconverged_batchnorm(frozen, 120) is None  # inference mode: never updated
+    assert unconverged_batchnorm(LeNet(), 10) is None  # no BatchNormalization
+
+
+@pytest.mark.filterwarnings("ignore:lr_find. the loss was still falling:UserWarning")
+def test_the_hint_is_given_once_per_learner_by_fits_not_by_lr_find():
+    from conftest import blobs
+
+    from tflearner import DataBundle, Learner
+    from tflearner.models import BatchNormMomentumWarning
+
+    x, y = blobs()
+    learn = Learner(_bn_model(), DataBundle.from_arrays(x, y, batch_size=32, seed=0), quiet=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BatchNormMomentumWarning)
+        learn.lr_find(num_it=20, suggest_funcs="valley")  # restores the statistics; no hint
+    with pytest.warns(BatchNormMomentumWarning, match="this fit trains 9 batches") as record:
+        learn.fit_one_cycle(1, 1e-2)
+    [hint] = [w for w in record if issubclass(w.category, BatchNormMomentumWarning)]
+    assert hint.filename == __file__  # the user's line
+    bn = learn.model.get_layer("bn")
+    bn.moving_mean.assign(np.zeros(16, "float32"))
+    bn.moving_variance.assign(np.ones(16, "float32"))  # fresh again, but the hint was given
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BatchNormMomentumWarning)
+        learn.fit(1, lr=1e-2)

@@ -10,6 +10,9 @@ from conftest import StopAfter, blobs, mlp
 
 from tflearner import SGD, DataBundle, Learner
 
+# Their BatchNormalization models train for a few batches on purpose: no short-fit hint.
+pytestmark = pytest.mark.filterwarnings("ignore::tflearner.models.BatchNormMomentumWarning")
+
 
 def bn_mlp(seed: int = 0) -> keras.Model:
     """BatchNormalization makes the training forward pass (batch statistics) differ from

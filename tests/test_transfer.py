@@ -13,6 +13,9 @@ from conftest import StopAfter, blobs
 from tflearner import FASTAI_ONE_CYCLE, SGD, DataBundle, Learner, one_cycle
 from tflearner.optim.groups import check_groups, even_mults, group_lrs
 
+# Their BatchNormalization models train for a few batches on purpose: no short-fit hint.
+pytestmark = pytest.mark.filterwarnings("ignore::tflearner.models.BatchNormMomentumWarning")
+
 
 def backbone_model(seed: int = 0, bn: bool = True) -> keras.Model:
     """A small 'pretrained' backbone (Dense + BatchNorm) as the first layer, then a head."""

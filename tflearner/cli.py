@@ -14,6 +14,9 @@ sub-folder per class (``pets/cat/1.jpg``; ``--valid-pct`` of it held out, defaul
 options: ``--img-size N`` (images resized to N×N, default 32; CIFAR-10 is 32 only),
 ``--augment/--no-augment`` (``aug_transforms()`` on the training split; default on). The
 model is LeNet-5 for ``(N, N, 3)`` inputs and one output per class.
+``--start-lr``, ``--end-lr``, ``--num-it``: the LR finder's sweep (``lr-find``, and ``fit`` /
+``demo`` with ``--max-lr suggest``; refused with a numeric ``--max-lr``), by default lr_find's
+``1e-7``, ``10``, ``100``; the demo sweeps to ``--end-lr 100`` (see ``DEMO_END_LR``).
 ``--out DIR`` receives ``lr_find.png``, ``loss.png``, ``sched.png``, ``history.json`` (the
 recorder's per-batch and per-epoch history and the suggestions), ``weights.npz`` and, after
 ``fit`` / ``demo``, ``export/`` (``model.keras`` + ``tflearner.json``, for ``load_learner``
@@ -54,6 +57,12 @@ DATA_NAMES = ("cifar10", "cifar10-sample")
 CIFAR_SIZE = 32  # CIFAR-10's images are 32×32; --img-size resizes image folders only
 MIN_IMG_SIZE = 16  # LeNet-5's two 5×5 valid convolutions and two 2×2 poolings
 _SEED_LIMIT = 2**32  # what set_seed / numpy accept: [0, 2**32)
+#: lr_find's own defaults, for --start-lr / --end-lr / --num-it.
+SWEEP_DEFAULTS = {"start_lr": 1e-7, "end_lr": 10.0, "num_it": 100}
+#: The demo's --end-lr: LeNet + plain SGD on the shipped sample is still stable at lr_find's
+#: end_lr=10 after 100 steps, so that sweep ends on a falling loss and warns about it; by 100
+#: the loss diverges (at lr ~43, seed 0), so the curve has its minimum and its turn.
+DEMO_END_LR = 100.0
 
 
 class ArgError(Exception):
@@ -79,6 +88,16 @@ def _max_lr(value: str) -> float | str:
     if not (math.isfinite(lr) and lr > 0):
         raise argparse.ArgumentTypeError(f"--max-lr must be a positive number, got {value!r}")
     return lr
+
+
+def _positive_float(value: str) -> float:
+    try:
+        x = float(value)
+    except ValueError:
+        x = math.nan
+    if not (math.isfinite(x) and x > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value!r}")
+    return x
 
 
 def _positive_int(value: str) -> int:
@@ -129,13 +148,23 @@ def build_parser() -> argparse.ArgumentParser:
                         help="folder for plots, history, weights and (fit) export/")
         sp.add_argument("--quiet", action="store_true", help="no progress bars or table")
 
+    def sweep(sp: argparse.ArgumentParser, end_lr: float) -> None:
+        sp.add_argument("--start-lr", type=_positive_float, default=None, metavar="LR",
+                        help=f"lr_find's first LR (default: {SWEEP_DEFAULTS['start_lr']:g})")
+        sp.add_argument("--end-lr", type=_positive_float, default=None, metavar="LR",
+                        help=f"lr_find's last LR, > --start-lr (default: {end_lr:g})")
+        sp.add_argument("--num-it", type=_positive_int, default=None, metavar="N",
+                        help=f"lr_find's steps, >= 2 (default: {SWEEP_DEFAULTS['num_it']})")
+        sp.set_defaults(sweep_defaults={**SWEEP_DEFAULTS, "end_lr": end_lr})
+
     sp = sub.add_parser("lr-find", help="run the LR range test and save its plot")
     common(sp, "cifar10", 128)
-    sp.add_argument("--num-it", type=_positive_int, default=100)
+    sweep(sp, SWEEP_DEFAULTS["end_lr"])
     for name in ("fit", "demo"):
         sp = sub.add_parser(name, help="lr_find (if needed) then fit_one_cycle" if name == "fit"
                             else "the offline demo: fit on the shipped sample")
         common(sp, "cifar10" if name == "fit" else "cifar10-sample", 128 if name == "fit" else 64)
+        sweep(sp, SWEEP_DEFAULTS["end_lr"] if name == "fit" else DEMO_END_LR)
         sp.add_argument("--epochs", type=_positive_int, default=10 if name == "fit" else 20)
         sp.add_argument("--max-lr", type=_max_lr, default="suggest",
                         help="one-cycle max LR, or 'suggest' for lr_find's (default)")
@@ -264,6 +293,30 @@ def _check_predict(args: argparse.Namespace) -> None:
                        f"{META_FILE}); {fix}", EXIT_DATA)
 
 
+def _check_sweep(args: argparse.Namespace) -> None:
+    """``--start-lr`` / ``--end-lr`` / ``--num-it``: only where lr_find runs (``lr-find``, or
+    ``--max-lr suggest``), with ``end > start`` and ``num_it >= 2``; fills in the defaults as
+    ``args.sweep`` (``learn.lr_find``'s keywords)."""
+    given = [f"--{k.replace('_', '-')}" for k in SWEEP_DEFAULTS if getattr(args, k) is not None]
+    if getattr(args, "max_lr", "suggest") != "suggest":
+        if given:
+            raise ArgError(f"{', '.join(given)} set{'s' if len(given) == 1 else ''} the LR "
+                           f"finder's sweep, which runs only with --max-lr suggest, got --max-lr "
+                           f"{args.max_lr:g}; leave {'it' if len(given) == 1 else 'them'} out, "
+                           "or pass --max-lr suggest.")
+        args.sweep = None
+        return
+    sweep = {k: v if getattr(args, k) is None else getattr(args, k)
+             for k, v in args.sweep_defaults.items()}
+    if sweep["num_it"] < 2:
+        raise ArgError(str(fail("--num-it", "an integer >= 2", sweep["num_it"],
+                                "100 is typical.")))
+    if sweep["end_lr"] <= sweep["start_lr"]:
+        raise ArgError(str(fail("--end-lr", f"a number > --start-lr {sweep['start_lr']:g}",
+                                sweep["end_lr"], "e.g. --start-lr 1e-7 --end-lr 10.")))
+    args.sweep = sweep
+
+
 def check_args(args: argparse.Namespace) -> None:
     """Check what argparse cannot, before anything is loaded; raises :class:`ArgError`. Fills
     in the data options' defaults, which depend on the kind of ``--data``."""
@@ -273,9 +326,7 @@ def check_args(args: argparse.Namespace) -> None:
     if not 0 <= args.seed < _SEED_LIMIT:
         raise ArgError(str(fail("--seed", "an integer in [0, 2**32)", args.seed,
                                 "e.g. --seed 0.")))
-    if args.command == "lr-find" and args.num_it < 2:
-        raise ArgError(str(fail("--num-it", "an integer >= 2", args.num_it,
-                                "100 is typical.")))
+    _check_sweep(args)
     kind = data_kind(args.data)
     if kind == "missing":
         raise ArgError(f"--data {args.data!r} does not exist; pass an image folder, a CIFAR-10 "
@@ -411,7 +462,7 @@ def _train(args: argparse.Namespace) -> int:
     history: dict[str, Any] = {}
     max_lr = getattr(args, "max_lr", "suggest")
     if args.command == "lr-find" or max_lr == "suggest":
-        found = learn.lr_find(num_it=getattr(args, "num_it", 100))
+        found = learn.lr_find(**args.sweep)
         print(f"lr_find: {found}")
         learn.recorder.plot().figure.savefig(out / "lr_find.png", dpi=110, bbox_inches="tight")
         history["lr_find"] = _history(learn)

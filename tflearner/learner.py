@@ -38,6 +38,7 @@ from .lr_finder.finder import (
     DEFAULT_SUGGESTIONS,
     STOP_REASONS,
     LRFinder,
+    above_divergence,
     check_sweep_args,
     collapse_accumulated,
     compute_suggestions,
@@ -45,6 +46,7 @@ from .lr_finder.finder import (
     sweep_limits,
 )
 from .lr_finder.repeats import REPEAT_EPOCH_OFFSET
+from .models import BatchNormMomentumWarning, unconverged_batchnorm
 from .optim.accumulate import accumulation_steps, batches_for_updates, updates_in
 from .optim.factory import get_optimizer
 from .optim.group_hypers import GroupHypers
@@ -317,6 +319,8 @@ class Learner:
         self.train_bn = check_bool("train_bn", train_bn)
         self.recorder = Recorder()
         self.suggested_lr: float | None = None  # set by lr_find (its first suggestion)
+        self._last_sweep: dict | None = None  # the last lr_find_info, until the guard warns
+        self._bn_hint_given = False  # the short-fit BatchNorm hint is given once per Learner
         self._snapshot: Snapshot | None = None
         self._class_weight: tf.Variable | None = None
         cw = self._class_weight_vector(class_weight)
@@ -614,6 +618,7 @@ class Learner:
             raise ValueError("checkpoint_every needs checkpoint=<directory>.")
         cbs = self._callbacks(callbacks, quiet)
         resume = load_checkpoint(self, checkpoint, signature) if checkpoint is not None else None
+        self._bn_hint(epochs)
         state = self.loop.fit(self.data.train, epochs, self.data.valid, cbs, learner=self,
                               limits=StopLimits(terminate_on_nan=terminate_on_nan),
                               resume=resume, finalize=self._finalize_optimizers)
@@ -628,6 +633,18 @@ class Learner:
             warnings.warn(f"fit skipped {state.n_skipped} batch(es) whose loss or gradients "
                           "were NaN/Inf (terminate_on_nan=False).", RuntimeWarning, stacklevel=3)
         return state
+
+    def _bn_hint(self, epochs: int) -> None:
+        """Once per Learner: the hint that a short fit of fresh BatchNormalization layers with
+        a slow momentum evaluates with unconverged statistics (:func:`~tflearner.models.
+        unconverged_batchnorm`). Only fits give it; lr_find restores the statistics anyway."""
+        n_iter = self.data.n_train_batches
+        if self._bn_hint_given or not n_iter:
+            return
+        message = unconverged_batchnorm(self.model, epochs * n_iter)
+        if message is not None:
+            self._bn_hint_given = True
+            warnings.warn(message, BatchNormMomentumWarning, stacklevel=4)
 
     def _finalize_optimizers(self) -> None:
         """What ``model.fit`` does after its last epoch, before ``on_train_end``:
@@ -674,7 +691,17 @@ class Learner:
         else:
             lrs = group_lrs(max_lr, len(self.groups), name)
         self.hypers.lr_mults = lrs / lrs[-1]
+        self._check_peak(float(lrs[-1]))
         return lrs
+
+    def _check_peak(self, peak: float) -> None:
+        """The guard rail: warn (once per lr_find) when a schedule's peak LR, the last group's,
+        is far above the LR at which the last lr_find diverged (``lr_finder.above_divergence``,
+        ``DIVERGED_LR_FACTOR``)."""
+        message = above_divergence(peak, self._last_sweep or {}, self.suggested_lr)
+        if message is not None:
+            self._last_sweep = None  # said once; fine_tune's second phase does not repeat it
+            warnings.warn(message, UserWarning, stacklevel=4)
 
     def fit_one_cycle(self, epochs: int, max_lr: float | None = None,
                       pct_start: float = _ONE_CYCLE["pct_start"],
@@ -1046,7 +1073,8 @@ class Learner:
                                "smooth_losses": list(rec.smooth_losses),
                                "stop_reason": STOP_REASONS.get(state.stop_reason,
                                                                state.stop_reason),
-                               "stop_step": stop_step})
+                               "stop_step": stop_step,
+                               "stop_lr": float(rec.lrs[-1]) if rec.lrs else None})
                 if r == 0:
                     first = rec.history_state()
         if repeats > 1:
@@ -1060,12 +1088,14 @@ class Learner:
                     "shuffle the training data (DataBundle.from_arrays / from_folder do).",
                     stacklevel=2)
         rec.lr_find_info = {"num_it": num_it, "stop_reason": sweeps[0]["stop_reason"],
-                            "stop_step": sweeps[0]["stop_step"], "beta": beta,
+                            "stop_step": sweeps[0]["stop_step"],
+                            "stop_lr": sweeps[0]["stop_lr"], "beta": beta,
                             "lr_mults": self.hypers.lr_mults.tolist(), "accumulation": k,
                             "repeats": repeats}
         result = compute_suggestions(rec, names, funcs, num_it,
                                      sweeps if repeats > 1 else None)
         self.suggested_lr = result[0]
+        self._last_sweep = rec.lr_find_info  # for the guard rail; outlives the next fit's reset
         if show_plot:
             rec.plot()
         return result

@@ -24,6 +24,19 @@ def _pyplot() -> ModuleType:
     return plt
 
 
+def _stop_note(info: dict, lrs: list[float]) -> str:
+    """The plot title's note on how the sweep in ``info`` (``lr_find_info``) ended."""
+    reason, step = info.get("stop_reason"), info.get("stop_step")
+    if reason in ("diverged", "non-finite"):
+        lr = info.get("stop_lr")
+        if lr is None and lrs:
+            lr = lrs[min(step if step is not None else len(lrs) - 1, len(lrs) - 1)]
+        return f" (stopped: {reason} at step {step}" + (f" / lr {lr:.3g})" if lr else ")")
+    if reason and reason != "end":
+        return f" (stopped: {reason} at step {step})"
+    return " (loss still falling at end_lr)" if info.get("still_falling") else ""
+
+
 class Recorder(Callback):
     """Records every batch (``lrs`` of the last layer group, ``group_lrs`` of every group,
     ``moms``, ``wds``, ``losses`` raw, ``smooth_losses``) and
@@ -54,7 +67,8 @@ class Recorder(Callback):
         self.values: list[dict[str, float]] = []
         self.n_iter: int | None = None
         self.suggestions: dict = {}  # lr_find's {method name: Suggestion}
-        self.lr_find_info: dict = {}  # lr_find's num_it, stop_reason, stop_step, beta, lr_mults
+        self.lr_find_info: dict = {}  # lr_find's num_it, stop_reason, stop_step, stop_lr, beta,
+        # lr_mults, accumulation; compute_suggestions adds still_falling
         self.phases: tuple[dict, ...] = ()  # fine_tune: each phase's history_state()
         #: lr_find(repeats=k > 1): each sweep's lrs, losses, smooth_losses, stop_reason,
         #: stop_step and suggestions (empty after a single sweep or a fit)
@@ -134,6 +148,10 @@ class Recorder(Callback):
              show_raw: bool = True, show: bool = False):
         """The LR-finder curve: smoothed loss against LR (log axis), the raw loss faintly,
         one marker and legend entry per suggestion, and the first suggestion's range shaded.
+        The title says how the sweep ended, as the warnings do: ``stopped: diverged at step N
+        / lr X`` (or ``non-finite``), ``stopped: <reason> at step N`` for any other early stop,
+        ``loss still falling at end_lr`` for a sweep that ran to its end still falling
+        (``lr_find_info["still_falling"]``), nothing more for one that ran past a minimum.
 
         Returns the matplotlib Axes; calls ``plt.show()`` only when ``show=True``.
         """
@@ -190,9 +208,8 @@ class Recorder(Callback):
         ax.set_xlabel("learning rate")
         ax.set_ylabel("loss")
         info = self.lr_find_info
-        title = "LR finder" if len(self.sweeps) < 2 else f"LR finder ({len(self.sweeps)} sweeps)"
-        if info.get("stop_reason") and info["stop_reason"] != "end":
-            title += f" (stopped: {info['stop_reason']} at step {info['stop_step']})"
+        title = ("LR finder" if len(self.sweeps) < 2 else f"LR finder ({len(self.sweeps)} sweeps)"
+                 ) + _stop_note(info, self.lrs)
         mults = info.get("lr_mults") or []
         if len(mults) > 1:
             ratios = ", ".join(f"{m:.3g}" for m in mults[:-1])

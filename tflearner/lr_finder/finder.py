@@ -30,17 +30,32 @@ from ..core.contract import FitState, StopLimits
 from ..core.events import Callback
 from ..optim.accumulate import is_update_batch, update_index
 from .repeats import SPREAD_WARN, band, combine
-from .suggest import Suggestion, get_suggester, trim
+from .suggest import MIN_POINTS, Suggestion, get_suggester, trim
 
 __all__ = ["LRFinder", "check_sweep_args", "resolve_suggesters", "compute_suggestions",
            "sweep_limits", "sweep_beta", "DEFAULT_SUGGESTIONS", "STOP_REASONS",
-           "collapse_accumulated"]
+           "collapse_accumulated", "still_falling", "above_divergence", "DIVERGED_LR_FACTOR"]
 
 #: What lr_find suggests by default: tflearner's own method first, fastai's valley beside it.
 DEFAULT_SUGGESTIONS: tuple[str, ...] = ("robust", "valley")
 
 #: ``recorder.lr_find_info["stop_reason"]`` for each loop stop reason.
 STOP_REASONS = {"max_steps": "end", "diverged": "diverged", "non-finite": "non-finite"}
+
+#: The stop reasons of a sweep that blew up: its ``stop_lr`` is where training diverged.
+DIVERGED = ("diverged", "non-finite")
+
+#: A schedule whose peak LR is more than this many times the LR at which the last lr_find
+#: diverged (``lr_find_info["stop_lr"]``) gets a warning. 1x, no margin, because ``stop_lr`` is
+#: already past where the loss turned: the sweep stops only once the *smoothed* loss exceeds
+#: ``div_threshold`` (4) x its best, so the raw loss had been rising for some steps before it,
+#: and one sweep step at an LR is a far milder test than the tens of steps a schedule spends
+#: near its peak. ``robust`` never suggests past the curve's minimum (lower still), so this
+#: never fires on a suggestion of the same sweep.
+DIVERGED_LR_FACTOR = 1.0
+
+# The keywords a suggester may take, passed when its signature has them (or **kwargs).
+_KEYWORDS = ("num_it", "beta", "stop_reason")
 
 
 def sweep_beta(num_it: int) -> float:
@@ -123,19 +138,19 @@ def _field_name(fn: Callable, given: Any, i: int) -> str:
 
 def _accepts(fn: Callable) -> tuple[bool, set[str]]:
     """Whether ``fn`` can be called as ``fn(lrs, losses)``, and which of ``num_it`` / ``beta``
-    it takes as keywords (all of them if it has ``**kwargs``)."""
+    / ``stop_reason`` it takes as keywords (all of them if it has ``**kwargs``)."""
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):  # builtins and some callables have no signature
         return True, {"num_it"}
     params = sig.parameters.values()
     if any(p.kind is p.VAR_KEYWORD for p in params):
-        return True, {"num_it", "beta"}
+        return True, set(_KEYWORDS)
     try:
         sig.bind(None, None)
     except TypeError:
         return False, set()
-    return True, {p.name for p in params if p.name in ("num_it", "beta") and p.kind in (
+    return True, {p.name for p in params if p.name in _KEYWORDS and p.kind in (
         p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
@@ -152,12 +167,22 @@ def resolve_suggesters(suggest_funcs: Any) -> tuple[list[str], list[Callable]]:
         if not _accepts(fn)[0]:
             raise TypeError(f"suggest_funcs[{i}]={fn!r} cannot be called as f(lrs, losses); a "
                             "suggester takes the LRs and the smoothed losses (and optionally "
-                            "num_it= and beta=) and returns an LR, None or a Suggestion.")
+                            "num_it=, beta= and stop_reason=) and returns an LR, None or a "
+                            "Suggestion.")
     names = [_field_name(fn, f, i) for i, (f, fn) in enumerate(zip(suggest_funcs, funcs,
                                                                    strict=True))]
     if len(set(names)) != len(names):
         raise ValueError(f"suggest_funcs has duplicate names {names!r}; pass each method once.")
     return names, funcs
+
+
+def still_falling(lrs: Any, losses: Any) -> bool:
+    """Whether a trimmed curve's lowest loss is its last point (its finite points, at least
+    :data:`~tflearner.lr_finder.suggest.MIN_POINTS` of them): the loss was still falling where
+    the curve ends. The same test as ``robust``'s hard cap."""
+    lrs_a, losses_a = np.asarray(lrs, dtype=float), np.asarray(losses, dtype=float)
+    finite = losses_a[np.isfinite(lrs_a) & np.isfinite(losses_a)]
+    return len(finite) >= MIN_POINTS and int(np.argmin(finite)) == len(finite) - 1
 
 
 def compute_suggestions(rec: Any, names: Sequence[str], funcs: Sequence[Callable],
@@ -171,9 +196,19 @@ def compute_suggestions(rec: Any, names: Sequence[str], funcs: Sequence[Callable
     result then also has ``.spread``, ``{name: max / min of the k LRs}``, and a spread of the
     first method above :data:`~tflearner.lr_finder.repeats.SPREAD_WARN` warns. Without
     ``sweeps`` the curve is ``rec``'s and ``.spread`` maps every name to None.
+
+    What each sweep did is said once, here, and agrees with the plot title: the suggesters
+    that take ``stop_reason`` get the sweep's (``"end"`` when there is none), and
+    ``rec.lr_find_info["still_falling"]`` (and each sweep's ``"still_falling"``) is whether the
+    sweep ran to its last LR (``"end"``) with the trimmed curve lowest at its last point
+    (:func:`still_falling`). Only then one warning says the suggestions are lower bounds and to
+    raise ``end_lr``; a sweep that diverged or hit NaN/Inf never says so (its trimmed tail hid
+    the turn; the plot title names the stop).
     """
-    curves = list(sweeps) if sweeps else [{"lrs": rec.lrs, "smooth_losses": rec.smooth_losses}]
-    beta = rec.lr_find_info.get("beta")
+    info = rec.lr_find_info
+    curves = list(sweeps) if sweeps else [{"lrs": rec.lrs, "smooth_losses": rec.smooth_losses,
+                                            "stop_reason": info.get("stop_reason")}]
+    beta = info.get("beta")
     k = len(curves)
     # The suggesters' warnings ("no suggestion: ...") are re-issued at the caller's line (the
     # first frame outside tflearner, Keras and TensorFlow), where a notebook user looks.
@@ -181,12 +216,21 @@ def compute_suggestions(rec: Any, names: Sequence[str], funcs: Sequence[Callable
     per_sweep = []
     for r, curve in enumerate(curves):
         t_lrs, t_losses = trim(curve["lrs"], curve["smooth_losses"], num_it=num_it)
+        stop_reason = curve.get("stop_reason") or "end"
+        curve["still_falling"] = stop_reason == "end" and still_falling(t_lrs, t_losses)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            found = {name: _call(fn, t_lrs, t_losses, num_it, beta)
+            found = {name: _call(fn, t_lrs, t_losses, num_it, beta, stop_reason)
                      for name, fn in zip(names, funcs, strict=True)}
         per_sweep.append(found)
         messages += [(str(w.message), w.category, r) for w in caught]
+        if curve["still_falling"]:
+            messages.append((
+                f"lr_find: the loss was still falling at the end of the sweep (end_lr="
+                f"{float(curve['lrs'][-1]):.3g}), so its minimum lies beyond it: the suggestions "
+                "are lower bounds; rerun the LR finder with a larger end_lr (the tflearner "
+                "command: --end-lr).", UserWarning, r))
+    info["still_falling"] = bool(curves[0]["still_falling"])  # the first sweep's, as the title
     if k > 1:  # one warning per distinct message, naming the sweeps that gave it
         grouped: dict[tuple[str, type[Warning]], list[int]] = {}
         for message, category, r in messages:
@@ -222,6 +266,26 @@ def compute_suggestions(rec: Any, names: Sequence[str], funcs: Sequence[Callable
                                          "__doc__": cls.__doc__})(*result)
 
 
+def above_divergence(peak_lr: float, info: dict, suggested: float | None = None) -> str | None:
+    """The warning for a schedule peaking at ``peak_lr`` (the last layer group's LR, which is
+    the one lr_find sweeps) after a sweep described by ``info`` (``recorder.lr_find_info``),
+    or None.
+
+    A message only when that sweep stopped because the loss diverged or became NaN/Inf and
+    ``peak_lr > DIVERGED_LR_FACTOR * info["stop_lr"]``; it names both LRs and the fix (the
+    suggestion ``suggested``, if any, or a peak below ``stop_lr``). Pure: it reads ``info``."""
+    stop_lr = info.get("stop_lr")
+    if info.get("stop_reason") not in DIVERGED or not stop_lr:
+        return None
+    if not peak_lr > DIVERGED_LR_FACTOR * stop_lr:
+        return None
+    use = (f"max_lr=None for the suggestion ({suggested:.3g}), or " if suggested else "")
+    return (f"this fit's peak LR {peak_lr:.3g} (the last layer group's) is {peak_lr / stop_lr:.3g}"
+            f"x the LR at which the last lr_find stopped with the loss {info['stop_reason']} "
+            f"({stop_lr:.3g}, step {info.get('stop_step')}): training will likely diverge too; "
+            f"use {use}a peak LR below {stop_lr:.3g}.")
+
+
 def _library_dirs() -> tuple[str, ...]:
     """The folders of tflearner, Keras and TensorFlow (already imported by then)."""
     import keras
@@ -242,7 +306,7 @@ def _caller_stacklevel() -> int:
 
 
 def _call(fn: Callable, lrs: np.ndarray, losses: np.ndarray, num_it: int,
-          beta: float | None = None) -> Suggestion:
+          beta: float | None = None, stop_reason: str | None = None) -> Suggestion:
     """Run one suggester with the keywords it takes; it may return a Suggestion, an LR, None,
     or fastai's ``(lr, (x, y))`` pair."""
     takes = _accepts(fn)[1]
@@ -251,6 +315,8 @@ def _call(fn: Callable, lrs: np.ndarray, losses: np.ndarray, num_it: int,
         kw["num_it"] = num_it
     if "beta" in takes and beta is not None:
         kw["beta"] = beta
+    if "stop_reason" in takes and stop_reason is not None:
+        kw["stop_reason"] = stop_reason
     out = fn(lrs, losses, **kw)
     if isinstance(out, Suggestion):
         return out

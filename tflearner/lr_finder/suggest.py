@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..core.checks import check_int, check_real, fail
+from ..core.checks import check_int, check_real, check_type, fail
 
 __all__ = [
     "MIN_POINTS",
@@ -342,7 +342,7 @@ def _savgol_window(n: int) -> int:
 
 
 def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None, *,
-           beta: float | None = None) -> Suggestion:
+           beta: float | None = None, stop_reason: str | None = None) -> Suggestion:
     """tflearner's default: halfway (in log LR) between the steepest descent and the bottom.
 
     Rule, in ``x = log10(lr)`` (resampled onto an even grid of the same size if the LRs are not
@@ -391,6 +391,13 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None, *,
         lrs, losses: the trimmed curve (see the module docstring for the common rules).
         num_it: the requested sweep length; checked, not used.
         beta: the EMA factor the losses were smoothed with (in ``[0, 1)``), or None.
+        stop_reason: how the sweep that recorded the curve ended (``lr_find_info
+            ["stop_reason"]``: ``"end"``, ``"diverged"``, ...), or None. None (a curve of
+            unknown origin, robust called on its own): a minimum at the last point warns that
+            the loss was still falling (step 4). Given: the caller knows how the sweep ended
+            and says so once for every suggester (``compute_suggestions`` warns only for
+            ``"end"``: after a divergence the trimmed tail hid where the loss turned), so
+            robust adds no warning of its own. The suggestion is the same either way.
 
     Returns:
         ``Suggestion(lr, point, lr_range)`` with ``lower <= lr < upper <= lr at the smoothed
@@ -401,6 +408,8 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None, *,
                       requirement="a finite number in [0, 1) or None",
                       fix="pass the EMA factor the curve was smoothed with (lr_find's beta, "
                           "1 - 2/num_it).")
+    check_type("stop_reason", stop_reason, (str, type(None)), "a string or None",
+               "pass lr_find_info['stop_reason'] (e.g. 'end'), or None.")
     prepared = _prepare(lrs, losses, num_it, "robust")
     if prepared is None:
         return _NONE
@@ -468,7 +477,7 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None, *,
     def lr_at(i: int) -> float:
         return float(lrs_a[i]) if even else float(10.0 ** x[i])
 
-    if still_falling:
+    if still_falling and stop_reason is None:
         warnings.warn(
             "robust: the loss was still falling at the largest LR of the sweep, so its minimum "
             "lies beyond it: the suggestion and the range's upper end are lower bounds; rerun "
