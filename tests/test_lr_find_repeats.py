@@ -69,7 +69,11 @@ def test_combine_without_any_suggestion_and_with_some_missing():
     none = combine([Suggestion(None, None), Suggestion(None, None)])
     assert none.lr is None and none.spread == math.inf
     some = combine([Suggestion(None, None), Suggestion(2e-3, None), Suggestion(8e-3, None)])
-    assert some.lr == pytest.approx(4e-3) and some.spread == math.inf
+    assert some.lr == pytest.approx(4e-3) and some.spread == math.inf  # 2 of 3: a majority
+    few = combine([Suggestion(None, None), Suggestion(None, None), Suggestion(8e-3, None)])
+    assert few.lr is None and few.spread == math.inf  # 1 of 3: most sweeps saw no descent
+    half = combine([Suggestion(None, None), Suggestion(8e-3, None)])
+    assert half.lr is None  # not more than half
     with pytest.raises(ValueError, match="at least one Suggestion"):
         combine([])
 

@@ -53,7 +53,8 @@ def combine(suggestions: Sequence[Suggestion], curve: tuple[np.ndarray, np.ndarr
             ) -> Suggestion:
     """One suggestion from ``k`` sweeps' suggestions of the same method.
 
-    ``lr``: the geometric median of the LRs of the sweeps that gave one (None if none did);
+    ``lr``: the geometric median of the LRs of the sweeps that gave one, if more than half of
+    the ``k`` did (None otherwise: most sweeps saw no descent, so neither should the answer);
     ``lr_range``: the geometric median of each end over the sweeps that gave a range;
     ``spread``: :func:`spread` of all ``k`` LRs; ``point``: ``(lr, loss)`` with the loss
     interpolated in log LR on ``curve`` (``(lrs, losses)``, e.g. the median curve of
@@ -68,7 +69,7 @@ def combine(suggestions: Sequence[Suggestion], curve: tuple[np.ndarray, np.ndarr
                          "pass the suggestions of each sweep.")
     lrs = [s.lr for s in suggestions]
     given = [s for s in suggestions if s.lr is not None]
-    if not given:
+    if 2 * len(given) <= len(suggestions):
         return Suggestion(None, None, None, spread(lrs))
     lr = _geo_median([s.lr for s in given])
     ranges = [s.lr_range for s in given if s.lr_range is not None]
