@@ -297,7 +297,8 @@ class Learner:
                               steps_per_execution=steps_per_execution, strategy=self.strategy,
                               train_metrics=self.train_metric_objects,
                               n_classes=data.c if data.task == "sparse_categorical" else None,
-                              class_weight=self._class_weight)
+                              class_weight=self._class_weight,
+                              placed=data.placed if is_default_strategy(self.strategy) else None)
         # predict(item) runs through the same object load_learner returns: identical outputs
         self.inference = None if data.structured or self.multi_output else InferenceLearner(
             model, task=data.task, input_shape=tuple(x_spec.shape[1:]),
