@@ -52,16 +52,33 @@ def test_auto_is_the_host_pipeline_on_a_cpu():
     assert DataBundle.from_arrays(x, y, seed=0, device="host").placed is None
 
 
+def _counting(placed):
+    """Count the traces of the placed gather: proof the step gathers (the host path never
+    calls it)."""
+    calls = []
+    gather = placed.placed.gather
+
+    def counted(i):
+        calls.append(1)
+        return gather(i)
+
+    placed.placed.gather = counted
+    return calls
+
+
 def test_fit_on_placed_arrays_trains_exactly_as_the_host_pipeline():
     host, placed, _ = _pair()
+    calls = _counting(placed)
     a = Learner(mlp(), host, opt="adam", quiet=True)
     b = Learner(mlp(), placed, opt="adam", quiet=True)
+    assert a.loop.placed is None and b.loop.placed is placed.placed
     a.fit_one_cycle(2, 0.01)
     b.fit_one_cycle(2, 0.01)
     for u, v in zip(a.model.variables, b.model.variables, strict=True):
         np.testing.assert_array_equal(u.numpy(), v.numpy())
     assert a.recorder.losses == b.recorder.losses
     assert b.loop.trace_counts["train"] == 1
+    assert len(calls) == 1  # traced once into the step, which gathered every batch
 
 
 @pytest.mark.filterwarnings("ignore:robust. no suggestion")
@@ -71,11 +88,13 @@ def test_lr_find_restores_the_order_of_placed_arrays(where):
     runs = []
     for sweep in (False, True):
         _, placed, _ = _pair()
+        calls = _counting(placed)
         learn = Learner(mlp(), placed, opt="adam", quiet=True)
         if sweep:
             learn.lr_find(num_it=20, stop_div=False, snapshot=where)  # 20 > 8: three epochs
             assert int(placed.rng_state[0].numpy()) == 0  # restored
         learn.fit(1, lr=0.01)
+        assert calls  # the placed path ran
         runs.append((learn.recorder.losses, [v.numpy() for v in learn.model.variables]))
     assert runs[0][0] == runs[1][0]
     for u, v in zip(runs[0][1], runs[1][1], strict=True):

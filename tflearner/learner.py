@@ -298,7 +298,7 @@ class Learner:
                               train_metrics=self.train_metric_objects,
                               n_classes=data.c if data.task == "sparse_categorical" else None,
                               class_weight=self._class_weight,
-                              placed=data.placed if is_default_strategy(self.strategy) else None)
+                              placed=data.placed if self.strategy is None else None)
         # predict(item) runs through the same object load_learner returns: identical outputs
         self.inference = None if data.structured or self.multi_output else InferenceLearner(
             model, task=data.task, input_shape=tuple(x_spec.shape[1:]),
