@@ -12,6 +12,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import keras  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -320,3 +321,95 @@ def test_bad_suggesters_are_refused_before_the_sweep(blob_data, funcs, exc, word
         learn.lr_find(num_it=30, suggest_funcs=funcs)
     assert words in str(info.value)
     assert learn.recorder.lrs == []  # refused before anything ran
+
+
+def _dropout_mlp():
+    keras.utils.set_random_seed(3)
+    return keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
+                             keras.layers.Dropout(0.3), keras.layers.Dense(3, "softmax")])
+
+
+def _first_batch(data):
+    return next(iter(data.train))[0].numpy()
+
+
+@pytest.mark.parametrize("where", ["host", "device"])
+def test_snapshot_places_restore_everything_bit_for_bit(blob_data, where):
+    """Weights, Adam slots and iterations, momentum / wd, the dropout RNG state and the data
+    epoch counter all come back, and the next epoch's data order is the one it would have been
+    without the sweep."""
+    learn = Learner(_dropout_mlp(), blob_data, opt="adam", quiet=True)
+    learn.fit(1, lr=0.01)
+    learn.hypers.set(mom=0.91, wd=0.001)
+    counter = learn.data.rng_state[0]
+    e0 = int(counter.numpy())
+    expected_order = _first_batch(learn.data)
+    counter.assign(e0)
+    before = _state_copy(learn)
+    learn.lr_find(num_it=12, stop_div=False, snapshot=where)
+    assert learn._snapshot.where == where
+    assert int(learn.opt.iterations.numpy()) == int(before["opt"][0])  # back after 12 updates
+    _assert_same_state(learn, before)
+    np.testing.assert_array_equal(_first_batch(learn.data), expected_order)
+
+
+def test_host_snapshot_changes_during_the_sweep_are_undone(blob_data):
+    """The sweep really moves the state (so the restore is tested), and a host snapshot is not
+    a view of the variables: their updates do not leak into it."""
+    learn = Learner(_dropout_mlp(), blob_data, opt="adam", quiet=True)
+    learn.fit(1, lr=0.01)
+    before = _state_copy(learn)
+    moved = {}
+
+    class Look(Callback):
+        def after_fit(self, state):
+            moved.update(_state_copy(learn))
+
+    learn.callbacks.append(Look())
+    learn.lr_find(num_it=12, stop_div=False, snapshot="host")
+    learn.callbacks.pop()
+    for group in ("model", "opt", "data"):
+        assert any(not np.array_equal(a, b) for a, b in zip(before[group], moved[group],
+                                                            strict=True)), group
+    _assert_same_state(learn, before)
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("boom"), KeyboardInterrupt()])
+def test_host_snapshot_restores_after_exception_mid_sweep(trained, exc):
+    class Raise(Callback):
+        def after_batch(self, state):
+            if state.step == 4:
+                raise exc
+
+    before = _state_copy(trained)
+    trained.callbacks.append(Raise())
+    with pytest.raises(type(exc)):
+        trained.lr_find(num_it=20, snapshot="host")
+    trained.callbacks.pop()
+    _assert_same_state(trained, before)
+    assert trained._snapshot.where == "host"
+
+
+def test_snapshot_auto_is_device_on_cpu_and_places_are_traced_once(trained):
+    trace_before = dict(trained.loop.trace_counts)
+    trained.lr_find(num_it=10, stop_div=False)  # default "auto": a CPU -> device
+    assert trained._snapshot.where == "device"
+    for _ in range(2):
+        trained.lr_find(num_it=10, stop_div=False, snapshot="host")
+    snap = trained._snapshot
+    assert snap.where == "host"
+    assert snap._save_fn.experimental_get_tracing_count() == 1
+    assert snap._restore_fn.experimental_get_tracing_count() == 1
+    assert dict(trained.loop.trace_counts) == trace_before
+
+
+@pytest.mark.parametrize("value,err,words", [
+    ("gpu", ValueError, "snapshot must be one of 'auto', 'device', 'host', got 'gpu';"),
+    (None, TypeError, "snapshot must be one of 'auto', 'device', 'host', got None"),
+])
+def test_bad_snapshot_place_is_refused_before_the_sweep(blob_data, value, err, words):
+    learn = Learner(mlp(), blob_data, quiet=True)
+    with pytest.raises(err) as info:
+        learn.lr_find(num_it=10, snapshot=value)
+    assert words in str(info.value) and "'host' in host memory" in str(info.value)
+    assert learn.recorder.lrs == []  # nothing ran

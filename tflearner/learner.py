@@ -23,7 +23,7 @@ from .core.contract import StopLimits
 from .core.events import Callback, CallbackList
 from .core.internals import compile_loss, compile_metrics, raw_iterations, variable_strategy
 from .core.precision import apply_policy, check_policy, model_policy
-from .core.snapshot import Snapshot, flatten_state, preserved
+from .core.snapshot import Snapshot, flatten_state, preserved, resolve_where
 from .core.state_io import assign_state, read_state, schedule_hash, write_state
 from .data.bundle import DataBundle
 from .data.show import check_images
@@ -332,7 +332,8 @@ class Learner:
                               steps_per_execution=steps_per_execution, strategy=self.strategy,
                               train_metrics=self.train_metric_objects,
                               n_classes=data.c if data.task == "sparse_categorical" else None,
-                              class_weight=self._class_weight)
+                              class_weight=self._class_weight,
+                              placed=data.placed if self.strategy is None else None)
         # predict(item) runs through the same object load_learner returns: identical outputs
         self.inference = None if data.structured or self.multi_output else InferenceLearner(
             model, task=data.task, input_shape=tuple(x_spec.shape[1:]),
@@ -1011,19 +1012,25 @@ class Learner:
                 "opt": [v for o in self.opts for v in o.variables],
                 "hypers": self.hypers.variables, "data": list(self.data.rng_state)}
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, where: str = "device") -> Snapshot:
         """A reusable in-memory :class:`Snapshot` of :meth:`state_variables` (shadows are
-        allocated once; rebuilt only if the set of variables changed)."""
+        allocated once; rebuilt only if the set of variables or the place changed).
+
+        ``where``: ``"device"`` (shadow variables beside the originals), ``"host"`` (host
+        memory: no second copy on an accelerator) or ``"auto"`` (host above
+        :data:`~tflearner.core.snapshot.AUTO_HOST_BYTES` on an accelerator; device on a CPU),
+        see :mod:`tflearner.core.snapshot`."""
         current = flatten_state(self.state_variables())
-        if self._snapshot is None or [id(v) for v in self._snapshot.variables] != [
-                id(v) for v in current]:
-            self._snapshot = Snapshot(current, scope=self.scope)
+        where = resolve_where(current, where)
+        if self._snapshot is None or self._snapshot.where != where or [
+                id(v) for v in self._snapshot.variables] != [id(v) for v in current]:
+            self._snapshot = Snapshot(current, scope=self.scope, where=where)
         return self._snapshot
 
     def lr_find(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100,
                 stop_div: bool = True, beta: float | None = None, div_threshold: float = 4.0,
                 suggest_funcs=DEFAULT_SUGGESTIONS, show_plot: bool = False, mode: str = "exp",
-                quiet: bool | None = None, repeats: int = 1):
+                quiet: bool | None = None, repeats: int = 1, snapshot: str = "auto"):
         """Learning-rate range test with zero side effects; returns ``SuggestedLRs``.
 
         Sweeps ``lr_i = start_lr * (end_lr/start_lr) ** (i/(num_it-1))`` (``mode="linear"``:
@@ -1039,6 +1046,10 @@ class Learner:
         ``k``, ``result.spread[name]`` their ``max / min``, and a spread of the first method
         above :data:`~tflearner.lr_finder.repeats.SPREAD_WARN` warns. ``recorder.sweeps`` holds
         the ``k`` curves; the recorder's own lists hold the first (the one ``repeats=1`` gives).
+
+        ``snapshot``: where the copy restored at the end lives, ``"device"``, ``"host"`` (no
+        second copy of the training state on an accelerator; slower) or ``"auto"`` (host only
+        for a state over 1 GiB on an accelerator), see :meth:`snapshot`.
         """
         start_lr, end_lr, num_it, beta, div_threshold = check_sweep_args(
             start_lr, end_lr, num_it, beta, div_threshold, mode, stop_div)
@@ -1052,7 +1063,8 @@ class Learner:
         n_iter = self.data.n_train_batches
         epochs = n_batches if not n_iter else -(-n_batches // n_iter)  # cycle the data
         rec, sweeps, first = self.recorder, [], None
-        with preserved(self.snapshot()) as snap:  # smoothing per update: beta ** (1/k) per batch
+        # smoothing per update: beta ** (1/k) per batch
+        with preserved(self.snapshot(snapshot)) as snap:
             for r in range(repeats):
                 if r:  # the same start, a fresh data order: epoch counter + r * offset
                     snap.restore()

@@ -13,6 +13,7 @@ once, before any shuffling, so no validation image can ever reach the training s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from ..core.checks import check_choice, check_int, fail
 from . import folder as _folder
 from .cifar import CIFAR10_CLASSES, load_cifar10
 from .items import items_dataset
+from .placement import PlacedArrays, resolve_device
 from .split import epoch_order, split_indices
 
 __all__ = ["DataBundle", "Preprocessing", "cifar10_data", "split_indices", "TASKS",
@@ -44,6 +46,41 @@ def _check_batch_size(name: str, batch_size: Any) -> int:
     return check_int(name, batch_size, 1, fix=f"the examples per batch, e.g. {name}=64.")
 
 
+def _batch_maker(xt: Any, yt: Any, wt: tf.Tensor | None, scale: float | None
+                 ) -> Callable[[tf.Tensor], tuple]:
+    """``make(i)``: the batch of indices ``i`` gathered from the tensors and scaled: ``scale``
+    if given for one array; for several, uint8 entries only (``scale`` or 1/255)."""
+    nested = tf.nest.is_nested(xt)
+
+    def prep(a):
+        if nested and a.dtype != tf.uint8:
+            return a
+        s = scale if scale is not None else (1.0 / 255.0 if nested else None)
+        return a if s is None else tf.cast(a, tf.float32) * tf.constant(s, tf.float32)
+
+    def make(i):
+        xb = tf.nest.map_structure(lambda a: prep(tf.gather(a, i)), xt)
+        yb = tf.nest.map_structure(lambda a: tf.gather(a, i), yt)
+        if wt is not None:
+            return xb, yb, tf.gather(wt, i)
+        return xb, yb
+
+    return make
+
+
+def _index_batches(n: int, batch_size: int, shuffle_seed: int | None,
+                   epoch_counter: tf.Variable | None) -> tf.data.Dataset:
+    """Batches of example indices: ``range(n)``, or the epoch's shuffled order."""
+    if epoch_counter is None:
+        idx = tf.data.Dataset.range(n)
+    else:
+        idx = epoch_order(n, shuffle_seed, epoch_counter)
+    ds = idx.batch(batch_size)
+    if epoch_counter is not None:
+        ds = ds.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
+    return ds
+
+
 def _array_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, scale: float | None,
                     shuffle_seed: int | None = None,
                     epoch_counter: tf.Variable | None = None,
@@ -58,30 +95,26 @@ def _array_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, scale: float 
     n = len(first_leaf(x))
     xt, yt = tf.nest.map_structure(tf.constant, x), tf.nest.map_structure(tf.constant, y)
     wt = None if w is None else tf.constant(w, tf.float32)
-    if epoch_counter is None:
-        idx = tf.data.Dataset.range(n)
-    else:
-        idx = epoch_order(n, shuffle_seed, epoch_counter)
-    ds = idx.batch(batch_size)
-    if epoch_counter is not None:
-        ds = ds.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
+    ds = _index_batches(n, batch_size, shuffle_seed, epoch_counter)
+    return ds.map(_batch_maker(xt, yt, wt, scale),
+                  num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
-    nested = tf.nest.is_nested(xt)
 
-    def prep(a):  # one array: ``scale`` if given; several: uint8 entries only (1/255 default)
-        if nested and a.dtype != tf.uint8:
-            return a
-        s = scale if scale is not None else (1.0 / 255.0 if nested else None)
-        return a if s is None else tf.cast(a, tf.float32) * tf.constant(s, tf.float32)
-
-    def gather(i):
-        xb = tf.nest.map_structure(lambda a: prep(tf.gather(a, i)), xt)
-        yb = tf.nest.map_structure(lambda a: tf.gather(a, i), yt)
-        if wt is not None:
-            return xb, yb, tf.gather(wt, i)
-        return xb, yb
-
-    return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+def _placed(device: Any, train: tf.data.Dataset, x: Any, y: Any, w: np.ndarray | None,
+            batch_size: int, scale: float | None, shuffle_seed: int,
+            counter: tf.Variable) -> PlacedArrays | None:
+    """The training arrays on ``device`` (None: the host pipeline only); see
+    :mod:`tflearner.data.placement`."""
+    nbytes = sum(a.nbytes for a in tf.nest.flatten((x, y)) + ([] if w is None else [w]))
+    name = resolve_device(device, nbytes)
+    if name is None:
+        return None
+    with tf.device(name):
+        xt, yt = tf.nest.map_structure(tf.constant, x), tf.nest.map_structure(tf.constant, y)
+        wt = None if w is None else tf.constant(w, tf.float32)
+    indices = _index_batches(len(first_leaf(x)), batch_size, shuffle_seed, counter)
+    return PlacedArrays(name, indices.prefetch(tf.data.AUTOTUNE), train,
+                        _batch_maker(xt, yt, wt, scale), nbytes)
 
 
 def _infer_task(y_spec: Any) -> str:
@@ -152,7 +185,9 @@ class DataBundle:
     ``input_shape`` one example's shape; ``batch_size`` (None if unknown); ``rng_state`` the
     variables that determine the data order (the epoch counter of array pipelines; empty for
     datasets passed in, whose shuffle state tflearner cannot see); ``preprocess`` what the
-    pipelines do to raw input arrays (None: datasets passed in, taken as the model's inputs).
+    pipelines do to raw input arrays (None: datasets passed in, taken as the model's inputs);
+    ``placed`` the training arrays on a device, gathered inside the Learner's compiled step
+    (``from_arrays(device=...)``; None: the step reads ``train``'s batches).
     """
 
     train: tf.data.Dataset
@@ -166,6 +201,7 @@ class DataBundle:
     meta: dict[str, Any] = field(default_factory=dict)
     rng_state: list[tf.Variable] = field(default_factory=list)
     preprocess: Preprocessing | _folder.ImagePreprocessing | None = None
+    placed: PlacedArrays | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for name in ("train", "valid", "test"):
@@ -251,8 +287,16 @@ class DataBundle:
                     seed: int | None = 42, scale: float | None = None,
                     classes: tuple[str, ...] | None = None, task: str | None = None,
                     eval_batch_size: int | None = None,
-                    sample_weight: np.ndarray | None = None) -> DataBundle:
+                    sample_weight: np.ndarray | None = None,
+                    device: str = "auto") -> DataBundle:
         """Pipelines from in-memory arrays.
+
+        ``device``: where the Learner's training step takes its batches from. ``"host"``: the
+        tf.data pipeline gathers each batch from the host arrays. A device name (``"/GPU:0"``):
+        the training arrays are placed there once and the compiled step gathers each batch
+        itself from tf.data's index batches, in the same order (``data.placed``; see
+        :mod:`tflearner.data.placement`). ``"auto"`` (default): the first GPU for up to 4 GiB of
+        arrays, else the host; on a CPU-only machine always the host.
 
         ``sample_weight`` (one float per example of ``x``) makes every split yield
         ``(x, y, w)``: the loss is Keras' weighted mean, ``sum(w * loss) / batch``, in training
@@ -278,7 +322,7 @@ class DataBundle:
         check_int("seed", seed, 0, allow_none=True, fix="e.g. seed=42, or None for a fresh one.")
         if _nested(x) or _nested(y):
             return cls._from_structured(x, y, valid, test, valid_pct, batch_size, eval_bs, seed,
-                                        scale, classes, task, sample_weight)
+                                        scale, classes, task, sample_weight, device)
         x, y = _check_arrays("x", "y", x, y)
         w = _check_weights("sample_weight", sample_weight, len(x))
         if scale is None and x.dtype == np.uint8:
@@ -300,6 +344,7 @@ class DataBundle:
         shuffle_seed = seed if seed is not None else int(np.random.default_rng().integers(2**62))
         counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="tflearner_epoch")
         train = _array_pipeline(x, y, batch_size, scale, shuffle_seed, counter, w)
+        placed = _placed(device, train, x, y, w, batch_size, scale, shuffle_seed, counter)
         valid_ds = _array_pipeline(xv, yv, eval_bs, scale, w=wv) if len(xv) else None
         test_ds = None if xt is None else _array_pipeline(xt, yt, eval_bs, scale, w=wt)
         c = None
@@ -310,12 +355,14 @@ class DataBundle:
                    input_shape=tuple(x.shape[1:]), batch_size=batch_size,
                    meta={"n_train": len(x), "n_valid": len(xv),
                          "n_test": 0 if test is None else len(test[0]), "seed": seed},
-                   rng_state=[counter], preprocess=Preprocessing(x.dtype.name, scale))
+                   rng_state=[counter], preprocess=Preprocessing(x.dtype.name, scale),
+                   placed=placed)
 
     @classmethod
     def _from_structured(cls, x: Any, y: Any, valid: Any, test: Any, valid_pct: float,
                          batch_size: int, eval_bs: int, seed: int | None, scale: float | None,
-                         classes: Any, task: str | None, sample_weight: Any) -> DataBundle:
+                         classes: Any, task: str | None, sample_weight: Any,
+                         device: str = "auto") -> DataBundle:
         """``from_arrays`` for several inputs and / or outputs (see its docstring)."""
         x, y = _check_struct("x", x), _check_struct("y", y)
         n = _struct_len("x/y", [x, y])
@@ -334,6 +381,7 @@ class DataBundle:
         counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="tflearner_epoch")
         n_valid = _struct_len("valid", [xv, yv])
         train = _array_pipeline(x, y, batch_size, scale, shuffle_seed, counter, w)
+        placed = _placed(device, train, x, y, w, batch_size, scale, shuffle_seed, counter)
         valid_ds = _array_pipeline(xv, yv, eval_bs, scale, w=wv) if n_valid else None
         test_ds = None if split_t is None else _array_pipeline(*split_t[:2], eval_bs, scale,
                                                                w=split_t[2])
@@ -344,7 +392,8 @@ class DataBundle:
                    batch_size=batch_size,
                    meta={"n_train": _struct_len("x", [x]), "n_valid": n_valid,
                          "n_test": 0 if split_t is None else _struct_len("test", split_t[:2]),
-                         "seed": seed}, rng_state=[counter], preprocess=None)
+                         "seed": seed}, rng_state=[counter], preprocess=None,
+                   placed=placed)
 
     @classmethod
     def from_datasets(cls, train: tf.data.Dataset, valid: tf.data.Dataset | None = None,

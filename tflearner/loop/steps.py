@@ -20,6 +20,9 @@ code that ended the call (``CONTINUE``: ``n`` batches ran; ``END_OF_DATA``: the 
 out). The columns hold the values each update actually used (``mom`` NaN without momentum;
 ``ok`` 0 for a batch that was skipped on every replica).
 
+With ``gather`` (arrays placed on a device, :mod:`tflearner.data.placement`) the iterator may
+yield index batches instead: ``gather(indices)`` makes the batch inside the step.
+
 Training metrics (``train_metrics``, objects of their own, never the validation ones): when
 there are any and ``limits["metrics"] > 0``, each applied batch updates them with its labels and
 the predictions of its training forward pass (``training=True``, before the update), as Keras'
@@ -91,8 +94,12 @@ class CompiledSteps:
                  x_spec: tf.TensorSpec, y_spec: tf.TensorSpec, jit_compile: bool,
                  trace_counts: Counter, train_metrics: list | None = None,
                  n_classes: int | None = None, w_spec: tf.TensorSpec | None = None,
-                 class_weight: tf.Variable | None = None) -> None:
+                 class_weight: tf.Variable | None = None,
+                 gather: Callable | None = None) -> None:
         self.model, self.opts, self.loss_fn, self.metrics = model, optimizers, loss_fn, metrics
+        # batches from arrays placed on a device: the iterator yields indices, gather(i) the
+        # batch (tflearner.data.placement)
+        self.gather = gather
         self.train_metrics = list(train_metrics or [])
         self.opt = optimizers[-1]  # scales the loss under float16 (one group only)
         self.hypers, self.strategy, self.distributed = hypers, strategy, distributed
@@ -238,12 +245,16 @@ class CompiledSteps:
     def _train_steps(self, iterator, plan, n, carry, limits):
         self.trace_counts["train"] += 1
         ema = {k: carry[k] for k in ("avg", "count", "best")}
+        spec = iterator.element_spec
+        indices = self.gather is not None and isinstance(spec, tf.TensorSpec)  # placed arrays
 
         def body(i, ema, code, out):
             batch = iterator.get_next_as_optional()
 
             def run():
-                elem = batch.get_value()  # (x, y) or (x, y, sample_weight)
+                elem = batch.get_value()  # (x, y) or (x, y, sample_weight), or indices
+                if indices:
+                    elem = self.gather(elem)
                 x, y, w = elem[0], elem[1], elem[2] if len(elem) > 2 else None
                 row, new_ema, new_code = self._one_batch(x, y, w, plan[i], ema, limits)
                 return new_ema, new_code, out.write(i, row)

@@ -96,7 +96,11 @@ class TrainLoop:
                  strategy: tf.distribute.Strategy | None = None,
                  train_metrics: list[keras.metrics.Metric] | None = None,
                  n_classes: int | None = None,
-                 class_weight: tf.Variable | None = None) -> None:
+                 class_weight: tf.Variable | None = None,
+                 placed: Any = None) -> None:
+        #: training arrays placed on a device (``DataBundle.placed``): fitting ``placed.host_train``
+        #: iterates ``placed.indices`` and the step gathers the batches (None: no placement)
+        self.placed = placed
         self.n_classes = n_classes  # sparse labels are checked to lie in [0, n_classes)
         self.class_weight = class_weight
         self.model, self.optimizers, self.loss_fn, self.metrics = (model, list(optimizers),
@@ -121,7 +125,8 @@ class TrainLoop:
                              self.metrics, self.hypers, self.strategy, self.distributed,
                              self.x_spec, self.y_spec, self.jit_compile, self.trace_counts,
                              self.train_metrics, n_classes=self.n_classes, w_spec=self.w_spec,
-                             class_weight=self.class_weight)
+                             class_weight=self.class_weight,
+                             gather=None if self.placed is None else self.placed.gather)
 
     def set_class_weight(self, class_weight: tf.Variable) -> None:
         """Weigh the training loss by ``class_weight[label]`` from now on (rebuilds the steps
@@ -167,6 +172,8 @@ class TrainLoop:
         if valid is not None:
             self.check_dataset("valid", valid)
         n = int(train.cardinality())
+        placed = self.placed is not None and train is self.placed.host_train
+        source = self.placed.indices if placed else train  # same order, gathered in the step
         self._with_train_metrics = bool(with_train_metrics) and bool(self.train_metrics)
         state = FitState(learner=learner, hypers=self.hypers, epochs=epochs,
                          n_iter=n if n >= 0 else None, limits=limits, resume=resume,
@@ -184,7 +191,7 @@ class TrainLoop:
                 state.epoch, state.iter, state.logs = epoch, skip, {}
                 start = time.perf_counter()
                 cbs("before_epoch", state)
-                self._train_epoch(train, state, cbs, skip)
+                self._train_epoch(source, state, cbs, skip)
                 if valid is not None:
                     self._validate(valid, state, cbs)
                 state.logs["time"] = time.perf_counter() - start
