@@ -137,3 +137,66 @@ def test_defaults_are_the_documented_ones():
     assert aug_transforms() == ImageAugment(flip=True, flip_vert=False, rotate=10.0, zoom=0.1,
                                             translate=0.1, brightness=0.2, contrast=0.2,
                                             p_affine=0.75, p_lighting=0.75)
+
+
+CIFAR = {"flip": False, "rotate": 0, "zoom": 0, "translate": 0, "brightness": 0, "contrast": 0}
+
+
+def test_pad_crop_is_a_shifted_window_of_the_reflected_image(img):
+    aug = aug_transforms(**CIFAR, pad=4)
+    src = np.pad(img.numpy(), [(4, 4), (4, 4), (0, 0)], mode="reflect")
+    offsets = set()
+    for i in range(40):
+        out = aug(img, example_seed(0, 1, i)).numpy()
+        assert out.shape == (32, 32, 3)
+        hits = [(dy, dx) for dy in range(9) for dx in range(9)
+                if np.array_equal(out, src[dy:dy + 32, dx:dx + 32])]
+        assert len(hits) == 1, f"draw {i} is no window of the reflect-padded image"
+        offsets.add(hits[0])
+    assert len(offsets) > 20  # offsets spread over the 9 x 9 choices, not a fixed crop
+
+
+def test_cutout_writes_one_square_inside_the_image(img):
+    assert not (img.numpy() == 0.5).all(-1).any()  # no pixel of the image is the fill already
+    aug = aug_transforms(**CIFAR, cutout=8)
+    base = img.numpy()
+    corners = set()
+    for i in range(40):
+        out = aug(img, example_seed(0, 1, i)).numpy()
+        filled = (out == 0.5).all(-1)
+        rows, cols = np.nonzero(filled)
+        y0, x0 = rows.min(), cols.min()
+        assert filled[y0:y0 + 8, x0:x0 + 8].all() and filled.sum() == 64
+        assert y0 + 8 <= 32 and x0 + 8 <= 32
+        np.testing.assert_array_equal(out[~filled], base[~filled])  # the rest untouched
+        corners.add((y0, x0))
+    assert len(corners) > 20
+
+
+def test_pad_and_cutout_are_seeded_and_leave_the_other_draws_alone(img):
+    s = example_seed(7, 3, 11)
+    both = aug_transforms(p_affine=1.0, p_lighting=1.0, pad=4, cutout=8)
+    np.testing.assert_array_equal(both(img, s).numpy(), both(img, example_seed(7, 3, 11)).numpy())
+    assert not np.array_equal(both(img, s).numpy(), both(img, example_seed(7, 3, 12)).numpy())
+    # pad=0, cutout=0 are the old transform, draw for draw
+    plain = aug_transforms(p_affine=1.0, p_lighting=1.0)
+    off = aug_transforms(p_affine=1.0, p_lighting=1.0, pad=0, cutout=0)
+    np.testing.assert_array_equal(plain(img, s).numpy(), off(img, s).numpy())
+
+
+@pytest.mark.parametrize("kwargs,err,words", [
+    ({"pad": -1}, ValueError, "pad must be an int >= 0, got -1"),
+    ({"pad": 2.0}, TypeError, "pad must be an int >= 0, got 2.0 (float)"),
+    ({"cutout": True}, TypeError, "cutout must be an int >= 0"),
+])
+def test_pad_cutout_argument_errors(kwargs, err, words):
+    with pytest.raises(err) as e:
+        aug_transforms(**kwargs)
+    assert words in str(e.value)
+
+
+def test_pad_or_cutout_too_big_for_the_image_is_named(img):
+    with pytest.raises(ValueError, match=r"pad must be smaller than the image \(32x32\)"):
+        aug_transforms(**CIFAR, pad=32)(img, example_seed(0, 1, 0))
+    with pytest.raises(ValueError, match=r"cutout must be at most the image size \(32x32\)"):
+        aug_transforms(**CIFAR, cutout=33)(img, example_seed(0, 1, 0))

@@ -11,7 +11,14 @@ same images. Per example, on float32 ``(h, w, c)`` images in ``[0, 1]``:
    one bilinear resampling about the centre (``ImageProjectiveTransformV3``, the op behind Keras'
    ``RandomRotation`` / ``RandomZoom`` / ``RandomTranslation``), borders filled by reflection;
 3. lighting, with probability ``p_lighting``: add ``U(-brightness, brightness)``, then scale the
-   contrast about the image mean by ``U(1 - contrast, 1 + contrast)``; clipped to ``[0, 1]``.
+   contrast about the image mean by ``U(1 - contrast, 1 + contrast)``; clipped to ``[0, 1]``;
+4. pad-crop (``pad`` pixels, 0: off): reflect-pad every side by ``pad``, then crop the original
+   size back at a uniform offset in ``{0, ..., 2 pad}`` each way (the CIFAR "pad 4, random
+   crop" augmentation; reflection as in Myrtle's ResNet-9 recipe);
+5. cutout (``cutout`` pixels, 0: off): one ``cutout x cutout`` square, placed uniformly so that
+   it lies inside the image, set to :data:`CUTOUT_FILL` (DeVries & Taylor, 2017).
+
+Steps 1-3 are the defaults of :func:`aug_transforms`; 4 and 5 are off unless asked for.
 
 This runs in the ``tf.data`` pipeline on the CPU. The GPU-friendly alternative is Keras'
 augmentation layers inside the model (``keras.layers.RandomFlip``, ``RandomRotation``, ...),
@@ -25,11 +32,14 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
-from ..core.checks import check_bool, check_real
+from ..core.checks import check_bool, check_int, check_real, fail
 
-__all__ = ["ImageAugment", "aug_transforms", "example_seed"]
+__all__ = ["CUTOUT_FILL", "ImageAugment", "aug_transforms", "example_seed"]
 
 _SALT = 0x617567  # "aug": keeps augmentation draws apart from the shuffle's (seed, epoch) key
+#: What cutout writes into its square: mid-grey, about CIFAR-10's mean pixel (0.49, 0.48, 0.45);
+#: Myrtle's recipe cuts out after normalising, with 0, which is the mean pixel exactly.
+CUTOUT_FILL = 0.5
 
 
 def example_seed(seed: tf.Tensor, epoch: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
@@ -59,6 +69,8 @@ class ImageAugment:
     contrast: float = 0.2
     p_affine: float = 0.75
     p_lighting: float = 0.75
+    pad: int = 0
+    cutout: int = 0
 
     @property
     def has_affine(self) -> bool:
@@ -79,7 +91,42 @@ class ImageAugment:
             x = self._affine(x, seeds[2], seeds[3])
         if self.has_lighting:
             x = self._lighting(x, seeds[4], seeds[5])
+        if self.pad or self.cutout:
+            self._check_size(x)
+        if self.pad:
+            x = self._pad_crop(x, seeds[6])
+        if self.cutout:
+            x = self._cutout(x, seeds[7])
         return x
+
+    def _check_size(self, x: tf.Tensor) -> None:
+        h, w = x.shape[0], x.shape[1]
+        if h is None or w is None:
+            return  # a dynamic size: TensorFlow's own op errors apply
+        if self.pad and self.pad >= min(h, w):
+            raise fail("pad", f"smaller than the image ({h}x{w}) for a reflected border",
+                       self.pad, "e.g. pad=4 for 32x32 images.")
+        if self.cutout > min(h, w):
+            raise fail("cutout", f"at most the image size ({h}x{w})", self.cutout,
+                       "e.g. cutout=8 for 32x32 images.")
+
+    def _pad_crop(self, x: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+        p = self.pad
+        padded = tf.pad(x, [[p, p], [p, p], [0, 0]], mode="REFLECT")
+        dy, dx = tf.unstack(tf.random.stateless_uniform([2], seed, 0, 2 * p + 1, tf.int32))
+        out = tf.slice(padded, tf.stack([dy, dx, 0]), tf.shape(x))
+        return tf.ensure_shape(out, x.shape)
+
+    def _cutout(self, x: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+        k = self.cutout
+        h, w = tf.shape(x)[0], tf.shape(x)[1]
+        u = tf.random.stateless_uniform([2], seed, minval=0.0, maxval=1.0)
+        y0 = tf.cast(u[0] * tf.cast(h - k + 1, tf.float32), tf.int32)
+        x0 = tf.cast(u[1] * tf.cast(w - k + 1, tf.float32), tf.int32)
+        rows = tf.range(h)[:, None]
+        cols = tf.range(w)[None, :]
+        inside = (rows >= y0) & (rows < y0 + k) & (cols >= x0) & (cols < x0 + k)
+        return tf.where(inside[:, :, None], tf.constant(CUTOUT_FILL, x.dtype), x)
 
     def _affine(self, x: tf.Tensor, seed: tf.Tensor, p_seed: tf.Tensor) -> tf.Tensor:
         u = tf.random.stateless_uniform([4], seed, minval=-1.0, maxval=1.0)
@@ -115,14 +162,21 @@ class ImageAugment:
 def aug_transforms(flip: bool = True, rotate: float = 10.0, zoom: float = 0.1,
                    translate: float = 0.1, brightness: float = 0.2, contrast: float = 0.2, *,
                    flip_vert: bool = False, p_affine: float = 0.75,
-                   p_lighting: float = 0.75) -> ImageAugment:
+                   p_lighting: float = 0.75, pad: int = 0, cutout: int = 0) -> ImageAugment:
     """fastai-style augmentation for the training split (see the module docstring for the draws).
 
     ``rotate`` in degrees (>= 0, at most 180); ``zoom``, ``translate`` fractions in ``[0, 1)``;
     ``brightness`` an additive shift in ``[0, 1]``; ``contrast`` in ``[0, 1)``; ``p_affine``,
-    ``p_lighting`` probabilities in ``[0, 1]``. Zero turns a transform off.
+    ``p_lighting`` probabilities in ``[0, 1]``; ``pad`` (reflect-pad then random crop) and
+    ``cutout`` (square side) in pixels, integers >= 0, smaller than the image. Zero turns a
+    transform off.
 
     >>> data = DataBundle.from_folder("pets", augment=aug_transforms(rotate=20))
+
+    CIFAR-10's classic "flip, pad 4, random crop" (plus cutout 8, as Myrtle's ResNet-9):
+
+    >>> cifar = aug_transforms(rotate=0, zoom=0, translate=0, brightness=0, contrast=0,
+    ...                        pad=4, cutout=8)
     """
     def frac(name, value, high, high_open, fix):
         req = f"a finite number in [0, {high:g}{')' if high_open else ']'}"
@@ -141,4 +195,7 @@ def aug_transforms(flip: bool = True, rotate: float = 10.0, zoom: float = 0.1,
                       "the largest relative contrast change, e.g. 0.2."),
         p_affine=frac("p_affine", p_affine, 1.0, False, "a probability, e.g. 0.75."),
         p_lighting=frac("p_lighting", p_lighting, 1.0, False, "a probability, e.g. 0.75."),
+        pad=check_int("pad", pad, 0, fix="the reflected border in pixels, e.g. pad=4 (0: off)."),
+        cutout=check_int("cutout", cutout, 0,
+                         fix="the side of the cut-out square in pixels, e.g. cutout=8 (0: off)."),
     )
