@@ -212,7 +212,7 @@ def _finetune_model(a):
 
 
 def _few_labels(a):
-    (x, y), (xv, yv) = cifar(a.cifar, 25000, 2000, classes=(5, 6, 7, 8, 9))
+    (x, y), (xv, yv) = cifar(a.cifar, 25000, 1000, classes=(5, 6, 7, 8, 9))
     rng = np.random.default_rng(0)
     keep = np.sort(np.concatenate([rng.choice(np.flatnonzero(y == c), 100, replace=False)
                                    for c in range(5)]))
@@ -240,22 +240,15 @@ COMBOS = [
     Combo("diabetes-mlp-adam-regression", lambda a: _split(*standardized("diabetes", True)),
           lambda a: mlp(10, (64,), 1, activation=None), lambda: "adam", 32, 30, (-4.5, 0.0),
           regression=True),
-    Combo("cifar5k-lenet-sgdmom", lambda a: cifar(a.cifar, 5000, 2000), lambda a: LeNet(),
-          sgd_mom, 64, 3, (-4.0, 0.5), needs_cifar=True),
-    Combo("cifar5k-lenet-adam-b256-6ep", lambda a: cifar(a.cifar, 5000, 2000),
-          lambda a: LeNet(), lambda: "adam", 256, 6, (-4.5, 0.0), needs_cifar=True),
-    Combo("cifar5k-mlp-sgd", lambda a: cifar(a.cifar, 5000, 2000),
-          lambda a: keras.Sequential([keras.Input((32, 32, 3)), L.Flatten(),
-                                      L.Dense(256, activation="relu"),
-                                      L.Dense(10, activation="softmax")], name="cifar_mlp"),
-          lambda: "sgd", 128, 4, (-3.0, 1.0), needs_cifar=True),
-    Combo("cifar5k-bncnn-sgdmom", lambda a: cifar(a.cifar, 5000, 2000), lambda a: bn_cnn(),
-          sgd_mom, 128, 3, (-3.0, 1.5), needs_cifar=True),
-    Combo("cifar5k-resnet-adamw", lambda a: cifar(a.cifar, 5000, 2000),
+    Combo("cifar3k-lenet-sgdmom", lambda a: cifar(a.cifar, 3000, 1000), lambda a: LeNet(),
+          sgd_mom, 64, 3, (-3.5, 0.0), needs_cifar=True),
+    Combo("cifar3k-bncnn-sgdmom", lambda a: cifar(a.cifar, 3000, 1000), lambda a: bn_cnn(),
+          sgd_mom, 128, 4, (-2.5, 1.0), needs_cifar=True),
+    Combo("cifar3k-resnet-adamw", lambda a: cifar(a.cifar, 3000, 1000),
           lambda a: small_resnet(), lambda: keras.optimizers.AdamW(weight_decay=5e-4), 128, 3,
-          (-4.0, 0.5), needs_cifar=True),
+          (-3.5, 0.0), needs_cifar=True),
     Combo("cifar-finetune-adam", _few_labels, _finetune_model, lambda: "adam", 32, 4,
-          (-4.5, 0.0), fine_tune=True, needs_cifar=True),
+          (-4.0, -0.5), fine_tune=True, needs_cifar=True),
 ]
 
 
