@@ -170,6 +170,8 @@ def test_valid_pct_outside_0_1_is_an_argparse_error(capsys):
     (["fit", "--start-lr", "1", "--end-lr", "0.5"], "--end-lr must be a number > --start-lr 1"),
     (["fit", "--num-it", "1"], "--num-it must be an integer >= 2, got 1"),
     (["lr-find", "--num-it", "1"], "--num-it must be an integer >= 2, got 1"),
+    (["fit", "--max-lr", "0.1", "--repeats", "3"],
+     "--repeats sets the LR finder's sweep, which runs only with --max-lr suggest"),
     (["fit", "--max-lr", "0.1", "--end-lr", "100"],
      "--end-lr sets the LR finder's sweep, which runs only with --max-lr suggest, got --max-lr "
      "0.1; leave it out, or pass --max-lr suggest."),
@@ -185,6 +187,10 @@ def test_a_sweep_lr_that_is_not_positive_is_an_argparse_error(capsys):
         main(["lr-find", "--start-lr", "0"])
     assert exc.value.code == 2
     assert "argument --start-lr: expected a positive number, got '0'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["lr-find", "--repeats", "0"])
+    assert exc.value.code == 2
+    assert "argument --repeats: expected a positive integer, got '0'" in capsys.readouterr().err
 
 
 class _Swept(Exception):
@@ -192,10 +198,10 @@ class _Swept(Exception):
 
 
 @pytest.mark.parametrize("command,flags,expected", [
-    ("fit", ["--start-lr", "1e-5", "--end-lr", "3", "--num-it", "7"],
-     {"start_lr": 1e-5, "end_lr": 3.0, "num_it": 7}),
-    ("fit", [], {"start_lr": 1e-7, "end_lr": 10.0, "num_it": 100}),  # lr_find's own defaults
-    ("demo", [], {"start_lr": 1e-7, "end_lr": 100.0, "num_it": 100}),  # the demo's end_lr
+    ("fit", ["--start-lr", "1e-5", "--end-lr", "3", "--num-it", "7", "--repeats", "3"],
+     {"start_lr": 1e-5, "end_lr": 3.0, "num_it": 7, "repeats": 3}),
+    ("fit", [], {"start_lr": 1e-7, "end_lr": 10.0, "num_it": 100, "repeats": 1}),  # lr_find's
+    ("demo", [], {"start_lr": 1e-7, "end_lr": 100.0, "num_it": 100, "repeats": 1}),  # demo's
 ])
 def test_fit_max_lr_suggest_passes_the_sweep_options_to_lr_find(tmp_path, monkeypatch, capsys,
                                                                 command, flags, expected):

@@ -14,9 +14,10 @@ sub-folder per class (``pets/cat/1.jpg``; ``--valid-pct`` of it held out, defaul
 options: ``--img-size N`` (images resized to N×N, default 32; CIFAR-10 is 32 only),
 ``--augment/--no-augment`` (``aug_transforms()`` on the training split; default on). The
 model is LeNet-5 for ``(N, N, 3)`` inputs and one output per class.
-``--start-lr``, ``--end-lr``, ``--num-it``: the LR finder's sweep (``lr-find``, and ``fit`` /
-``demo`` with ``--max-lr suggest``; refused with a numeric ``--max-lr``), by default lr_find's
-``1e-7``, ``10``, ``100``; the demo sweeps to ``--end-lr 100`` (see ``DEMO_END_LR``).
+``--start-lr``, ``--end-lr``, ``--num-it``, ``--repeats``: the LR finder's sweep (``lr-find``,
+and ``fit`` / ``demo`` with ``--max-lr suggest``; refused with a numeric ``--max-lr``), by
+default lr_find's ``1e-7``, ``10``, ``100``, ``1``; the demo sweeps to ``--end-lr 100`` (see
+``DEMO_END_LR``). ``--repeats K`` runs K sweeps and reports the suggestions' spread.
 ``--out DIR`` receives ``lr_find.png``, ``loss.png``, ``sched.png``, ``history.json`` (the
 recorder's per-batch and per-epoch history and the suggestions), ``weights.npz`` and, after
 ``fit`` / ``demo``, ``export/`` (``model.keras`` + ``tflearner.json``, for ``load_learner``
@@ -58,7 +59,7 @@ CIFAR_SIZE = 32  # CIFAR-10's images are 32×32; --img-size resizes image folder
 MIN_IMG_SIZE = 16  # LeNet-5's two 5×5 valid convolutions and two 2×2 poolings
 _SEED_LIMIT = 2**32  # what set_seed / numpy accept: [0, 2**32)
 #: lr_find's own defaults, for --start-lr / --end-lr / --num-it.
-SWEEP_DEFAULTS = {"start_lr": 1e-7, "end_lr": 10.0, "num_it": 100}
+SWEEP_DEFAULTS = {"start_lr": 1e-7, "end_lr": 10.0, "num_it": 100, "repeats": 1}
 #: The demo's --end-lr: LeNet + plain SGD on the shipped sample is still stable at lr_find's
 #: end_lr=10 after 100 steps, so that sweep ends on a falling loss and warns about it; by 100
 #: the loss diverges (at lr ~43, seed 0), so the curve has its minimum and its turn.
@@ -155,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"lr_find's last LR, > --start-lr (default: {end_lr:g})")
         sp.add_argument("--num-it", type=_positive_int, default=None, metavar="N",
                         help=f"lr_find's steps, >= 2 (default: {SWEEP_DEFAULTS['num_it']})")
+        sp.add_argument("--repeats", type=_positive_int, default=None, metavar="K",
+                        help="lr_find sweeps from the same start with K data orders: the "
+                             "suggestion is their geometric median, with its spread (default: 1)")
         sp.set_defaults(sweep_defaults={**SWEEP_DEFAULTS, "end_lr": end_lr})
 
     sp = sub.add_parser("lr-find", help="run the LR range test and save its plot")
@@ -385,7 +389,7 @@ def _history(learn: Any) -> dict[str, Any]:
     return {
         "lrs": clean(rec.lrs), "moms": clean(rec.moms), "losses": clean(rec.losses),
         "smooth_losses": clean(rec.smooth_losses), "epochs": rec.values,
-        "suggestions": {k: {"lr": s.lr, "lr_range": s.lr_range}
+        "suggestions": {k: {"lr": s.lr, "lr_range": s.lr_range, "spread": s.spread}
                         for k, s in rec.suggestions.items()},
         "lr_find": rec.lr_find_info,
     }

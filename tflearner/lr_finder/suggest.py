@@ -55,6 +55,7 @@ _WINDOW_FRACTION = 0.3  # Savitzky-Golay window, as a fraction of the number of 
 _POLYORDER = 3  # local cubic: keeps a sigmoid-like descent's steepest point in place
 _START_FRACTION = 1 / 3  # lr_range lower end: where the slope first reaches 1/3 of the steepest
 _BOTTOM_FRACTION = 0.05  # lr_range upper end: where the loss gets within 5 % of the drop of its min
+_POSITION = 0.5  # the answer's place from the steepest point (0) to the bottom (1), in log LR
 _NOISE_FACTOR = 6.0  # a real descent drops more than 6 noise units (white-noise model) ...
 _EMA_NOISE_FACTOR = 4.5  # ... and more than 4.5 wander units (EMA model, when beta is known)
 
@@ -472,7 +473,7 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None, *,
     i_up = i_min
     while i_up > i_steep + 1 and smooth[i_up - 1] <= smooth[i_min] + _BOTTOM_FRACTION * drop:
         i_up -= 1
-    i_lr = (i_steep + i_up) // 2
+    i_lr = i_steep + int(_POSITION * (i_up - i_steep))
 
     def lr_at(i: int) -> float:
         return float(lrs_a[i]) if even else float(10.0 ** x[i])
