@@ -210,3 +210,27 @@ def test_named_keras_losses_train_like_the_loss_objects():
     np.testing.assert_allclose(results[0], results[1], rtol=1e-6)
     with pytest.raises(ValueError, match="loss_fn='mse_typo' is not a Keras loss name"):
         Learner(mlp(c=1, softmax=False), data, loss_fn="mse_typo", quiet=True)
+
+
+def _none(lrs, losses):
+    return None
+
+
+def _fixed(lrs, losses):
+    return 2e-3
+
+
+def test_suggested_lr_falls_back_to_the_next_method_with_a_warning(learn):
+    with pytest.warns(UserWarning, match="none has no suggestion") as w:
+        res = learn.lr_find(num_it=30, end_lr=100, suggest_funcs=[_none, _fixed])
+    assert res.none is None and res.fixed == 2e-3
+    assert learn.suggested_lr == 2e-3  # what fit_one_cycle(max_lr=None) uses
+    text = [str(x.message) for x in w if "has no suggestion" in str(x.message)]
+    assert text == ["lr_find: none has no suggestion, so learn.suggested_lr (what "
+                    "fit_one_cycle(max_lr=None) uses) is fixed's 2.00e-03; look at the plot "
+                    "(learn.recorder.plot()) before you train with it."]
+    assert w[0].filename == __file__  # said at the caller's line
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing to fall back to: None, and no such warning
+        learn.lr_find(num_it=30, end_lr=100, suggest_funcs=[_none])
+    assert learn.suggested_lr is None

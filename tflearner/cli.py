@@ -475,7 +475,7 @@ def _train(args: argparse.Namespace) -> int:
             plt.close("all")
             print(f"saved: {out / 'lr_find.png'}, {out / 'history.json'}")
             return 0
-        max_lr = found[0]
+        max_lr = learn.suggested_lr  # the first method's, else the next one's (it warns)
         if max_lr is None:
             print("tflearner: error: lr_find gave no suggestion (see lr_find.png); pass "
                   "--max-lr NUMBER", file=sys.stderr)

@@ -144,6 +144,22 @@ def _outputs_probabilities(model: keras.Model, probe_out: np.ndarray) -> bool:
     return bool(np.all(rows >= 0) and np.allclose(rows.sum(-1), 1.0, atol=1e-4))
 
 
+def _first_suggestion(result: tuple) -> float | None:
+    """``learn.suggested_lr``: the first method's suggestion, else the next one that has one
+    (with a warning naming both), else None."""
+    names = result._fields
+    for i, lr in enumerate(result):
+        if lr is not None:
+            if i:
+                warnings.warn(
+                    f"lr_find: {names[0]} has no suggestion, so learn.suggested_lr (what "
+                    f"fit_one_cycle(max_lr=None) uses) is {names[i]}'s {lr:.2e}; look at the plot "
+                    f"(learn.recorder.plot()) before you train with it.", UserWarning,
+                    stacklevel=3)
+            return lr
+    return None
+
+
 def _named_loss(name: str) -> keras.losses.Loss:
     """A Keras loss by name, as ``model.compile(loss=name)`` takes it (``"mse"``,
     ``"sparse_categorical_crossentropy"``, ...), as a ``Loss`` that reduces to the batch mean."""
@@ -1039,7 +1055,9 @@ class Learner:
         loss exceeds ``div_threshold`` times its best (``stop_div``) or on a NaN/Inf loss, then
         restores every variable bit for bit (also after an exception or Ctrl-C). The curve and
         the suggestions stay in ``learn.recorder`` (``recorder.plot()`` draws them);
-        ``learn.suggested_lr`` holds the first suggestion, for ``fit_one_cycle(max_lr=None)``.
+        ``learn.suggested_lr`` holds the first suggestion, for ``fit_one_cycle(max_lr=None)``;
+        when the first method has none (``robust``: the curve never descends beyond its noise),
+        the next method's, with a warning that names it (``None`` if no method has one).
 
         ``repeats=k`` runs ``k`` sweeps, each from the same restored state but with its own
         data order (and augmentation); each suggestion is then the geometric median of the
@@ -1106,7 +1124,7 @@ class Learner:
                             "repeats": repeats}
         result = compute_suggestions(rec, names, funcs, num_it,
                                      sweeps if repeats > 1 else None)
-        self.suggested_lr = result[0]
+        self.suggested_lr = _first_suggestion(result)
         self._last_sweep = rec.lr_find_info  # for the guard rail; outlives the next fit's reset
         if show_plot:
             rec.plot()
