@@ -47,6 +47,7 @@ import numpy as np  # noqa: E402
 
 from tflearner import SGD, DataBundle, Learner, LeNet, load_cifar10  # noqa: E402
 from tflearner.core.snapshot import Snapshot  # noqa: E402
+from tflearner.lr_finder.repeats import bootstrap_curves, spread  # noqa: E402
 from tflearner.lr_finder.suggest import SUGGESTERS, robust, trim  # noqa: E402
 
 METHODS = tuple(SUGGESTERS)  # robust, valley, slide, steep, minimum
@@ -278,35 +279,19 @@ def train(learn: Learner, snap: Snapshot, combo: Combo, lr: float) -> tuple[floa
     return score_of(learn, combo), seconds
 
 
-def bootstrap_spread(lrs, raw, beta: float, num_it: int, n: int = 20, seed: int = 0) -> float:
-    """max / min of robust's suggestions on ``n`` curves rebuilt from one sweep: a wild
-    bootstrap (the raw loss's local trend plus its own residuals, each block of 5 flipped in
-    sign at random, which keeps their size where they are), re-smoothed with lr_find's EMA."""
-    lrs, raw = np.asarray(lrs, float), np.asarray(raw, float)
-    ok = np.isfinite(raw)
-    lrs, raw = lrs[ok], raw[ok]
-    if len(raw) < 20:
+def bootstrap_spread(lrs, raw, beta: float, num_it: int) -> float:
+    """max / min of robust's suggestions on the 20 curves of
+    :func:`tflearner.lr_finder.repeats.bootstrap_curves` (what ``lr_find()`` reports as
+    ``spread`` for one sweep); ``inf`` if some give none."""
+    curves = bootstrap_curves([math.nan if v is None else v for v in raw], beta)
+    if not curves:
         return math.inf
-    from scipy.signal import savgol_filter
-
-    trend = savgol_filter(raw, 11, 2, mode="interp")
-    resid = raw - trend
-    rng = np.random.default_rng(seed)
-    found = []
-    for _ in range(n):
-        signs = np.repeat(rng.choice([-1.0, 1.0], size=len(resid) // 5 + 1), 5)[: len(resid)]
-        y = trend + signs * resid
-        sm, avg = np.empty_like(y), 0.0
-        for i, v in enumerate(y):
-            avg = beta * avg + (1 - beta) * v
-            sm[i] = avg / (1 - beta ** (i + 1))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            s = robust(*trim(lrs, sm, num_it=num_it), num_it=num_it, beta=beta)
-        found.append(s.lr)
-    if any(f is None for f in found):
-        return math.inf
-    return float(max(found) / min(found))
+    lrs = np.asarray(lrs[: len(curves[0])], dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        found = [robust(*trim(lrs, c, num_it=num_it), num_it=num_it, beta=beta).lr
+                 for c in curves]
+    return spread(found)
 
 
 def run_seed(combo: Combo, seed: int, args, cache: dict) -> dict:
@@ -370,14 +355,38 @@ def _r(values) -> list:
     return [float(f"{v:.6g}") if math.isfinite(v) else None for v in map(float, values)]
 
 
+def _at(result: dict, name: str) -> dict | None:
+    """The run at ``name``'s suggestion; ``"default"`` is what ``learn.suggested_lr`` holds
+    (robust's, else valley's), so it is one of those two runs."""
+    if name == "default":
+        return result["at"]["robust"] or result["at"]["valley"]
+    return result["at"].get(name)
+
+
 def regret(result: dict, name: str) -> float:
     grid = list(result["grid"].values())
-    at = result["at"].get(name)
+    at = _at(result, name)
     return max(grid) - (min(grid) if at is None else at["score"])
 
 
+def noise_floor(rs: list[dict]) -> float:
+    """The spread (max - min) over seeds of the score at the grid LR with the best mean: how far
+    apart runs at one and the same LR land, the resolution of this combination's regrets."""
+    lrs = list(rs[0]["grid"])
+    best = max(lrs, key=lambda lr: statistics.mean(r["grid"][lr] for r in rs))
+    scores = [r["grid"][best] for r in rs]
+    return max(scores) - min(scores)
+
+
+def mean_regret(rs: list[dict], name: str) -> float:
+    """Regret of the seeds' mean: best mean grid score - mean score at the suggestions."""
+    lrs = list(rs[0]["grid"])
+    best = max(statistics.mean(r["grid"][lr] for r in rs) for lr in lrs)
+    return best - statistics.mean(max(r["grid"].values()) - regret(r, name) for r in rs)
+
+
 def report(results: list[dict]) -> None:
-    names = [*METHODS, "robust x3"]
+    names = ["default", *METHODS, "robust x3"]
     by_combo: dict[str, list[dict]] = {}
     for r in results:
         by_combo.setdefault(r["combo"], []).append(r)
@@ -390,23 +399,34 @@ def report(results: list[dict]) -> None:
         for name in names:
             cells = []
             for r in rs:
-                at = r["at"].get(name)
+                at = _at(r, name)
                 cells.append("    none" if at is None else f"{at['lr']:.2g}:{regret(r, name):+.1f}")
-            print(f"   {name:10s} " + "  ".join(f"{c:>12s}" for c in cells))
+            print(f"   {name:10s} " + "  ".join(f"{c:>12s}" for c in cells)
+                  + f"   seeds' mean {mean_regret(rs, name):+.1f}")
         spreads = ", ".join(f"{r['repeat_spread']:.2f}" for r in rs)
         boots = ", ".join(f"{r['bootstrap_spread']:.2f}" for r in rs)
         cost = statistics.median(r["lr_find_seconds"] / r["run_seconds"] for r in rs)
-        print(f"   robust spread x3: {spreads}; bootstrap: {boots}; lr_find / run: {cost:.2f}")
+        print(f"   robust spread x3: {spreads}; bootstrap: {boots}; lr_find / run: {cost:.2f}; "
+              f"same-LR spread over seeds {noise_floor(rs):.1f} points")
     print("\n== overall: regret in points (best grid - at suggestion), over every (combo, seed)")
     print(f"   {'method':10s} {'mean':>6s} {'worst':>6s} {'median':>7s}  worst at")
     for name in names:
         reg = [(regret(r, name), r["combo"], r["seed"]) for r in results]
         worst = max(reg)
+        combo_means = [mean_regret(rs, name) for rs in by_combo.values()]
         print(f"   {name:10s} {statistics.mean(v for v, *_ in reg):6.2f} {worst[0]:6.2f} "
-              f"{statistics.median(v for v, *_ in reg):7.2f}  {worst[1]} seed {worst[2]}")
+              f"{statistics.median(v for v, *_ in reg):7.2f}  {worst[1]} seed {worst[2]};"
+              f" seeds' mean: mean {statistics.mean(combo_means):.2f}, worst "
+              f"{max(combo_means):.2f}")
     costs = [r["lr_find_seconds"] / r["run_seconds"] for r in results]
     print(f"   lr_find cost / one full run: median {statistics.median(costs):.2f}, "
           f"range {min(costs):.2f}-{max(costs):.2f}")
+    floors = {c: noise_floor(rs) for c, rs in by_combo.items()}
+    quiet = [r for r in results if floors[r["combo"]] <= 3.0]
+    for name in ("default", "robust x3", "valley"):
+        reg = [regret(r, name) for r in quiet]
+        print(f"   {name:10s} on the {len(quiet)} runs of combinations whose same-LR spread is "
+              f"<= 3 points: mean {statistics.mean(reg):.2f}, worst {max(reg):.2f}")
     high = [regret(r, "robust") > 2.0 for r in results]
     for label, key in (("3-sweep spread", "repeat_spread"), ("bootstrap", "bootstrap_spread")):
         vals = [r[key] for r in results]

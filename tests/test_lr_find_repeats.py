@@ -17,7 +17,17 @@ import tensorflow as tf  # noqa: E402
 from conftest import blobs, mlp  # noqa: E402
 
 from tflearner import Callback, DataBundle, Learner, Suggestion  # noqa: E402
-from tflearner.lr_finder.repeats import SPREAD_WARN, band, combine, spread  # noqa: E402
+from tflearner.lr_finder import finder  # noqa: E402
+from tflearner.lr_finder.repeats import (  # noqa: E402
+    BOOTSTRAP_CURVES,
+    SPREAD_WARN,
+    band,
+    bootstrap_curves,
+    combine,
+    debiased_ema,
+    spread,
+)
+from tflearner.lr_finder.suggest import robust, trim  # noqa: E402
 
 
 def _state(learn):
@@ -113,7 +123,9 @@ def test_repeats_leaves_no_trace_and_sweep_one_is_lr_find(learn):
     assert res.spread["robust"] == pytest.approx(max(per) / min(per))
     assert rec.suggestions["robust"].spread == res.spread["robust"]
     assert learn.suggested_lr == res.robust
-    assert single.spread == {"robust": None, "valley": None}
+    # one sweep: each built-in method's spread over bootstrap copies of its own noise
+    assert set(single.spread) == {"robust", "valley"}
+    assert all(v is not None and v >= 1.0 for v in single.spread.values())
 
 
 def test_repeats_are_reproducible(learn):
@@ -221,16 +233,60 @@ def _fixed(lrs, losses):
 
 
 def test_suggested_lr_falls_back_to_the_next_method_with_a_warning(learn):
-    with pytest.warns(UserWarning, match="none has no suggestion") as w:
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
         res = learn.lr_find(num_it=30, end_lr=100, suggest_funcs=[_none, _fixed])
     assert res.none is None and res.fixed == 2e-3
     assert learn.suggested_lr == 2e-3  # what fit_one_cycle(max_lr=None) uses
-    text = [str(x.message) for x in w if "has no suggestion" in str(x.message)]
-    assert text == ["lr_find: none has no suggestion, so learn.suggested_lr (what "
-                    "fit_one_cycle(max_lr=None) uses) is fixed's 2.00e-03; look at the plot "
-                    "(learn.recorder.plot()) before you train with it."]
-    assert w[0].filename == __file__  # said at the caller's line
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # nothing to fall back to: None, and no such warning
+    said = [x for x in w if "has no suggestion" in str(x.message)]
+    assert [str(x.message) for x in said] == [
+        "lr_find: none has no suggestion, so learn.suggested_lr (what fit_one_cycle(max_lr=None)"
+        " uses) is fixed's 2.00e-03; look at the plot (learn.recorder.plot()) before you train "
+        "with it."]
+    assert said[0].filename == __file__  # said at the caller's line
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
         learn.lr_find(num_it=30, end_lr=100, suggest_funcs=[_none])
-    assert learn.suggested_lr is None
+    assert learn.suggested_lr is None  # nothing to fall back to: None, and no such warning
+    assert not [x for x in w if "has no suggestion" in str(x.message)]
+
+
+# ---- one sweep: the bootstrap spread -------------------------------------------------------
+def test_debiased_ema_by_hand():
+    # avg: 0.5, then 0.5*0.5 + 0.5*2 = 1.25; debiased: 0.5/0.5 = 1, 1.25/0.75 = 5/3
+    np.testing.assert_allclose(debiased_ema(np.array([1.0, 2.0]), 0.5), [1.0, 5.0 / 3.0])
+    np.testing.assert_allclose(debiased_ema(np.full(7, 3.0), 0.9), np.full(7, 3.0))
+
+
+def test_bootstrap_curves_resample_the_noise_only():
+    x = np.linspace(-1, 1, 60)
+    smooth_raw = 2.0 - 0.5 * x + 0.3 * x ** 2  # a quadratic: its local trend is itself
+    for c in bootstrap_curves(smooth_raw, 0.9, n=3):
+        np.testing.assert_allclose(c, debiased_ema(smooth_raw, 0.9), rtol=1e-9)
+    noisy = smooth_raw * np.exp(0.05 * np.random.default_rng(0).standard_normal(60))
+    a, b = bootstrap_curves(noisy, 0.9, n=2, seed=1), bootstrap_curves(noisy, 0.9, n=2, seed=1)
+    np.testing.assert_array_equal(a[0], b[0])  # seeded
+    assert not np.allclose(a[0], a[1])  # the copies differ ...
+    assert len(bootstrap_curves(noisy, 0.9)) == BOOTSTRAP_CURVES
+    # ... and only the finite prefix counts; too short a prefix gives none
+    assert len(bootstrap_curves(np.r_[noisy[:30], np.nan, noisy[31:]], 0.9, n=1)[0]) == 30
+    assert bootstrap_curves(noisy[:19], 0.9) == []
+
+
+def test_one_sweeps_spread_is_robust_over_the_bootstrap_curves(learn, monkeypatch):
+    res = learn.lr_find(num_it=40, end_lr=100)
+    rec = learn.recorder
+    curves = bootstrap_curves(rec.losses, rec.lr_find_info["beta"])
+    lrs = np.asarray(rec.lrs[: len(curves[0])])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        found = [robust(*trim(lrs, c, num_it=40), 40, beta=rec.lr_find_info["beta"],
+                        stop_reason=rec.lr_find_info["stop_reason"]).lr for c in curves]
+    assert res.spread["robust"] == pytest.approx(spread(found))
+    assert rec.suggestions["robust"].spread == res.spread["robust"]
+    custom = learn.lr_find(num_it=40, end_lr=100, suggest_funcs=["robust", _fixed])
+    assert custom.spread["fixed"] is None  # custom suggesters are not re-run
+    monkeypatch.setattr(finder, "SPREAD_WARN", 1.0)  # any spread above x1 now warns
+    with pytest.warns(UserWarning, match=r"the suggestion is uncertain: robust's .* moves over "
+                                         r"a x.* range \(above x1\) on 20 bootstrap copies"):
+        learn.lr_find(num_it=40, end_lr=100)

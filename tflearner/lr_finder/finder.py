@@ -29,8 +29,8 @@ from ..core.checks import check_bool, check_choice, check_int, check_real
 from ..core.contract import FitState, StopLimits
 from ..core.events import Callback
 from ..optim.accumulate import is_update_batch, update_index
-from .repeats import SPREAD_WARN, band, combine
-from .suggest import MIN_POINTS, Suggestion, get_suggester, trim
+from .repeats import BOOTSTRAP_CURVES, SPREAD_WARN, band, bootstrap_curves, combine, spread
+from .suggest import MIN_POINTS, SUGGESTERS, Suggestion, get_suggester, trim
 
 __all__ = ["LRFinder", "check_sweep_args", "resolve_suggesters", "compute_suggestions",
            "sweep_limits", "sweep_beta", "DEFAULT_SUGGESTIONS", "STOP_REASONS",
@@ -195,7 +195,9 @@ def compute_suggestions(rec: Any, names: Sequence[str], funcs: Sequence[Callable
     holds their :func:`~tflearner.lr_finder.repeats.combine` (geometric median and spread). The
     result then also has ``.spread``, ``{name: max / min of the k LRs}``, and a spread of the
     first method above :data:`~tflearner.lr_finder.repeats.SPREAD_WARN` warns. Without
-    ``sweeps`` the curve is ``rec``'s and ``.spread`` maps every name to None.
+    ``sweeps`` the curve is ``rec``'s and ``.spread`` is each built-in method's spread over
+    :data:`~tflearner.lr_finder.repeats.BOOTSTRAP_CURVES` bootstrap copies of its noise (None
+    for custom suggesters and when the method has no suggestion), with the same warning.
 
     What each sweep did is said once, here, and agrees with the plot title: the suggesters
     that take ``stop_reason`` get the sweep's (``"end"`` when there is none), and
@@ -238,7 +240,16 @@ def compute_suggestions(rec: Any, names: Sequence[str], funcs: Sequence[Callable
         messages = [(f"sweep{'s' if len(rs) > 1 else ''} {', '.join(map(str, rs))} of {k}: "
                      f"{message}", category, 0) for (message, category), rs in grouped.items()]
     if k == 1:
-        rec.suggestions = per_sweep[0]
+        rec.suggestions = _with_bootstrap_spread(per_sweep[0], rec, names, funcs, num_it,
+                                                 beta, curves[0].get("stop_reason") or "end")
+        first, sug = names[0], rec.suggestions[names[0]]
+        if sug.lr is not None and sug.spread is not None and sug.spread > SPREAD_WARN:
+            messages.append((
+                f"lr_find: the suggestion is uncertain: {first}'s {sug.lr:.2e} moves over a "
+                f"x{sug.spread:.3g} range (above x{SPREAD_WARN:g}) on {BOOTSTRAP_CURVES} "
+                "bootstrap copies of this sweep's batch noise; run lr_find(repeats=3) to see "
+                "it across data orders, or make the curve less noisy with a longer sweep "
+                "(num_it=200 or more) or a larger batch size.", UserWarning, 0))
     else:
         for curve, found in zip(curves, per_sweep, strict=True):
             curve["suggestions"] = found
@@ -284,6 +295,30 @@ def above_divergence(peak_lr: float, info: dict, suggested: float | None = None)
             f"x the LR at which the last lr_find stopped with the loss {info['stop_reason']} "
             f"({stop_lr:.3g}, step {info.get('stop_step')}): training will likely diverge too; "
             f"use {use}a peak LR below {stop_lr:.3g}.")
+
+
+def _with_bootstrap_spread(found: dict, rec: Any, names: Sequence[str],
+                           funcs: Sequence[Callable], num_it: int, beta: float | None,
+                           stop_reason: str) -> dict:
+    """``found`` with each built-in method's ``spread``: max / min of its suggestions on the
+    :func:`~tflearner.lr_finder.repeats.bootstrap_curves` of the recorded raw losses (``inf``
+    if some give none). Custom suggesters keep ``spread=None`` (they may not be pure)."""
+    if beta is None:
+        return found
+    curves = bootstrap_curves(rec.losses, beta)
+    if not curves:
+        return found
+    lrs = np.asarray(rec.lrs[: len(curves[0])], dtype=np.float64)
+    out = dict(found)
+    builtin = set(SUGGESTERS.values())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, fn in zip(names, funcs, strict=True):
+            if fn in builtin and found[name].lr is not None:
+                lrs_b = [_call(fn, *trim(lrs, c, num_it=num_it), num_it, beta, stop_reason).lr
+                         for c in curves]
+                out[name] = found[name]._replace(spread=spread(lrs_b))
+    return out
 
 
 def _library_dirs() -> tuple[str, ...]:

@@ -10,6 +10,9 @@ the recorded curves and the suggestions.
   no suggestion).
 * :func:`band` gives the pointwise median, minimum and maximum of the smoothed curves over the
   LRs every sweep reached, for the plot.
+* :func:`bootstrap_curves`: for a single sweep, ``n`` curves rebuilt from its raw losses (a wild
+  bootstrap of their residuals, re-smoothed as ``lr_find`` smooths), so the spread of one
+  sweep's suggestion can be measured without running more sweeps.
 * :data:`SPREAD_WARN`: the spread above which ``lr_find`` warns (``docs/lr_finder.md``, "How
   sure is the suggestion", has the measurement behind it).
 """
@@ -23,15 +26,21 @@ import numpy as np
 
 from .suggest import Suggestion
 
-__all__ = ["REPEAT_EPOCH_OFFSET", "SPREAD_WARN", "band", "combine", "spread"]
+__all__ = ["BOOTSTRAP_CURVES", "REPEAT_EPOCH_OFFSET", "SPREAD_WARN", "band", "bootstrap_curves",
+           "combine", "debiased_ema", "spread"]
 
 #: Sweep ``r`` of ``lr_find(repeats=k)`` starts at data epoch counter ``+ r * offset``: far from
 #: any epoch a real fit reaches, so each sweep sees a fresh data order and augmentation.
 REPEAT_EPOCH_OFFSET = 1 << 24
 
-#: ``lr_find(repeats=k)`` warns when the first suggester's spread (max / min LR of the ``k``
-#: sweeps) is above this factor.
+#: ``lr_find`` warns when the first suggester's spread (max / min LR of the ``k`` sweeps, or of
+#: the bootstrap curves of one sweep) is above this factor.
 SPREAD_WARN = 3.0
+
+#: How many bootstrap curves a single sweep's spread is measured on.
+BOOTSTRAP_CURVES = 20
+_BLOCK = 5  # residuals keep their sign in blocks of 5 points (the EMA correlates neighbours)
+_TREND_WINDOW = 11  # Savitzky-Golay window (quadratic) of the raw loss's local trend
 
 
 def spread(lrs: Sequence[float | None]) -> float | None:
@@ -112,3 +121,38 @@ def band(curves: Sequence[tuple[Sequence[float], Sequence[float]]]
         warnings.simplefilter("ignore", RuntimeWarning)
         return lrs, np.nanmedian(stack, axis=0), np.nanmin(stack, axis=0), \
             np.nanmax(stack, axis=0)
+
+
+def debiased_ema(values: np.ndarray, beta: float) -> np.ndarray:
+    """``avg_i = beta avg_{i-1} + (1 - beta) v_i``, ``out_i = avg_i / (1 - beta^(i+1))``: the
+    smoothing ``lr_find`` records as ``smooth_losses``."""
+    out, avg = np.empty(len(values)), 0.0
+    for i, v in enumerate(np.asarray(values, dtype=np.float64)):
+        avg = beta * avg + (1.0 - beta) * v
+        out[i] = avg / (1.0 - beta ** (i + 1))
+    return out
+
+
+def bootstrap_curves(raw: Sequence[float], beta: float, n: int = BOOTSTRAP_CURVES,
+                     seed: int = 0) -> list[np.ndarray]:
+    """``n`` smoothed curves rebuilt from one sweep's raw batch losses, for the spread of its
+    suggestion: the raw loss's local trend (a quadratic Savitzky-Golay fit over 11 points) plus
+    its own residuals, each block of 5 flipped in sign at random (a *wild* bootstrap: the noise
+    keeps its size where it was, small at low LRs and large near divergence), then smoothed by
+    :func:`debiased_ema` as ``lr_find`` smooths. Only the finite prefix of ``raw`` is used; an
+    empty list when it has fewer than 20 points. Seeded: the same input gives the same curves.
+    """
+    values = np.asarray(raw, dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(values))
+    if len(bad):
+        values = values[: bad[0]]
+    if len(values) < 20:
+        return []
+    from scipy.signal import savgol_filter
+
+    trend = savgol_filter(values, _TREND_WINDOW, 2, mode="interp")
+    resid = values - trend
+    rng = np.random.default_rng(seed)
+    blocks = len(values) // _BLOCK + 1
+    return [debiased_ema(trend + np.repeat(rng.choice([-1.0, 1.0], blocks), _BLOCK)[
+        : len(values)] * resid, beta) for _ in range(n)]
