@@ -39,6 +39,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -47,6 +48,7 @@ import numpy as np  # noqa: E402
 
 from tflearner import SGD, DataBundle, Learner, LeNet, load_cifar10  # noqa: E402
 from tflearner.core.snapshot import Snapshot  # noqa: E402
+from tflearner.lr_finder.finder import compute_suggestions, resolve_suggesters  # noqa: E402
 from tflearner.lr_finder.repeats import bootstrap_curves, spread  # noqa: E402
 from tflearner.lr_finder.suggest import SUGGESTERS, robust, trim  # noqa: E402
 
@@ -294,7 +296,8 @@ def bootstrap_spread(lrs, raw, beta: float, num_it: int) -> float:
     return spread(found)
 
 
-def run_seed(combo: Combo, seed: int, args, cache: dict) -> dict:
+def _learner(combo: Combo, seed: int, args) -> tuple[Learner, Snapshot]:
+    """The seed's Learner and a snapshot of its initial state (every run starts from it)."""
     (x, y), (xv, yv) = combo.data(args)
     data = DataBundle.from_arrays(x, y, valid=(xv, yv), batch_size=combo.batch_size, seed=seed,
                                   task="regression" if combo.regression else None)
@@ -304,34 +307,85 @@ def run_seed(combo: Combo, seed: int, args, cache: dict) -> dict:
                     loss_fn="mse" if combo.regression else None)
     if combo.fine_tune:
         learn.freeze()
-    snap = Snapshot(learn.state_variables(), scope=learn.scope).save()
-    n_vars = len(snap.variables)
+    return learn, Snapshot(learn.state_variables(), scope=learn.scope).save()
 
+
+def _sweep(combo: Combo, seed: int, args, learn: Learner) -> dict:
+    """lr_find() (timed) and lr_find(repeats=3) with every method, as recorded results."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         t0 = time.perf_counter()
         learn.lr_find()
         find_seconds = time.perf_counter() - t0
         one = dict(learn.recorder.suggestions)
-        res = learn.lr_find(repeats=REPEATS, suggest_funcs=METHODS)
+        learn.lr_find(repeats=REPEATS, suggest_funcs=METHODS)
     rec = learn.recorder
     sweeps = rec.sweeps
     assert one["robust"].lr == sweeps[0]["suggestions"]["robust"].lr, "sweep 1 != lr_find()"
-    out = {"combo": combo.name, "seed": seed, "lr_find_seconds": find_seconds,
-           "sweep_warnings": sorted({str(w.message)[:160] for w in caught}),
-           "sweeps": [{"lrs": _r(s["lrs"]), "losses": _r(s["losses"]),
-                       "smooth_losses": _r(s["smooth_losses"]), "stop_reason": s["stop_reason"],
-                       "suggestions": {m: s["suggestions"][m].lr for m in METHODS}}
-                      for s in sweeps],
-           "beta": rec.lr_find_info["beta"], "num_it": rec.lr_find_info["num_it"],
-           "repeat_robust": res.robust, "repeat_spread": res.spread["robust"],
-           "grid": {}, "at": {}}
-    out["bootstrap_spread"] = bootstrap_spread(sweeps[0]["lrs"], sweeps[0]["losses"],
-                                               out["beta"], out["num_it"])
+    return {"combo": combo.name, "seed": seed, "lr_find_seconds": find_seconds,
+            "sweep_warnings": sorted({str(w.message)[:160] for w in caught}),
+            "sweeps": [{"lrs": _r(s["lrs"]), "losses": _r(s["losses"]),
+                        "smooth_losses": _r(s["smooth_losses"]),
+                        "stop_reason": s["stop_reason"]} for s in sweeps],
+            "beta": rec.lr_find_info["beta"], "num_it": rec.lr_find_info["num_it"]}
+
+
+def suggest_recorded(out: dict) -> None:
+    """(Re)compute every suggestion of a recorded result with the library's current rules,
+    exactly as lr_find does (``compute_suggestions`` on the recorded curves): sweep 1's per
+    method, the 3-sweep robust and its spread, and the one-sweep bootstrap spread."""
+    def curve(values):
+        return [math.nan if v is None else v for v in values]
+
+    sweeps = [{"lrs": s["lrs"], "losses": curve(s["losses"]),
+               "smooth_losses": curve(s["smooth_losses"]), "stop_reason": s["stop_reason"]}
+              for s in out["sweeps"]]
+    names, funcs = resolve_suggesters(METHODS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for s in sweeps:
+            rec = SimpleNamespace(**{k: s[k] for k in ("lrs", "losses", "smooth_losses")},
+                                  lr_find_info={"beta": out["beta"],
+                                                "stop_reason": s["stop_reason"]})
+            compute_suggestions(rec, names, funcs, out["num_it"])
+            s["found"] = {m: rec.suggestions[m].lr for m in METHODS}
+        rec = SimpleNamespace(**{k: sweeps[0][k] for k in ("lrs", "losses", "smooth_losses")},
+                              lr_find_info={"beta": out["beta"],
+                                            "stop_reason": sweeps[0]["stop_reason"]})
+        res = compute_suggestions(rec, names, funcs, out["num_it"], [dict(s) for s in sweeps])
+    for recorded, s in zip(out["sweeps"], sweeps, strict=True):
+        recorded["suggestions"] = s["found"]
+    out["repeat_robust"], out["repeat_spread"] = res.robust, res.spread["robust"]
+    out["bootstrap_spread"] = bootstrap_spread(out["sweeps"][0]["lrs"],
+                                               out["sweeps"][0]["losses"], out["beta"],
+                                               out["num_it"])
+
+
+def run_seed(combo: Combo, seed: int, args, cache: dict, recorded: dict | None = None) -> dict:
+    """One (combination, seed): the sweeps (or ``recorded`` ones, with their timings), the grid
+    and a run at each suggestion; runs already in ``cache`` are not trained again."""
+    built: list = []
+
+    def learner() -> tuple[Learner, Snapshot]:
+        if not built:
+            built.extend(_learner(combo, seed, args))
+        return built[0], built[1]
+
+    if recorded is None:
+        out = _sweep(combo, seed, args, learner()[0])
+    else:
+        keep = ("combo", "seed", "lr_find_seconds", "sweep_warnings", "sweeps", "beta",
+                "num_it", "run_seconds")
+        out = {k: recorded[k] for k in keep if k in recorded}
+    suggest_recorded(out)
+    out["grid"], out["at"] = {}, {}
+    sweeps = out["sweeps"]
 
     def scored(lr: float) -> tuple[float, float]:
         key = f"{combo.name}|{seed}|{lr:.6g}"
         if key not in cache:
+            learn, snap = learner()
+            n_vars = len(snap.variables)
             cache[key] = train(learn, snap, combo, lr)
             if len(flatten := Snapshot(learn.state_variables()).variables) != n_vars:
                 raise RuntimeError(f"{combo.name}: the state grew during a run "
@@ -344,15 +398,15 @@ def run_seed(combo: Combo, seed: int, args, cache: dict) -> dict:
         out["grid"][f"{lr:.6g}"] = s
         times.append(t)
     out["run_seconds"] = statistics.median(times)
-    targets = {m: sweeps[0]["suggestions"][m].lr for m in METHODS}
-    targets["robust x3"] = res.robust
+    targets = {m: sweeps[0]["suggestions"][m] for m in METHODS}
+    targets["robust x3"] = out["repeat_robust"]
     for name, lr in targets.items():
         out["at"][name] = None if lr is None else {"lr": lr, "score": scored(lr)[0]}
     return out
 
 
 def _r(values) -> list:
-    return [float(f"{v:.6g}") if math.isfinite(v) else None for v in map(float, values)]
+    return [float(f"{v:.9g}") if math.isfinite(v) else None for v in map(float, values)]
 
 
 def _at(result: dict, name: str) -> dict | None:
@@ -454,6 +508,10 @@ def main() -> None:
     p.add_argument("--json", default=None, help="write every result (curves included) here")
     p.add_argument("--cache", default=None, help="JSON cache of finished runs")
     p.add_argument("--report", default=None, help="only print the report of a --json file")
+    p.add_argument("--reuse", default=None,
+                   help="a --json file: take its recorded sweeps (and their timings) instead of "
+                        "sweeping again, recompute the suggestions with the current rules, and "
+                        "train only runs missing from --cache")
     args = p.parse_args()
     if args.report:
         report(json.loads(Path(args.report).read_text())["results"])
@@ -461,6 +519,11 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     combos = [c for c in COMBOS if (args.only is None or c.name in args.only.split(","))
               and (args.cifar or not c.needs_cifar)]
+    reuse = {}
+    if args.reuse:
+        for path in args.reuse.split(","):
+            for r in json.loads(Path(path).read_text())["results"]:
+                reuse[(r["combo"], r["seed"])] = r
     cache: dict = {}
     if args.cache and Path(args.cache).exists():
         cache = json.loads(Path(args.cache).read_text())
@@ -472,7 +535,7 @@ def main() -> None:
     for combo in combos:
         for seed in seeds:
             t0 = time.perf_counter()
-            results.append(run_seed(combo, seed, args, cache))
+            results.append(run_seed(combo, seed, args, cache, reuse.get((combo.name, seed))))
             r = results[-1]
             lr = r["at"]["robust"] and r["at"]["robust"]["lr"]
             print(f"# {combo.name} seed {seed}: {time.perf_counter() - t0:.0f} s, robust "
