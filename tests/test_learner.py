@@ -144,6 +144,8 @@ def test_loss_must_return_a_scalar(blob_data):
                                          r"\(2,\)"):
         Learner(mlp(), blob_data, loss_fn=per_example)
     with pytest.raises(TypeError, match="loss_fn must be callable"):
+        Learner(mlp(), blob_data, loss_fn=3)
+    with pytest.raises(ValueError, match="loss_fn='mse!' is not a Keras loss name"):
         Learner(mlp(), blob_data, loss_fn="mse!")
 
 
