@@ -45,10 +45,24 @@ def _cli(*args: str, timeout: float = 300, env: dict | None = None
                           text=True, timeout=timeout, env={**ENV, **(env or {})})
 
 
-def test_cli_lr_find_and_fit_through_a_subprocess(tmp_path):
-    res = _cli("lr-find", "--data", "cifar10-sample", "--out", str(tmp_path / "a"), "--quiet",
-               "--num-it", "40")
-    assert res.returncode == 0, res.stderr[-2000:]
+def _in_process(capsys, *args: str) -> tuple[int, str, str]:
+    """``tflearner ARGS`` through ``main`` in this process: (exit code, stdout, stderr), with
+    argparse's ``SystemExit`` as the exit code (what ``sys.exit(main())`` would exit with)."""
+    capsys.readouterr()
+    try:
+        code = main(list(args))
+    except SystemExit as exc:
+        code = exc.code
+    res = capsys.readouterr()
+    return code, res.out, res.err
+
+
+def test_cli_lr_find_and_fit_through_a_subprocess(tmp_path, capsys):
+    # lr-find through main in this process (the demo test above runs main too); fit through
+    # `python -m tflearner.cli`, the real entry point in a fresh process.
+    code, _, err = _in_process(capsys, "lr-find", "--data", "cifar10-sample", "--out",
+                               str(tmp_path / "a"), "--quiet", "--num-it", "40")
+    assert code == 0, err[-2000:]
     assert (tmp_path / "a" / "lr_find.png").exists()
     assert "robust" in json.loads((tmp_path / "a" / "history.json").read_text())["lr_find"][
         "suggestions"]
@@ -69,10 +83,19 @@ def test_cli_lr_find_and_fit_through_a_subprocess(tmp_path):
     (["fit", "--data", "cifar10-sample", "--opt", "sgdd", "--max-lr", "0.1"], 2,
      "--opt must be one of Keras' optimizer names"),
 ])
-def test_cli_bad_arguments_exit_nonzero_with_a_message(tmp_path, args, code, words):
-    res = _cli(*args, "--out", str(tmp_path)) if args != ["teach"] else _cli(*args)
-    assert res.returncode == code
-    assert words in res.stderr
+def test_cli_bad_arguments_exit_nonzero_with_a_message(tmp_path, capsys, args, code, words):
+    # in this process: what a fresh process adds (exit status from sys.exit(main()), no
+    # TensorFlow for argument errors) is tested by test_lazy.py and the subprocesses here
+    got, _, err = (_in_process(capsys, *args, "--out", str(tmp_path)) if args != ["teach"]
+                   else _in_process(capsys, *args))
+    assert got == code
+    assert words in err
+
+
+def test_cli_argument_error_exits_nonzero_from_a_fresh_process(tmp_path):
+    # the exit status a shell sees, through `python -m tflearner.cli` (no TensorFlow loaded)
+    res = _cli("fit", "--epochs", "0", "--out", str(tmp_path))
+    assert res.returncode == 2 and "expected a positive integer" in res.stderr, res.stderr
 
 
 def test_console_script_is_registered():
@@ -93,28 +116,31 @@ NO_DATA = {"TFLEARNER_DATA": "/no/such/cifar/copy"}
     (["--out", "README.md"], ["--out must be a folder for the run's files, got 'README.md'",
                               "existing file"]),
 ])
-def test_cli_checks_every_argument_before_loading_data(tmp_path, args, words):
+def test_cli_checks_every_argument_before_loading_data(tmp_path, capsys, monkeypatch, args,
+                                                       words):
     (tmp_path / "README.md").write_text("not a folder")
-    res = subprocess.run([sys.executable, "-m", "tflearner.cli", "fit", "--out", "run", *args],
-                         capture_output=True, text=True, timeout=300, env={**ENV, **NO_DATA},
-                         cwd=tmp_path)
-    assert res.returncode == 2, res.stderr[-2000:]
-    assert res.stdout == ""  # no "data: ..." line: nothing was loaded or built
+    monkeypatch.chdir(tmp_path)
+    for k, v in NO_DATA.items():
+        monkeypatch.setenv(k, v)
+    code, out, err = _in_process(capsys, "fit", "--out", "run", *args)
+    assert code == 2, err[-2000:]
+    assert out == ""  # no "data: ..." line: nothing was loaded or built
     for w in words:
-        assert w in res.stderr
-    assert "keras.optimizers.Optimizer instance" not in res.stderr  # no advice a shell can't take
-    assert "CIFAR-10 was not found" not in res.stderr
+        assert w in err
+    assert "keras.optimizers.Optimizer instance" not in err  # no advice a shell can't take
+    assert "CIFAR-10 was not found" not in err
     assert not (tmp_path / "run").exists()
 
 
-def test_cli_data_that_is_not_a_dataset_gets_no_download_advice(tmp_path):
+def test_cli_data_that_is_not_a_dataset_gets_no_download_advice(tmp_path, capsys):
     readme = tmp_path / "README.md"
     readme.write_text("# tflearner\n\nA fastai-style Learner.\n")
-    res = _cli("fit", "--data", str(readme), "--max-lr", "0.1", "--out", str(tmp_path / "o"))
-    assert res.returncode == 3, res.stderr[-2000:]
-    assert f"{readme}: not a CIFAR-10 dataset" in res.stderr
-    assert "neither a tar archive nor gzip/bzip2/xz-compressed" in res.stderr
-    assert "download it again" not in res.stderr and "Traceback" not in res.stderr
+    code, _, err = _in_process(capsys, "fit", "--data", str(readme), "--max-lr", "0.1", "--out",
+                               str(tmp_path / "o"))
+    assert code == 3, err[-2000:]
+    assert f"{readme}: not a CIFAR-10 dataset" in err
+    assert "neither a tar archive nor gzip/bzip2/xz-compressed" in err
+    assert "download it again" not in err and "Traceback" not in err
 
 
 def test_optimizer_names_are_what_get_optimizer_builds():

@@ -3,6 +3,7 @@ TF_CONFIG must be set before TensorFlow starts. Bounded by timeouts; processes a
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import socket
@@ -69,7 +70,7 @@ def _free_ports(n: int) -> list[int]:
             s.close()
 
 
-def test_multi_worker_mirrored_strategy_two_local_workers(tmp_path):
+def test_multi_worker_mirrored_strategy_two_local_workers(tmp_path, monkeypatch):
     ports = [str(p) for p in _free_ports(2)]
     outs = [tmp_path / f"w{i}.npz" for i in range(2)]
     script = str(HERE / "multiworker_check.py")
@@ -77,6 +78,15 @@ def test_multi_worker_mirrored_strategy_two_local_workers(tmp_path):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               env=ENV, cwd=HERE) for i in range(2)]
     try:
+        # The single-device reference needs no fresh process (no strategy, no TF_CONFIG): it
+        # runs here while the workers start, sparing a third TensorFlow start.
+        monkeypatch.syspath_prepend(str(HERE))
+        try:
+            assert importlib.import_module("multiworker_check").main(
+                ["single", str(tmp_path / "single.npz")]) == 0
+        finally:
+            sys.modules.pop("multiworker_check", None)
+            sys.modules.pop("_shared", None)
         logs = [p.communicate(timeout=180) for p in procs]
     finally:
         for p in procs:
@@ -85,7 +95,6 @@ def test_multi_worker_mirrored_strategy_two_local_workers(tmp_path):
                 p.wait()
     for p, (_, err) in zip(procs, logs, strict=True):
         assert p.returncode == 0, err[-3000:]
-    _run([script, "single", str(tmp_path / "single.npz")], timeout=120)
     w0, w1, ref = (np.load(f) for f in (*outs, tmp_path / "single.npz"))
     assert all(np.array_equal(w0[k], w1[k]) for k in w0.files)  # both workers agree exactly
     np.testing.assert_allclose(w0["losses"], ref["losses"], rtol=0, atol=1e-5)

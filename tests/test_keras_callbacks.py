@@ -247,14 +247,22 @@ def _assert_same_events(mine, theirs):
             assert a[key] == pytest.approx(b[key], rel=1e-4, abs=1e-6), (hook, index, key)
 
 
+@pytest.fixture(scope="module")
+def keras_fit_events() -> list:
+    """The hooks and logs of ``_keras_fit([HookLog()], 2)``: model.fit's side of the
+    comparison below, the same for every chunk size, so recorded once for the module."""
+    theirs = HookLog()
+    _keras_fit([theirs], 2)
+    return theirs.events
+
+
 @pytest.mark.parametrize("spe", [1, 3, "auto"])
-def test_hooks_logs_and_numbering_match_model_fit_under_any_chunk_size(spe):
+def test_hooks_logs_and_numbering_match_model_fit_under_any_chunk_size(spe, keras_fit_events):
     """begin(i), end(i) per batch, i from 0 each epoch; on_test_* per validation batch; the
     same logs (names and values) as model.fit with steps_per_execution=1."""
-    mine, theirs = HookLog(), HookLog()
+    mine = HookLog()
     learn = _learner_fit([mine], 2, spe=spe)
-    _keras_fit([theirs], 2)
-    _assert_same_events(_comparable(mine.events, False), _comparable(theirs.events, True))
+    _assert_same_events(_comparable(mine.events, False), _comparable(keras_fit_events, True))
     assert learn.loop.chunker.max_chunk == (32 if spe == "auto" else spe)
     hooks = [e[0] for e in mine.events]
     n_train, n_valid = 8, 3  # 240 / 32, 80 / 32

@@ -63,11 +63,20 @@ def _one_cycle_run(data, steps_per_execution):
     return learn
 
 
+@pytest.fixture(scope="module")
+def one_batch_per_call():
+    """The reference the chunked runs are compared with: ``_one_cycle_run`` at one batch per
+    call, on the data of ``blob_data``; trained once for the module (it is only read)."""
+    x, y = blobs()
+    return _one_cycle_run(DataBundle.from_arrays(x, y, batch_size=32, valid_pct=0.2, seed=0), 1)
+
+
 @pytest.mark.parametrize("steps_per_execution", [3, 8, 50])
-def test_chunked_execution_equals_one_batch_per_call(blob_data, steps_per_execution):
+def test_chunked_execution_equals_one_batch_per_call(blob_data, one_batch_per_call,
+                                                     steps_per_execution):
     """Same schedule (LR and momentum per batch), same data order: running several batches
     per compiled call changes nothing the user can see: weights, recorded values, history."""
-    ref = _one_cycle_run(blob_data, 1)
+    ref = one_batch_per_call
     got = _one_cycle_run(blob_data, steps_per_execution)
     for a, b in zip(ref.model.variables, got.model.variables, strict=True):
         np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=0, atol=1e-6)
@@ -109,8 +118,8 @@ def test_auto_chunk_is_the_documented_function():
     assert auto_chunk(0.0) == 32
 
 
-def test_auto_steps_per_execution_equals_one_batch_per_call(blob_data):
-    ref = _one_cycle_run(blob_data, 1)
+def test_auto_steps_per_execution_equals_one_batch_per_call(blob_data, one_batch_per_call):
+    ref = one_batch_per_call
     got = _one_cycle_run(blob_data, "auto")
     assert got.loop.chunker.max_chunk == 32 and 1 <= got.loop.chunker.current <= 32
     for a, b in zip(ref.model.variables, got.model.variables, strict=True):

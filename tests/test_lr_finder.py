@@ -244,7 +244,7 @@ def test_plot_before_lr_find_says_what_to_do(blob_data):
         Learner(mlp(), blob_data, quiet=True).recorder.plot()
 
 
-def test_unknown_length_training_data(trained):
+def test_unknown_length_training_data():
     x, y = blobs(100)
     import tensorflow as tf
     ds = tf.data.Dataset.from_tensor_slices((x, y)).filter(lambda a, b: True).batch(16)

@@ -259,9 +259,16 @@ def test_save_load_round_trip_covers_every_group(tmp_path):
     assert all(np.array_equal(a, b) for a, b in zip(saved, state_copy(other), strict=True))
 
 
-def test_fine_tune_runs_fastais_recipe_on_one_learner():
+@pytest.fixture(scope="module")
+def fine_tuned():
+    """``fine_tune(2, base_lr=1e-2)`` (one frozen epoch by default) on a fresh Learner, with
+    what it returned; run once for the module: the tests below only read it."""
     learn = Learner(backbone_model(), data(), opt="adam", quiet=True)
-    frozen, unfrozen = learn.fine_tune(2, base_lr=1e-2, freeze_epochs=1)
+    return learn, learn.fine_tune(2, base_lr=1e-2)
+
+
+def test_fine_tune_runs_fastais_recipe_on_one_learner(fine_tuned):
+    learn, (frozen, unfrozen) = fine_tuned
     assert frozen.epochs == 1 and unfrozen.epochs == 2
     p1, p2 = learn.recorder.phases
     g1, g2 = np.array(p1["group_lrs"]), np.array(p2["group_lrs"])
@@ -285,9 +292,8 @@ def test_fine_tune_checks_the_second_phase_before_the_first_trains():
     assert learn.recorder.lrs == [] and int(learn.opt.iterations.numpy()) == 0
 
 
-def test_fine_tune_resumes_in_the_right_phase_at_the_right_batch(tmp_path):
-    ref = Learner(backbone_model(), data(), opt="adam", quiet=True)
-    ref.fine_tune(2, base_lr=1e-2)
+def test_fine_tune_resumes_in_the_right_phase_at_the_right_batch(tmp_path, fine_tuned):
+    ref = fine_tuned[0]  # the uninterrupted fine_tune(2, base_lr=1e-2)
     first = Learner(backbone_model(), data(), opt="adam", quiet=True)
     first.fine_tune(2, base_lr=1e-2, checkpoint=tmp_path, callbacks=[StopAfter(11)])
     # StopAfter(11) cannot fire in the frozen phase (8 steps): it stops phase 2 after step 11

@@ -1,11 +1,13 @@
 """A child process for the resume test.
 
-    python fit_child.py MODE CKPT_DIR OUT.npz [MARKER]
+    python fit_child.py MODE CKPT_DIR OUT.npz [MARKER | REFERENCE.npz]
 
 MODE ``reference``: fit_one_cycle without checkpoints. ``resume``: with checkpoints in
 CKPT_DIR (resuming if one is there). ``hang``: with checkpoints, and once step HANG_AT has run
-and been saved, write MARKER and sleep until killed. Writes the final weights and the
-recorder's history to OUT.npz.
+and been saved, write MARKER and sleep until killed. ``resume+reference``: ``resume`` first
+(the first fit of this fresh process), then ``reference`` into REFERENCE.npz in the same
+process (one TensorFlow start instead of two). Writes the final weights and the recorder's
+history to OUT.npz.
 """
 
 from __future__ import annotations
@@ -59,5 +61,12 @@ def main(mode: str, ckpt: str, out: str, marker: str | None = None) -> int:
     return 0
 
 
+def run(mode: str, ckpt: str, out: str, extra: str | None = None) -> int:
+    if mode == "resume+reference":
+        main("resume", ckpt, out)
+        return main("reference", ckpt, extra)
+    return main(mode, ckpt, out, extra)
+
+
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:]))
+    sys.exit(run(*sys.argv[1:]))
