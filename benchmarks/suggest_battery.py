@@ -424,12 +424,15 @@ def regret(result: dict, name: str) -> float:
 
 
 def noise_floor(rs: list[dict]) -> float:
-    """The spread (max - min) over seeds of the score at the grid LR with the best mean: how far
-    apart runs at one and the same LR land, the resolution of this combination's regrets."""
+    """How far apart runs at one and the same LR land: the median, over the grid LRs whose mean
+    score is at least 80 % of the best mean (the good region), of the spread (max - min) of
+    their scores over seeds. Regrets below it are not resolved by this combination."""
     lrs = list(rs[0]["grid"])
-    best = max(lrs, key=lambda lr: statistics.mean(r["grid"][lr] for r in rs))
-    scores = [r["grid"][best] for r in rs]
-    return max(scores) - min(scores)
+    means = {lr: statistics.mean(r["grid"][lr] for r in rs) for lr in lrs}
+    top = max(means.values())
+    good = [lr for lr in lrs if means[lr] >= 0.8 * top]
+    return statistics.median(max(r["grid"][lr] for r in rs) - min(r["grid"][lr] for r in rs)
+                             for lr in good)
 
 
 def mean_regret(rs: list[dict], name: str) -> float:
