@@ -478,22 +478,16 @@ def report(results: list[dict]) -> None:
     costs = [r["lr_find_seconds"] / r["run_seconds"] for r in results]
     print(f"   lr_find cost / one full run: median {statistics.median(costs):.2f}, "
           f"range {min(costs):.2f}-{max(costs):.2f}")
-    floors = {c: noise_floor(rs) for c, rs in by_combo.items()}
-    quiet = [r for r in results if floors[r["combo"]] <= 3.0]
-    for name in ("default", "robust x3", "valley"):
-        reg = [regret(r, name) for r in quiet]
-        print(f"   {name:10s} on the {len(quiet)} runs of combinations whose same-LR spread is "
-              f"<= 3 points: mean {statistics.mean(reg):.2f}, worst {max(reg):.2f}")
-    high = [regret(r, "robust") > 2.0 for r in results]
+    high = [regret(r, "default") > 2.0 for r in results]
     for label, key in (("3-sweep spread", "repeat_spread"), ("bootstrap", "bootstrap_spread")):
-        vals = [r[key] for r in results]
+        vals = [math.inf if r[key] is None else r[key] for r in results]
         for thr in (2.0, 3.0):
             flagged = [v > thr for v in vals]
             tp = sum(f and h for f, h in zip(flagged, high, strict=True))
             print(f"   {label} > x{thr:g}: flags {sum(flagged)} of {len(vals)} runs; of the "
-                  f"{sum(high)} with robust regret > 2 points it flags {tp}")
-        print(f"   {label}: Spearman rank correlation with robust's regret "
-              f"{_spearman(vals, [regret(r, 'robust') for r in results]):+.2f}")
+                  f"{sum(high)} with default regret > 2 points it flags {tp}")
+        print(f"   {label}: Spearman rank correlation with the default's regret "
+              f"{_spearman(vals, [regret(r, 'default') for r in results]):+.2f}")
 
 
 def _spearman(a, b) -> float:
@@ -515,6 +509,8 @@ def main() -> None:
                    help="a --json file: take its recorded sweeps (and their timings) instead of "
                         "sweeping again, recompute the suggestions with the current rules, and "
                         "train only runs missing from --cache")
+    p.add_argument("--recorded-only", action="store_true",
+                   help="with --reuse: skip the (combination, seed) pairs it does not hold")
     args = p.parse_args()
     if args.report:
         report(json.loads(Path(args.report).read_text())["results"])
@@ -537,6 +533,8 @@ def main() -> None:
     results = []
     for combo in combos:
         for seed in seeds:
+            if args.recorded_only and (combo.name, seed) not in reuse:
+                continue
             t0 = time.perf_counter()
             results.append(run_seed(combo, seed, args, cache, reuse.get((combo.name, seed))))
             r = results[-1]

@@ -232,8 +232,8 @@ def test_plot_shows_curve_suggestions_and_range(trained, tmp_path):
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     for name, lr in zip(res._fields, res, strict=True):
         assert any(lab.startswith(f"{name}: ") for lab in labels)
-        if lr is not None:
-            assert f"{name}: {lr:.2e}" in labels
+        if lr is not None:  # the LR, then the bootstrap spread of one sweep
+            assert f"{name}: {lr:.2e} (spread ×{res.spread[name]:.2g})" in labels
     ax.figure.savefig(tmp_path / "lr_find.png")
     assert (tmp_path / "lr_find.png").stat().st_size > 10_000
     plt.close("all")

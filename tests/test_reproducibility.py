@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -62,8 +64,12 @@ def test_lr_find_on_a_fast_learner_suggests_something():
     """This sweep's loss falls ~30 % (an MLP on blobs). The EMA's increments then carry the
     slope itself, and robust once mistook that trend for noise and gave None."""
     learn = fresh(7)
-    with pytest.warns(UserWarning, match="still falling"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         found = learn.lr_find(num_it=50)
     assert found.robust is not None
+    # "still falling" is said exactly when the sweep ran to its end with the loss still falling
+    said = any("still falling" in str(w.message) for w in caught)
+    assert said == learn.recorder.lr_find_info["still_falling"]
     smooth = learn.recorder.smooth_losses
     assert min(smooth) < 0.8 * smooth[0]

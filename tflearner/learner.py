@@ -144,10 +144,9 @@ def _outputs_probabilities(model: keras.Model, probe_out: np.ndarray) -> bool:
     return bool(np.all(rows >= 0) and np.allclose(rows.sum(-1), 1.0, atol=1e-4))
 
 
-def _first_suggestion(result: tuple) -> float | None:
+def _first_suggestion(names: list[str], result: tuple) -> float | None:
     """``learn.suggested_lr``: the first method's suggestion, else the next one that has one
     (with a warning naming both), else None."""
-    names = result._fields
     for i, lr in enumerate(result):
         if lr is not None:
             if i:
@@ -1124,7 +1123,7 @@ class Learner:
                             "repeats": repeats}
         result = compute_suggestions(rec, names, funcs, num_it,
                                      sweeps if repeats > 1 else None)
-        self.suggested_lr = _first_suggestion(result)
+        self.suggested_lr = _first_suggestion(names, result)
         self._last_sweep = rec.lr_find_info  # for the guard rail; outlives the next fit's reset
         if show_plot:
             rec.plot()

@@ -317,7 +317,8 @@ def _with_bootstrap_spread(found: dict, rec: Any, names: Sequence[str],
             if fn in builtin and found[name].lr is not None:
                 lrs_b = [_call(fn, *trim(lrs, c, num_it=num_it), num_it, beta, stop_reason).lr
                          for c in curves]
-                out[name] = found[name]._replace(spread=spread(lrs_b))
+                lr, point, lr_range, _ = found[name]
+                out[name] = Suggestion(lr, point, lr_range, spread(lrs_b))
     return out
 
 
