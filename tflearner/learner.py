@@ -1104,7 +1104,7 @@ class Learner:
                                                                state.stop_reason),
                                "stop_step": stop_step,
                                "stop_lr": float(rec.lrs[-1]) if rec.lrs else None})
-                if r == 0:
+                if r == 0 and repeats > 1:  # put back after the last sweep
                     first = rec.history_state()
         if repeats > 1:
             rec.load_history_state(first)  # the recorder's lists: the first sweep

@@ -159,21 +159,19 @@ class Recorder(Callback):
         check_int("skip_end", skip_end, 0, fix="the number of last points to leave out.")
         if not self.lrs:
             raise ValueError("The recorder is empty: run learn.lr_find() before plot().")
-        lrs, smooth, raw = (np.asarray(a, dtype=float) for a in (self.lrs, self.smooth_losses,
-                                                                 self.losses))
+        k = len(self.sweeps)  # lr_find(repeats=k > 1): the k curves' band and their median
+        if k > 1:
+            lrs, smooth, low, high = band([(s["lrs"], s["smooth_losses"]) for s in self.sweeps])
+        else:
+            lrs, smooth, raw = (np.asarray(a, dtype=float)
+                                for a in (self.lrs, self.smooth_losses, self.losses))
         end = len(lrs) - skip_end
         if end - skip_start < 2:
             skip_start, end = 0, len(lrs)  # too short to trim: show everything
         sl = slice(skip_start, end)
         if ax is None:
             _, ax = _pyplot().subplots(figsize=(6.5, 4.2))
-        if len(self.sweeps) > 1:  # lr_find(repeats=k): the k curves' band and their median
-            lrs, smooth, low, high = band([(s["lrs"], s["smooth_losses"]) for s in self.sweeps])
-            end = len(lrs) - skip_end
-            if end - skip_start < 2:
-                skip_start, end = 0, len(lrs)
-            sl = slice(skip_start, end)
-            k = len(self.sweeps)
+        if k > 1:
             ax.fill_between(lrs[sl], low[sl], high[sl], color="C0", alpha=0.2, lw=0,
                             label=f"range of {k} sweeps")
             ax.plot(lrs[sl], smooth[sl], color="C0", lw=2, label=f"median of {k} sweeps")
@@ -184,7 +182,7 @@ class Recorder(Callback):
         finite = smooth[sl][np.isfinite(smooth[sl])]
         if finite.size:  # keep divergence from squashing the interesting part
             lo, hi = finite.min(), min(finite.max(), finite[0] + 2 * (finite[0] - finite.min()))
-            if len(self.sweeps) > 1 and np.isfinite(low[sl]).any():  # the whole band's bottom
+            if k > 1 and np.isfinite(low[sl]).any():  # the whole band's bottom
                 lo = min(lo, float(np.nanmin(low[sl])))
             if hi > lo:
                 pad = 0.05 * (hi - lo)
@@ -208,8 +206,7 @@ class Recorder(Callback):
         ax.set_xlabel("learning rate")
         ax.set_ylabel("loss")
         info = self.lr_find_info
-        title = ("LR finder" if len(self.sweeps) < 2 else f"LR finder ({len(self.sweeps)} sweeps)"
-                 ) + _stop_note(info, self.lrs)
+        title = ("LR finder" if k < 2 else f"LR finder ({k} sweeps)") + _stop_note(info, self.lrs)
         mults = info.get("lr_mults") or []
         if len(mults) > 1:
             ratios = ", ".join(f"{m:.3g}" for m in mults[:-1])
