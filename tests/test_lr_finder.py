@@ -129,8 +129,9 @@ def test_restored_after_divergence_and_nan(trained):
     _assert_same_state(trained, before)
 
 
+@pytest.mark.parametrize("snapshot", ["auto", "host"])
 @pytest.mark.parametrize("exc", [RuntimeError("boom"), KeyboardInterrupt()])
-def test_restored_after_exception_inside_the_loop(trained, exc):
+def test_restored_after_exception_inside_the_loop(trained, exc, snapshot):
     class Raise(Callback):
         def after_batch(self, state):
             if state.step == 4:
@@ -139,9 +140,11 @@ def test_restored_after_exception_inside_the_loop(trained, exc):
     before = _state_copy(trained)
     trained.callbacks.append(Raise())
     with pytest.raises(type(exc)):
-        trained.lr_find(num_it=20)
+        trained.lr_find(num_it=20, snapshot=snapshot)
     trained.callbacks.pop()
     _assert_same_state(trained, before)
+    if snapshot == "host":
+        assert trained._snapshot.where == "host"
 
 
 def test_data_is_cycled_when_num_it_exceeds_an_epoch(trained):
@@ -372,22 +375,6 @@ def test_host_snapshot_changes_during_the_sweep_are_undone(blob_data):
         assert any(not np.array_equal(a, b) for a, b in zip(before[group], moved[group],
                                                             strict=True)), group
     _assert_same_state(learn, before)
-
-
-@pytest.mark.parametrize("exc", [RuntimeError("boom"), KeyboardInterrupt()])
-def test_host_snapshot_restores_after_exception_mid_sweep(trained, exc):
-    class Raise(Callback):
-        def after_batch(self, state):
-            if state.step == 4:
-                raise exc
-
-    before = _state_copy(trained)
-    trained.callbacks.append(Raise())
-    with pytest.raises(type(exc)):
-        trained.lr_find(num_it=20, snapshot="host")
-    trained.callbacks.pop()
-    _assert_same_state(trained, before)
-    assert trained._snapshot.where == "host"
 
 
 def test_snapshot_auto_is_device_on_cpu_and_places_are_traced_once(trained):
