@@ -49,8 +49,7 @@ import numpy as np  # noqa: E402
 from tflearner import SGD, DataBundle, Learner, LeNet, load_cifar10  # noqa: E402
 from tflearner.core.snapshot import Snapshot  # noqa: E402
 from tflearner.lr_finder.finder import compute_suggestions, resolve_suggesters  # noqa: E402
-from tflearner.lr_finder.repeats import bootstrap_curves, spread  # noqa: E402
-from tflearner.lr_finder.suggest import SUGGESTERS, robust, trim  # noqa: E402
+from tflearner.lr_finder.suggest import SUGGESTERS  # noqa: E402
 
 METHODS = tuple(SUGGESTERS)  # robust, valley, slide, steep, minimum
 REPEATS = 3
@@ -281,21 +280,6 @@ def train(learn: Learner, snap: Snapshot, combo: Combo, lr: float) -> tuple[floa
     return score_of(learn, combo), seconds
 
 
-def bootstrap_spread(lrs, raw, beta: float, num_it: int) -> float:
-    """max / min of robust's suggestions on the 20 curves of
-    :func:`tflearner.lr_finder.repeats.bootstrap_curves` (what ``lr_find()`` reports as
-    ``spread`` for one sweep); ``inf`` if some give none."""
-    curves = bootstrap_curves([math.nan if v is None else v for v in raw], beta)
-    if not curves:
-        return math.inf
-    lrs = np.asarray(lrs[: len(curves[0])], dtype=float)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        found = [robust(*trim(lrs, c, num_it=num_it), num_it=num_it, beta=beta).lr
-                 for c in curves]
-    return spread(found)
-
-
 def _learner(combo: Combo, seed: int, args) -> tuple[Learner, Snapshot]:
     """The seed's Learner and a snapshot of its initial state (every run starts from it)."""
     (x, y), (xv, yv) = combo.data(args)
@@ -349,6 +333,7 @@ def suggest_recorded(out: dict) -> None:
                                                 "stop_reason": s["stop_reason"]})
             compute_suggestions(rec, names, funcs, out["num_it"])
             s["found"] = {m: rec.suggestions[m].lr for m in METHODS}
+            s["spread"] = rec.suggestions["robust"].spread  # lr_find()'s bootstrap spread
         rec = SimpleNamespace(**{k: sweeps[0][k] for k in ("lrs", "losses", "smooth_losses")},
                               lr_find_info={"beta": out["beta"],
                                             "stop_reason": sweeps[0]["stop_reason"]})
@@ -356,9 +341,8 @@ def suggest_recorded(out: dict) -> None:
     for recorded, s in zip(out["sweeps"], sweeps, strict=True):
         recorded["suggestions"] = s["found"]
     out["repeat_robust"], out["repeat_spread"] = res.robust, res.spread["robust"]
-    out["bootstrap_spread"] = bootstrap_spread(out["sweeps"][0]["lrs"],
-                                               out["sweeps"][0]["losses"], out["beta"],
-                                               out["num_it"])
+    # sweep 1's bootstrap spread of robust, as lr_find() reports it (inf: robust gave none)
+    out["bootstrap_spread"] = math.inf if sweeps[0]["spread"] is None else sweeps[0]["spread"]
 
 
 def run_seed(combo: Combo, seed: int, args, cache: dict, recorded: dict | None = None) -> dict:
