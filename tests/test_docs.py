@@ -20,3 +20,16 @@ def test_mkdocs_build_strict(tmp_path):
     assert "fit_one_cycle" in api and "lr_find" in api  # generated from docstrings
     for page in ("lr_finder", "one_cycle", "keras", "distributed", "reliability", "results"):
         assert (tmp_path / "site" / page / "index.html").exists()
+
+
+def test_ci_runs_the_readmes_test_command():
+    # CI must run what the README tells a contributor to run, nothing less: the README's test
+    # line is `pip install ... && ruff ... && python -m pytest ...`; .ci/run runs each part.
+    readme = (ROOT / "README.md").read_text()
+    line = next(ln for ln in readme.splitlines() if "python -m pytest" in ln and "&&" in ln)
+    install, lint, test = (part.strip() for part in line.split("&&"))
+    ci = [ln.strip() for ln in (ROOT / ".ci" / "run").read_text().splitlines()
+          if ln.strip() and not ln.lstrip().startswith("#")]
+    assert lint in ci and test in ci, (line, ci)
+    extras = install.split()[-1]  # ".[cpu,dev]"
+    assert any(ln.startswith("python -m pip install") and ln.endswith(extras) for ln in ci), ci
