@@ -500,14 +500,15 @@ def test_symlink_member_is_refused(tmp_path):
 # --------------------------------------------------------------------------- not a dataset at all
 
 
+# Plain ids and a fixed gzip mtime: every pytest-xdist worker must collect the same test ids.
 @pytest.mark.parametrize("name, data, words", [
     ("README.md", b"# tflearner\n\nA fastai-style Learner.\n",
      "neither a tar archive nor gzip/bzip2/xz-compressed"),
     ("c.tar.gz", b"<html>404 not found</html>", "neither a tar archive"),
-    ("notes.txt.gz", gzip.compress(b"just some text, no tar inside\n" * 40),
+    ("notes.txt.gz", gzip.compress(b"just some text, no tar inside\n" * 40, mtime=0),
      "is gzip-compressed but does not hold a tar archive"),
     ("empty.tar.gz", b"", "neither a tar archive"),
-])
+], ids=["readme", "html-page", "gzipped-text", "empty"])
 def test_file_that_is_no_archive_is_told_apart_from_a_corrupt_one(tmp_path, name, data, words):
     path = tmp_path / name
     path.write_bytes(data)
