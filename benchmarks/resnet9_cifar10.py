@@ -373,6 +373,7 @@ def main(argv: list[str] | None = None) -> dict:
             lr_rows[side] = np.asarray(learn.recorder.lrs, np.float64)
             dtype = {"compute": model.layers[2].compute_dtype,
                      "loss_scaling": type(learn.opt).__name__ == "LossScaleOptimizer"}
+            applied = int(learn.opt.iterations.numpy())
         else:
             low = PEAK_LR / LOW_DIV  # the Learner's ends, so both sides run one schedule
             sched = PiecewiseLinear([0, pct_start * total, total], [low, PEAK_LR, low])
@@ -388,14 +389,21 @@ def main(argv: list[str] | None = None) -> dict:
             lr_rows[side] = sched(np.arange(total)).numpy().astype(np.float64)
             dtype = {"compute": model.layers[2].compute_dtype,
                      "loss_scaling": type(model.optimizer).__name__ == "LossScaleOptimizer"}
+            applied = int(model.optimizer.iterations.numpy())
         wall = time.perf_counter() - t0
         trained[side] = model.get_weights()
         res = summary(accs, timer.seconds, timer.cpu_seconds, images)
-        res.update(wall_seconds=wall, load_before=load0, load_after=os.getloadavg(), **dtype)
+        # Updates a LossScaleOptimizer skipped (non-finite gradients): `iterations` is the
+        # inner optimizer's and counts applied updates only. Keras indexes its schedule by it,
+        # so it ends `skipped` batches behind; the Learner sets LR per batch (as fastai does).
+        res.update(wall_seconds=wall, load_before=load0, load_after=os.getloadavg(),
+                   optimizer_updates=applied, skipped_updates=total - applied, **dtype)
         results["sides"][side] = res
         print(f"{side:>9}: " + " ".join(f"{a:.4f}" for a in accs)
               + f"  ({res['images_per_s']:.0f} img/s, {wall:.0f} s wall)", flush=True)
     if len(lr_rows) == 2:
+        # exact when Keras skipped no update; else its row lags by up to `skipped` batches
+        results["lr_rows_exact"] = results["sides"]["keras"]["skipped_updates"] == 0
         results["max_lr_difference"] = float(np.max(np.abs(lr_rows["tflearner"]
                                                           - lr_rows["keras"])))
         # per variable: |a - b|_2 / |a|_2 (BN variances and kernels have different scales)
@@ -428,7 +436,8 @@ def report(results: dict) -> None:
                 f"best {s['best_accuracy']:.4f} (epoch {s['best_epoch']}; {TARGET:.0%} not "
                 "reached)")
         out.append(f"{n}: time to {what}: {s['time_to']:.1f} s of training; compute dtype "
-                   f"{s['compute']}, loss scaling {s['loss_scaling']}; load average "
+                   f"{s['compute']}, loss scaling {s['loss_scaling']} ({s['skipped_updates']} "
+                   "updates skipped for non-finite gradients); load average "
                    f"{' '.join(f'{v:.2f}' for v in s['load_before'])} before, "
                    f"{' '.join(f'{v:.2f}' for v in s['load_after'])} after")
     if len(names) == 2:
@@ -448,6 +457,10 @@ def report(results: dict) -> None:
                    f"accuracy difference {diff:.4f}; largest per-batch LR difference "
                    f"{results['max_lr_difference']:.2e}, final weights (relative, worst variable) "
                    f"{results['max_weight_difference']:.2e}")
+        if not results["lr_rows_exact"]:
+            out.append(f"keras skipped {b['skipped_updates']} updates: its schedule follows "
+                       "optimizer.iterations, so it lags the Learner's per-batch one by up to "
+                       "that many batches; the LR difference above assumes no lag")
     print("\n".join(out), flush=True)
 
 

@@ -44,9 +44,10 @@ def test_both_sides_train_alike_and_the_table_is_printed(resnet9, tmp_path, caps
         assert side["images_per_s"] > 0
         assert side["compute"] == "float32" and side["loss_scaling"] is False
         assert side["time_to_epoch"] == 1 and side["reached_target"] is False
+        assert side["optimizer_updates"] == 4 and side["skipped_updates"] == 0  # float32
     # one schedule (the Learner's 4e-7 ends on both sides), the same batches, the same update:
     # in float32 on the CPU the weights agree to rounding after the epoch
-    assert res["max_lr_difference"] < 1e-6
+    assert res["lr_rows_exact"] and res["max_lr_difference"] < 1e-6
     assert res["max_weight_difference"] < 1e-5
     assert res["max_accuracy_difference"] == 0.0
     assert res["ratio"] > 0 and out.stat().st_size > 0
@@ -63,6 +64,19 @@ def test_bfloat16_reaches_the_learner_without_loss_scaling(resnet9, capsys):
     assert side["compute"] == "bfloat16" and side["loss_scaling"] is False
     assert 0.0 <= side["test_accuracy"][0] <= 1.0
     assert "tflearner / keras speed" not in capsys.readouterr().out  # one side: no ratio
+
+
+def test_float16_scales_the_loss_on_both_sides_and_counts_skipped_updates(resnet9, capsys):
+    # mixed_float16 on the CPU, one batch: both sides wrap the optimizer in Keras'
+    # LossScaleOptimizer, and each side reports the updates it applied and skipped (Keras'
+    # schedule follows optimizer.iterations, which a skipped update does not advance).
+    one_step = [TINY[0], "--subset", "64", *TINY[3:]]
+    res = resnet9.main([*one_step, "--precision", "mixed_float16"])
+    for side in res["sides"].values():
+        assert side["compute"] == "float16" and side["loss_scaling"] is True
+        assert side["optimizer_updates"] + side["skipped_updates"] == 1
+    assert res["lr_rows_exact"] == (res["sides"]["keras"]["skipped_updates"] == 0)
+    assert "updates skipped for non-finite gradients" in capsys.readouterr().out
 
 
 def test_piecewise_linear_schedule_hits_its_knots(resnet9):
