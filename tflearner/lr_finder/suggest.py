@@ -353,10 +353,12 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None, *,
        window of ~30 % of the points (at least 5), ``mode="mirror"``; its ``deriv=1`` gives the
        slope ``d loss / d x`` of the same local fits (``mirror`` makes it 0 at both ends, so
        an edge is never the steepest point).
-    2. ``i_min`` = argmin of the smoothed loss up to the lowest loss the curve was given (a
-       hard cap: a loss spike followed by a recovery cannot pull the answer past it). Only
-       points before it are considered, so the suggestion and the whole range are never past
-       either minimum.
+    2. The curve is cut at the lowest loss it was given (a hard cap, applied before step 1's
+       smoothing, whose window stays ~30 % of the whole curve, shrunk to fit): a loss spike
+       followed by a recovery cannot pull the answer past it, and the divergence cliff after it
+       cannot bend the local fits before it (a cubic fitted across the cliff dips just before
+       it). ``i_min`` = argmin of the smoothed cut curve; only points before it are considered,
+       so the suggestion and the whole range are never past either minimum.
     3. Meaningful descent: ``drop`` = (highest smoothed loss before ``i_min``) - (smoothed
        minimum) must exceed 6 noise units, else a warning and no suggestion (flat noise, a
        rising curve). Two noise models, the larger threshold wins:
@@ -417,24 +419,40 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None, *,
     from scipy.signal import savgol_coeffs, savgol_filter  # imported on first use (~1 s)
 
     lrs_a, losses_a = prepared
-    # Hard cap: nothing past the lowest loss of the curve as given. Without it a spike followed
-    # by a recovery (partial divergence) can leave a later, lower smoothed minimum.
+    # Hard cap: nothing past the lowest loss of the curve as given, not even in the smoothing.
+    # Without it a spike followed by a recovery (partial divergence) can leave a later, lower
+    # smoothed minimum, and a local cubic fitted across the divergence cliff undershoots just
+    # before it (on LeNet + SGD over a 300-step sweep, a dip of 0.045 where the curve is flat
+    # within 0.005, which put both the steepest point and the minimum on the cliff's edge and
+    # the suggestion at an LR that diverges). The window keeps the sweep's resolution (a share
+    # of all its points), shrunk to fit what is left.
     cap = int(np.argmin(losses_a))
     still_falling = cap == len(losses_a) - 1
+    window = _savgol_window(len(lrs_a))
+    lrs_a, losses_a = lrs_a[: cap + 1], losses_a[: cap + 1]
     n = len(lrs_a)
+    window = min(window, n if n % 2 else n - 1)
+    if window < 5:  # the lowest loss among the first few points: no descent to look at
+        why = ("the smoothed loss is lowest at the first LR (it only rises)" if cap == 0 else
+               f"the loss is lowest at point {cap + 1} of {len(prepared[0])}, too early to see "
+               "a descent")
+        warnings.warn(
+            f"robust: no suggestion: the loss never descends meaningfully: {why}; check the "
+            f"curve (plot it), start the sweep at a lower start_lr, or pick an LR by hand.",
+            stacklevel=2,
+        )
+        return _NONE
     x_raw = np.log10(lrs_a)
     x = np.linspace(x_raw[0], x_raw[-1], n)
     dx = x[1] - x[0]
     even = bool(np.allclose(np.diff(x_raw), dx, rtol=1e-3, atol=0.0))
     y = losses_a if even else np.interp(x, x_raw, losses_a)
 
-    window = _savgol_window(n)
     polyorder = _POLYORDER if window >= 9 else 2  # a cubic through < 9 points fits the noise
     smooth = savgol_filter(y, window, polyorder, mode="mirror")
     slope = savgol_filter(y, window, polyorder, deriv=1, delta=dx, mode="mirror")
 
-    cap_x = cap if even else int(np.searchsorted(x, x_raw[cap], side="right")) - 1
-    i_min = int(np.argmin(smooth[: cap_x + 1]))
+    i_min = int(np.argmin(smooth))
     top = float(np.max(smooth[: i_min + 1]))
     drop = top - float(smooth[i_min])
     # Noise from the part before the minimum (at least the first half: not the divergent
