@@ -16,8 +16,9 @@ options: ``--img-size N`` (images resized to N×N, default 32; CIFAR-10 is 32 on
 model is LeNet-5 for ``(N, N, 3)`` inputs and one output per class.
 ``--start-lr``, ``--end-lr``, ``--num-it``, ``--repeats``: the LR finder's sweep (``lr-find``,
 and ``fit`` / ``demo`` with ``--max-lr suggest``; refused with a numeric ``--max-lr``), by
-default lr_find's ``1e-7``, ``10``, ``100``, ``1``; the demo sweeps to ``--end-lr 100`` (see
-``DEMO_END_LR``). ``--repeats K`` runs K sweeps and reports the suggestions' spread.
+default lr_find's ``1e-7``, ``10``, ``100``, ``1``; the demo sweeps to ``--end-lr 100`` in
+``--num-it 200`` steps (see ``DEMO_END_LR``, ``DEMO_NUM_IT``). ``--repeats K`` runs K
+sweeps and reports the suggestions' spread.
 ``--out DIR`` receives ``lr_find.png``, ``loss.png``, ``sched.png``, ``history.json`` (the
 recorder's per-batch and per-epoch history and the suggestions), ``weights.npz`` and, after
 ``fit`` / ``demo``, ``export/`` (``model.keras`` + ``tflearner.json``, for ``load_learner``
@@ -64,6 +65,10 @@ SWEEP_DEFAULTS = {"start_lr": 1e-7, "end_lr": 10.0, "num_it": 100, "repeats": 1}
 #: end_lr=10 after 100 steps, so that sweep ends on a falling loss and warns about it; by 100
 #: the loss diverges (at lr ~43, seed 0), so the curve has its minimum and its turn.
 DEMO_END_LR = 100.0
+#: The demo's --num-it: the sample's 100-step curve is so noisy that robust's suggestion moves
+#: over an unbounded range on bootstrap copies of it (x2.3 or x inf, by the CPU's thread count);
+#: 200 steps give x1.4 (x3.9 with one TensorFlow thread), for ~4 s more.
+DEMO_NUM_IT = 200
 
 
 class ArgError(Exception):
@@ -149,17 +154,18 @@ def build_parser() -> argparse.ArgumentParser:
                         help="folder for plots, history, weights and (fit) export/")
         sp.add_argument("--quiet", action="store_true", help="no progress bars or table")
 
-    def sweep(sp: argparse.ArgumentParser, end_lr: float) -> None:
+    def sweep(sp: argparse.ArgumentParser, end_lr: float,
+              num_it: int = SWEEP_DEFAULTS["num_it"]) -> None:
         sp.add_argument("--start-lr", type=_positive_float, default=None, metavar="LR",
                         help=f"lr_find's first LR (default: {SWEEP_DEFAULTS['start_lr']:g})")
         sp.add_argument("--end-lr", type=_positive_float, default=None, metavar="LR",
                         help=f"lr_find's last LR, > --start-lr (default: {end_lr:g})")
         sp.add_argument("--num-it", type=_positive_int, default=None, metavar="N",
-                        help=f"lr_find's steps, >= 2 (default: {SWEEP_DEFAULTS['num_it']})")
+                        help=f"lr_find's steps, >= 2 (default: {num_it})")
         sp.add_argument("--repeats", type=_positive_int, default=None, metavar="K",
                         help="lr_find sweeps from the same start with K data orders: the "
                              "suggestion is their geometric median, with its spread (default: 1)")
-        sp.set_defaults(sweep_defaults={**SWEEP_DEFAULTS, "end_lr": end_lr})
+        sp.set_defaults(sweep_defaults={**SWEEP_DEFAULTS, "end_lr": end_lr, "num_it": num_it})
 
     sp = sub.add_parser("lr-find", help="run the LR range test and save its plot")
     common(sp, "cifar10", 128)
@@ -168,7 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help="lr_find (if needed) then fit_one_cycle" if name == "fit"
                             else "the offline demo: fit on the shipped sample")
         common(sp, "cifar10" if name == "fit" else "cifar10-sample", 128 if name == "fit" else 64)
-        sweep(sp, SWEEP_DEFAULTS["end_lr"] if name == "fit" else DEMO_END_LR)
+        if name == "fit":
+            sweep(sp, SWEEP_DEFAULTS["end_lr"])
+        else:
+            sweep(sp, DEMO_END_LR, DEMO_NUM_IT)
         sp.add_argument("--epochs", type=_positive_int, default=10 if name == "fit" else 20)
         sp.add_argument("--max-lr", type=_max_lr, default="suggest",
                         help="one-cycle max LR, or 'suggest' for lr_find's (default)")
