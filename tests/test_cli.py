@@ -201,7 +201,7 @@ class _Swept(Exception):
     ("fit", ["--start-lr", "1e-5", "--end-lr", "3", "--num-it", "7", "--repeats", "3"],
      {"start_lr": 1e-5, "end_lr": 3.0, "num_it": 7, "repeats": 3}),
     ("fit", [], {"start_lr": 1e-7, "end_lr": 10.0, "num_it": 100, "repeats": 1}),  # lr_find's
-    ("demo", [], {"start_lr": 1e-7, "end_lr": 100.0, "num_it": 100, "repeats": 1}),  # demo's
+    ("demo", [], {"start_lr": 1e-7, "end_lr": 100.0, "num_it": 200, "repeats": 1}),  # demo's
 ])
 def test_fit_max_lr_suggest_passes_the_sweep_options_to_lr_find(tmp_path, monkeypatch, capsys,
                                                                 command, flags, expected):
