@@ -433,15 +433,9 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None, *,
     n = len(lrs_a)
     window = min(window, n if n % 2 else n - 1)
     if window < 5:  # the lowest loss among the first few points: no descent to look at
-        why = ("the smoothed loss is lowest at the first LR (it only rises)" if cap == 0 else
-               f"the loss is lowest at point {cap + 1} of {len(prepared[0])}, too early to see "
-               "a descent")
-        warnings.warn(
-            f"robust: no suggestion: the loss never descends meaningfully: {why}; check the "
-            f"curve (plot it), start the sweep at a lower start_lr, or pick an LR by hand.",
-            stacklevel=2,
-        )
-        return _NONE
+        return _no_descent("the smoothed loss is lowest at the first LR (it only rises)"
+                           if cap == 0 else f"the loss is lowest at point {cap + 1} of "
+                           f"{len(prepared[0])}, too early to see a descent")
     x_raw = np.log10(lrs_a)
     x = np.linspace(x_raw[0], x_raw[-1], n)
     dx = x[1] - x[0]
@@ -473,15 +467,10 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None, *,
         wander = _mad_sd(steps) / math.sqrt(2 * (1 - float(beta)))
         needed = max(needed, _EMA_NOISE_FACTOR * wander)
     if i_min == 0 or drop <= needed or float(np.min(slope[:i_min])) >= 0:
-        why = ("the smoothed loss is lowest at the first LR (it only rises)" if i_min == 0 else
-               f"the smoothed loss drops by only {drop:.3g} before its minimum, which is "
-               f"within the noise (it needs > {needed:.3g})")
-        warnings.warn(
-            f"robust: no suggestion: the loss never descends meaningfully: {why}; check the "
-            f"curve (plot it), start the sweep at a lower start_lr, or pick an LR by hand.",
-            stacklevel=2,
-        )
-        return _NONE
+        return _no_descent("the smoothed loss is lowest at the first LR (it only rises)"
+                           if i_min == 0 else f"the smoothed loss drops by only {drop:.3g} "
+                           f"before its minimum, which is within the noise (it needs > "
+                           f"{needed:.3g})")
 
     i_steep = int(np.argmin(slope[:i_min]))
     steepest = float(slope[i_steep])
@@ -506,6 +495,16 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None, *,
     lr = lr_at(i_lr)
     point = (lr, float(np.interp(np.log10(lr), x_raw, losses_a)))
     return Suggestion(lr, point, (lr_at(i_low), lr_at(i_up)))
+
+
+def _no_descent(why: str) -> Suggestion:
+    """robust's answer when the curve does not descend: a warning saying ``why``, then none."""
+    warnings.warn(
+        f"robust: no suggestion: the loss never descends meaningfully: {why}; check the curve "
+        f"(plot it), start the sweep at a lower start_lr, or pick an LR by hand.",
+        stacklevel=3,
+    )
+    return _NONE
 
 
 def _mad_sd(values: np.ndarray) -> float:
