@@ -371,9 +371,7 @@ def main(argv: list[str] | None = None) -> dict:
                                 three_phase=False, wd=wd, callbacks=[timer])
             accs = [float(row["accuracy"]) for row in learn.recorder.values]
             lr_rows[side] = np.asarray(learn.recorder.lrs, np.float64)
-            dtype = {"compute": model.layers[2].compute_dtype,
-                     "loss_scaling": type(learn.opt).__name__ == "LossScaleOptimizer"}
-            applied = int(learn.opt.iterations.numpy())
+            trained_by = learn.opt
         else:
             low = PEAK_LR / LOW_DIV  # the Learner's ends, so both sides run one schedule
             sched = PiecewiseLinear([0, pct_start * total, total], [low, PEAK_LR, low])
@@ -387,10 +385,11 @@ def main(argv: list[str] | None = None) -> dict:
                              callbacks=[timer])
             accs = [float(a) for a in hist.history["val_accuracy"]]
             lr_rows[side] = sched(np.arange(total)).numpy().astype(np.float64)
-            dtype = {"compute": model.layers[2].compute_dtype,
-                     "loss_scaling": type(model.optimizer).__name__ == "LossScaleOptimizer"}
-            applied = int(model.optimizer.iterations.numpy())
+            trained_by = model.optimizer  # Keras' LossScaleOptimizer under mixed_float16
         wall = time.perf_counter() - t0
+        dtype = {"compute": model.layers[2].compute_dtype,
+                 "loss_scaling": type(trained_by).__name__ == "LossScaleOptimizer"}
+        applied = int(trained_by.iterations.numpy())
         trained[side] = model.get_weights()
         res = summary(accs, timer.seconds, timer.cpu_seconds, images)
         # Updates a LossScaleOptimizer skipped (non-finite gradients): `iterations` is the

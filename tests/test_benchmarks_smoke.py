@@ -18,6 +18,7 @@ import pytest
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "resnet9_cifar10.py"
 TINY = ["--sample", "--subset", "256", "--test-subset", "64", "--epochs", "1",
         "--batch-size", "64", "--width-mult", "0.0625", "--seed", "3"]
+ONE_BATCH = [TINY[0], "--subset", "64", *TINY[3:]]  # the dtype paths, not speed
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +59,7 @@ def test_both_sides_train_alike_and_the_table_is_printed(resnet9, tmp_path, caps
 
 
 def test_bfloat16_reaches_the_learner_without_loss_scaling(resnet9, capsys):
-    one_step = [TINY[0], "--subset", "64", *TINY[3:]]  # one batch: the dtype path, not speed
-    res = resnet9.main([*one_step, "--precision", "mixed_bfloat16", "--sides", "tflearner"])
+    res = resnet9.main([*ONE_BATCH, "--precision", "mixed_bfloat16", "--sides", "tflearner"])
     side = res["sides"]["tflearner"]
     assert side["compute"] == "bfloat16" and side["loss_scaling"] is False
     assert 0.0 <= side["test_accuracy"][0] <= 1.0
@@ -70,8 +70,7 @@ def test_float16_scales_the_loss_on_both_sides_and_counts_skipped_updates(resnet
     # mixed_float16 on the CPU, one batch: both sides wrap the optimizer in Keras'
     # LossScaleOptimizer, and each side reports the updates it applied and skipped (Keras'
     # schedule follows optimizer.iterations, which a skipped update does not advance).
-    one_step = [TINY[0], "--subset", "64", *TINY[3:]]
-    res = resnet9.main([*one_step, "--precision", "mixed_float16"])
+    res = resnet9.main([*ONE_BATCH, "--precision", "mixed_float16"])
     for side in res["sides"].values():
         assert side["compute"] == "float16" and side["loss_scaling"] is True
         assert side["optimizer_updates"] + side["skipped_updates"] == 1
