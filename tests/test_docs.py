@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,3 +36,86 @@ def test_ci_runs_the_readmes_test_command():
     assert lint in ci and test in ci, (line, ci)
     extras = install.split()[-1]  # ".[cpu,dev]"
     assert any(ln.startswith("python -m pip install") and ln.endswith(extras) for ln in ci), ci
+
+
+# ---- every cross-reference resolves -----------------------------------------------------------
+
+_ROLE = re.compile(r":(?:func|class|mod|data|meth|attr|exc|obj):`~?([A-Za-z_][\w.]*)(?:\(\))?`")
+_DOTTED = re.compile(r"`(tflearner(?:\.[A-Za-z_]\w*)+)`")  # `tflearner.x.y` in prose
+_PATH = re.compile(r"`((?:[a-z_]+/)+[a-z_]+\.py)`")  # `loop/steps.py`, `benchmarks/x.py`
+_FILE_SUFFIXES = (".json", ".npz", ".keras", ".md", ".py", ".txt", ".png")
+
+
+def _resolves(name: str) -> bool:
+    """Whether ``name`` is an importable module or an attribute path below one."""
+    parts = name.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        try:
+            for part in parts[i:]:
+                obj = getattr(obj, part)
+        except AttributeError:
+            return False
+        return True
+    return False
+
+
+def _role_candidates(target: str, module: str, text: str) -> list[str]:
+    """Where an unqualified ``:role:`target``` may point: the module, its package, its
+    classes' members, the top-level package."""
+    if target.startswith("tflearner"):
+        return [target]
+    classes = [n.name for n in ast.walk(ast.parse(text)) if isinstance(n, ast.ClassDef)]
+    return [f"{module}.{target}", f"{module.rsplit('.', 1)[0]}.{target}", f"tflearner.{target}",
+            *(f"{module}.{c}.{target}" for c in classes)]
+
+
+#: Where a ```dir/file.py``` path is this repository's (others, e.g. ``keras/src/...``, are not)
+_LOCAL_ROOTS = {"tflearner", "tests", "benchmarks", "docs", "examples",
+                *(p.name for p in (ROOT / "tflearner").iterdir() if p.is_dir())}
+
+
+def _path_resolves(path: str) -> bool:
+    if path.split("/", 1)[0] not in _LOCAL_ROOTS:
+        return True
+    return any((base / path).exists() for base in (ROOT, ROOT / "tflearner"))
+
+
+def _unresolved(text: str, where: str, module: str | None) -> list[str]:
+    bad = []
+    for m in _ROLE.finditer(text):
+        found = (_resolves(m.group(1)) if module is None else
+                 any(_resolves(c) for c in _role_candidates(m.group(1), module, text)))
+        if not found:
+            bad.append(f"{where}:{text[:m.start()].count(chr(10)) + 1}: {m.group(0)}")
+    for m in _DOTTED.finditer(text):
+        if not m.group(1).endswith(_FILE_SUFFIXES) and not _resolves(m.group(1)):
+            bad.append(f"{where}:{text[:m.start()].count(chr(10)) + 1}: {m.group(0)}")
+    for m in _PATH.finditer(text):
+        if not _path_resolves(m.group(1)):
+            bad.append(f"{where}:{text[:m.start()].count(chr(10)) + 1}: {m.group(0)}")
+    return bad
+
+
+def test_every_cross_reference_resolves():
+    """Sphinx roles (``:func:`~tflearner.x.f```), ```tflearner.x.y``` names and ```dir/file.py```
+    paths in the package's docstrings and comments, the docs and the README all name something
+    that exists: a module moved or renamed fails here, not in a reader's hands."""
+    bad = []
+    for path in sorted((ROOT / "tflearner").rglob("*.py")):
+        rel = path.relative_to(ROOT)
+        module = ".".join(rel.with_suffix("").parts).removesuffix(".__init__")
+        bad += _unresolved(path.read_text(), str(rel), module)
+    for path in [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]:
+        bad += _unresolved(path.read_text(), str(path.relative_to(ROOT)), None)
+    assert bad == [], "unresolved cross-references:\n" + "\n".join(bad)
+
+
+def test_the_cross_reference_check_fails_on_a_stale_name():
+    text = ("See :class:`~tflearner.snapshot.Snapshot`, `tflearner.loop.rules` and "
+            "`loop/contract.py`; :func:`tflearner.schedules.one_cycle` exists.")
+    assert [line.split(": ", 1)[1] for line in _unresolved(text, "x", None)] == [
+        ":class:`~tflearner.snapshot.Snapshot`", "`tflearner.loop.rules`", "`loop/contract.py`"]

@@ -195,3 +195,60 @@ def test_no_private_keras_or_tf_attribute_outside_core_internals():
     assert sorted({name for _, name in internals}) == [
         "_DefaultDistributionStrategy", "_direction", "_distribute_strategy",
         "_get_variable_index", "_iterations"]
+
+
+# ---- nothing else imports TensorFlow's or Keras' private modules ------------------------------
+
+#: Private-module imports outside core/internals.py that another part of the package still has,
+#: each with what replaces it; the test fails once one is gone, so the entry is removed with it.
+_KNOWN_PRIVATE_IMPORTS = {
+    ("data/bundle.py", "tensorflow.python.util"): "keras.tree.flatten_with_path (public)",
+}
+
+
+def _private_module(name: str) -> bool:
+    return name.startswith(("tensorflow.python", "keras.src", "tensorflow._", "keras._"))
+
+
+def _private_imports(tree) -> list[tuple[int, str]]:
+    """``import tensorflow.python...``, ``from keras.src... import ...`` (at any depth, inside
+    functions too) in one module."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names if _private_module(a.name)]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and (
+                _private_module(node.module)):
+            found.append((node.lineno, node.module))
+    return sorted(found)
+
+
+def test_no_private_keras_or_tf_module_imported_outside_core_internals():
+    found, known = [], set()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).as_posix()
+        if rel == "core/internals.py":
+            continue
+        for line, module in _private_imports(ast.parse(path.read_text())):
+            if (rel, module) in _KNOWN_PRIVATE_IMPORTS:
+                known.add((rel, module))
+            else:
+                found.append(f"{rel}:{line}: {module}")
+    assert found == [], ("private TensorFlow / Keras modules imported outside core/internals.py "
+                         "(add a small documented function there instead):\n" + "\n".join(found))
+    assert known == set(_KNOWN_PRIVATE_IMPORTS), (
+        f"no longer imported, drop from _KNOWN_PRIVATE_IMPORTS: "
+        f"{sorted(set(_KNOWN_PRIVATE_IMPORTS) - known)}")
+
+
+def test_the_private_import_guard_sees_from_imports_inside_functions():
+    tree = ast.parse("def f():\n    from tensorflow.python.util import nest\n"
+                     "import keras.src.trainers.compile_utils as cu\nimport keras\n")
+    assert _private_imports(tree) == [(2, "tensorflow.python.util"),
+                                      (3, "keras.src.trainers.compile_utils")]
+
+
+def test_core_internals_is_where_the_private_modules_are_imported():
+    modules = {m for _, m in _private_imports(ast.parse(
+        (PACKAGE / "core" / "internals.py").read_text()))}
+    assert modules == {"tensorflow.python.distribute", "keras.src.trainers.compile_utils"}

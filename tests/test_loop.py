@@ -36,18 +36,40 @@ def test_event_order_for_two_epochs(blob_data):
     assert log.events[-2] == ("after_epoch", 1, n_iter)
 
 
+class ChunkLog(EventLog):
+    """Logs every event but does not act between batches, so the loop keeps its chunks."""
+
+    sync_every_batch = False
+
+
 def test_event_order_with_chunks_of_three(blob_data):
-    """8 batches, 3 per compiled call: before_batch for each batch of a chunk (with the
-    iter it will have), then the call, then after_batch for each."""
+    """8 batches, 3 per compiled call: before_batch once per call (at its first batch, with
+    the true position, as Keras' on_train_batch_begin with steps_per_execution), then the
+    call, then after_batch for each batch."""
     learn = Learner(mlp(), blob_data, quiet=True, steps_per_execution=3)
-    log = EventLog()
+    log = ChunkLog()
     learn.fit(1, callbacks=[log])
     batch_events = [e for e in log.events if e[0] in ("before_batch", "after_batch")]
     expected = []
     for chunk in ([0, 1, 2], [3, 4, 5], [6, 7]):
-        expected += [("before_batch", 0, i) for i in chunk]
+        expected += [("before_batch", 0, chunk[0])]
         expected += [("after_batch", 0, i) for i in chunk]
     assert batch_events == expected
+    assert int(learn.opt.iterations.numpy()) == 8
+
+
+def test_a_callback_acting_before_each_batch_runs_one_batch_per_call(blob_data):
+    """A before_batch of its own (here EventLog's) makes the loop run one batch per call, so
+    before_batch runs right before each batch with its true position, then its after_batch."""
+    learn = Learner(mlp(), blob_data, quiet=True, steps_per_execution=3)
+    log = EventLog()
+    ends = []
+    learn.fit(1, callbacks=[log, type("Ends", (Callback,), {
+        "after_batch": lambda self, state: ends.append(state.chunk_end)})()])
+    batch_events = [e for e in log.events if e[0] in ("before_batch", "after_batch")]
+    assert batch_events == [(name, 0, i) for i in range(8)
+                            for name in ("before_batch", "after_batch")]
+    assert ends == [True] * 8  # every batch ends its compiled call
 
 
 def _one_cycle_run(data, steps_per_execution):

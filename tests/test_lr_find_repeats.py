@@ -17,6 +17,7 @@ import tensorflow as tf  # noqa: E402
 from conftest import blobs, mlp  # noqa: E402
 
 from tflearner import Callback, DataBundle, Learner, Suggestion  # noqa: E402
+from tflearner.core.running_loss import debiased_ema  # noqa: E402
 from tflearner.lr_finder import finder  # noqa: E402
 from tflearner.lr_finder.repeats import (  # noqa: E402
     BOOTSTRAP_CURVES,
@@ -24,7 +25,6 @@ from tflearner.lr_finder.repeats import (  # noqa: E402
     band,
     bootstrap_curves,
     combine,
-    debiased_ema,
     spread,
 )
 from tflearner.lr_finder.suggest import robust, trim  # noqa: E402

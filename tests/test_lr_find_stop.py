@@ -211,10 +211,10 @@ def test_guard_rail_compares_the_last_layer_groups_lr(blob_data):
     model = mlp()
     learn = Learner(model, blob_data, opt="sgd", quiet=True,
                     splitter=lambda m: [[m.get_layer("hidden")], [m.get_layer("out")]])
-    learn._last_sweep = {"stop_reason": "diverged", "stop_lr": 1.0, "stop_step": 80}
+    learn.last_sweep = {"stop_reason": "diverged", "stop_lr": 1.0, "stop_step": 80}
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         learn.fit_one_cycle(1, [5.0, 0.5])  # the first group above, the last below: silent
     with pytest.warns(UserWarning, match="peak LR 2 "):
         learn.fit_one_cycle(1, slice(0.02, 2.0))
-    assert learn._last_sweep is None  # said once per sweep
+    assert learn.last_sweep is None  # said once per sweep

@@ -19,7 +19,7 @@ import pytest  # noqa: E402
 from conftest import blobs, mlp  # noqa: E402
 
 from tflearner import Callback, DataBundle, Learner  # noqa: E402
-from tflearner.loop import rules  # noqa: E402
+from tflearner.core import running_loss  # noqa: E402
 from tflearner.lr_finder.finder import sweep_beta, sweep_limits  # noqa: E402
 
 
@@ -83,15 +83,15 @@ def test_default_beta_follows_num_it(trained):
 
 
 def _drive(num_it, losses, beta=0.98, stop_div=True, div_threshold=4.0):
-    """Run the stop rule of the compiled step (tflearner.loop.rules, eagerly) over a scripted
+    """Run the stop rule of the compiled step (tflearner.core.running_loss, eagerly) over a scripted
     loss sequence with a sweep's limits; returns (index of the stopping step, reason)."""
     limits = sweep_limits(num_it, stop_div, div_threshold)
     avg, count, best = 0.0, 0.0, math.inf
     for i, loss in enumerate(losses):
-        avg, count, best, _, code = rules.step_eagerly(avg, count, best, loss, beta,
+        avg, count, best, _, code = running_loss.step_eagerly(avg, count, best, loss, beta,
                                                        limits.div_limit, limits.terminate_on_nan)
-        if code in rules.STOP_REASONS:
-            return i, rules.STOP_REASONS[code]
+        if running_loss.reason_of(code) is not None:
+            return i, running_loss.reason_of(code)
         if i + 1 >= limits.max_steps:
             return i, "end"
     return None, None

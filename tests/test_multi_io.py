@@ -142,9 +142,9 @@ def test_tuple_inputs_and_list_outputs_by_position():
     loss = [keras.losses.SparseCategoricalCrossentropy(from_logits=True), "mse"]
     learn = Learner(model, data, loss_fn=loss, metrics=[None, ["mae"]], quiet=True)
     learn.fit(1)
-    assert learn.loop.labelled(data.train.element_spec)
+    assert learn.runner.labelled(data.train.element_spec)
     xs = tf.data.Dataset.from_tensor_slices((x["a"][:6], x["b"][:6])).batch(3)
-    assert not learn.loop.labelled(xs.element_spec)  # a tuple of inputs, not (x, y)
+    assert not learn.runner.labelled(xs.element_spec)  # a tuple of inputs, not (x, y)
     out, none = learn.get_preds(xs)
     assert none is None and [o.shape for o in out] == [(6, 3), (6, 1)]
     assert any(k.endswith("_mae") for k in learn.recorder.values[-1])

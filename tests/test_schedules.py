@@ -63,9 +63,10 @@ def test_all_names_exist_and_docstring_examples_run():
     assert set(schedules.__all__) == {
         "ANNEALERS", "FASTAI_ONE_CYCLE", "ONE_CYCLE_DEFAULTS", "anneal_cos", "anneal_exp",
         "anneal_linear", "anneal_none", "combine", "exp_sweep", "flat_cos", "lin_sweep",
-        "one_cycle", "sgdr", "sgdr_epochs"}
+        "one_cycle", "sgdr", "sgdr_epochs", "even_mults", "group_lrs", "Plan", "POLICIES",
+        "fit_plan", "fine_tune_phases", "fine_tune_plans"}
     result = doctest.testmod(schedules, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted >= 10
+    assert result.attempted >= 11
     assert result.failed == 0
 
 

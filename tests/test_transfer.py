@@ -11,7 +11,8 @@ import pytest
 from conftest import StopAfter, blobs
 
 from tflearner import FASTAI_ONE_CYCLE, SGD, DataBundle, Learner, one_cycle
-from tflearner.optim.groups import check_groups, even_mults, group_lrs
+from tflearner.optim.groups import check_groups
+from tflearner.schedules import even_mults, group_lrs
 
 # Their BatchNormalization models train for a few batches on purpose: no short-fit hint.
 pytestmark = pytest.mark.filterwarnings("ignore::tflearner.models.BatchNormMomentumWarning")

@@ -68,7 +68,7 @@ def test_fit_class_weight_is_for_that_fit_only_and_errors_are_clear():
     x, y = blobs(64)
     learn = Learner(mlp(), DataBundle.from_arrays(x, y, batch_size=16, seed=0), quiet=True)
     learn.fit(1, class_weight={0: 2.0})
-    assert learn._class_weight.numpy().tolist() == [1.0, 1.0, 1.0]
+    assert learn.class_weights.variable.numpy().tolist() == [1.0, 1.0, 1.0]
     learn.fit(1)
     assert learn.loop.trace_counts["train"] == 1  # the weighting was built in before training
     with pytest.raises(ValueError, match="class_weight key must be an int >= 0 and <= 2"):

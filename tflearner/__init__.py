@@ -18,8 +18,8 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from .callbacks import CheckpointCallback, ParamScheduler, ProgressCallback, Recorder
-    from .core.contract import FitState, StopLimits
     from .core.events import Callback
+    from .core.fit_state import FitState, StopLimits, StopReason
     from .core.seed import set_seed
     from .core.snapshot import Snapshot, preserved
     from .data import (
@@ -56,8 +56,9 @@ _EXPORTS = {
     "ParamScheduler": ".callbacks",
     "ProgressCallback": ".callbacks",
     "Recorder": ".callbacks",
-    "FitState": ".core.contract",
-    "StopLimits": ".core.contract",
+    "FitState": ".core.fit_state",
+    "StopLimits": ".core.fit_state",
+    "StopReason": ".core.fit_state",
     "Callback": ".core.events",
     "set_seed": ".core.seed",
     "Snapshot": ".core.snapshot",
@@ -129,6 +130,7 @@ __all__ = [
     "SGD",
     "Snapshot",
     "StopLimits",
+    "StopReason",
     "Suggestion",
     "aug_transforms",
     "cifar10_data",
@@ -152,6 +154,6 @@ __all__ = [
 
 __getattr__, __dir__ = attach(__name__, _EXPORTS, (
     "callbacks", "core", "data", "inference", "keras_fit", "learner", "loop", "lr_finder",
-    "models", "optim", "schedules"))
+    "models", "optim", "schedules", "training"))
 
-del TYPE_CHECKING, attach  # dir() lists the public names, as the eager imports did
+del TYPE_CHECKING, attach  # dir() lists the public names and the submodules

@@ -27,8 +27,10 @@ when that batch starts. Two small differences from fastai:
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from types import MappingProxyType
 
@@ -51,6 +53,13 @@ __all__ = [
     "one_cycle",
     "sgdr",
     "sgdr_epochs",
+    "even_mults",
+    "group_lrs",
+    "Plan",
+    "POLICIES",
+    "fit_plan",
+    "fine_tune_phases",
+    "fine_tune_plans",
 ]
 
 Phase = Callable[[np.ndarray], np.ndarray]
@@ -183,6 +192,34 @@ def _check_sweep(start_lr: object, end_lr: object, num_it: object) -> tuple[floa
 # combine
 # --------------------------------------------------------------------------------------------
 
+def _check_phases(pcts: object, phases: object) -> list[float]:
+    """:func:`combine`'s arguments checked: the phase lengths (> 0, summing to 1)."""
+    if isinstance(pcts, (str, bytes)) or not isinstance(pcts, Sequence):
+        raise fail("pcts", "a sequence of phase lengths", pcts, "e.g. pcts=[0.25, 0.75].",
+                   error=TypeError, with_type=True)
+    if isinstance(phases, (str, bytes)) or not isinstance(phases, Sequence):
+        raise fail("phases", "a sequence of callables", phases,
+                   "e.g. phases=[partial(anneal_cos, 0.0, 1.0)].", error=TypeError,
+                   with_type=True)
+    if len(pcts) == 0:
+        raise fail("pcts", "a non-empty sequence of phase lengths", list(pcts),
+                   "e.g. pcts=[1.0].")
+    if len(pcts) != len(phases):
+        raise fail("pcts", f"as long as phases ({len(phases)} phases)", list(pcts),
+                   "pass one phase length per phase.")
+    lengths = [check_positive(f"pcts[{i}]", p, fix=f"in pcts={list(pcts)!r}; every phase "
+                              "needs a length > 0.") for i, p in enumerate(pcts)]
+    total = math.fsum(lengths)
+    if abs(total - 1.0) > _SUM_TOL:
+        raise fail("pcts", "phase lengths that sum to 1", list(pcts),
+                   f"they sum to {total!r}; divide each length by the sum.")
+    for i, f in enumerate(phases):
+        if not callable(f):
+            raise fail(f"phases[{i}]", "callable (pos -> value)", f, error=TypeError,
+                       with_type=True)
+    return lengths
+
+
 def combine(pcts: Sequence[float], phases: Sequence[Phase]) -> Callable[[np.ndarray | float],
                                                                           np.ndarray]:
     """Join ``phases`` into one schedule of ``pos`` in ``[0, 1]`` (fastai ``combine_scheds``).
@@ -215,29 +252,7 @@ def combine(pcts: Sequence[float], phases: Sequence[Phase]) -> Callable[[np.ndar
     >>> lrs[[0, 1, 2, 11]].round(6).tolist()
     [0.0001, 0.00505, 0.01, 0.005]
     """
-    if isinstance(pcts, (str, bytes)) or not isinstance(pcts, Sequence):
-        raise fail("pcts", "a sequence of phase lengths", pcts, "e.g. pcts=[0.25, 0.75].",
-                   error=TypeError, with_type=True)
-    if isinstance(phases, (str, bytes)) or not isinstance(phases, Sequence):
-        raise fail("phases", "a sequence of callables", phases,
-                   "e.g. phases=[partial(anneal_cos, 0.0, 1.0)].", error=TypeError,
-                   with_type=True)
-    if len(pcts) == 0:
-        raise fail("pcts", "a non-empty sequence of phase lengths", list(pcts),
-                   "e.g. pcts=[1.0].")
-    if len(pcts) != len(phases):
-        raise fail("pcts", f"as long as phases ({len(phases)} phases)", list(pcts),
-                   "pass one phase length per phase.")
-    lengths = [check_positive(f"pcts[{i}]", p, fix=f"in pcts={list(pcts)!r}; every phase "
-                              "needs a length > 0.") for i, p in enumerate(pcts)]
-    total = math.fsum(lengths)
-    if abs(total - 1.0) > _SUM_TOL:
-        raise fail("pcts", "phase lengths that sum to 1", list(pcts),
-                   f"they sum to {total!r}; divide each length by the sum.")
-    for i, f in enumerate(phases):
-        if not callable(f):
-            raise fail(f"phases[{i}]", "callable (pos -> value)", f, error=TypeError,
-                       with_type=True)
+    lengths = _check_phases(pcts, phases)
     bounds = np.concatenate([[0.0], np.cumsum(lengths)])
     bounds[-1] = 1.0
     phases = tuple(phases)
@@ -268,6 +283,51 @@ def combine(pcts: Sequence[float], phases: Sequence[Phase]) -> Callable[[np.ndar
 def _positions(total_steps: int) -> np.ndarray:
     """``pos_i = i / total_steps`` for ``i = 0 .. total_steps - 1`` (fastai's ``pct_train``)."""
     return np.arange(total_steps, dtype=np.float64) / total_steps
+
+
+def _check_total(total_steps: object) -> int:
+    return check_int("total_steps", total_steps, 1, fix=_STEPS_FIX)
+
+
+def _one_cycle_options(pct_start: object = _D["pct_start"], div: object = _D["div"],
+                       div_final: object = _D["div_final"], moms: object = _D["moms"],
+                       anneal: object = _D["anneal"], three_phase: object = _D["three_phase"]
+                       ) -> dict:
+    """:func:`one_cycle`'s shape arguments, checked (``anneal`` as its annealer)."""
+    three_phase = check_bool("three_phase", three_phase)
+    pct_start = _check_pct_start(pct_start, three_phase)
+    div = check_positive("div", div, fix="the first lr is max_lr / div, e.g. div=10.")
+    div_final = check_positive("div_final", div_final, fix=_DIV_FINAL_FIX)
+    moms = _check_moms(moms)
+    f = ANNEALERS[check_choice("anneal", anneal, ANNEALERS, fix="pass the annealer's name.")]
+    if f is anneal_exp and moms is not None and min(moms) == 0:
+        raise fail("moms", "> 0 when anneal='exp' (it interpolates geometrically)", moms,
+                   "use anneal='cos' or 'linear' for a momentum of 0.")
+    return {"pct_start": pct_start, "div": div, "div_final": div_final, "moms": moms, "f": f,
+            "three_phase": three_phase}
+
+
+def _one_cycle(total_steps: int, max_lr: float, pct_start: float, div: float,
+               div_final: float, moms: tuple | None, f: Callable,
+               three_phase: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`one_cycle`'s arrays from checked arguments."""
+    low, peak, final = max_lr / div, max_lr, max_lr / div_final
+    if three_phase:
+        pcts = [pct_start, pct_start, 1.0 - 2.0 * pct_start]
+        lr_phases = [partial(f, low, peak), partial(f, peak, low), partial(f, low, final)]
+    else:
+        pcts = [pct_start, 1.0 - pct_start]
+        lr_phases = [partial(f, low, peak), partial(f, peak, final)]
+    pos = _positions(total_steps)
+    lrs = combine(pcts, lr_phases)(pos)
+    if moms is None:
+        return lrs, None
+    m0, m1, m2 = moms
+    if three_phase:
+        mom_phases = [partial(f, m0, m1), partial(f, m1, m0), partial(anneal_none, m2, m2)]
+    else:
+        mom_phases = [partial(f, m0, m1), partial(f, m1, m2)]
+    return lrs, combine(pcts, mom_phases)(pos)
 
 
 def one_cycle(total_steps: int, max_lr: float, pct_start: float = _D["pct_start"],
@@ -315,35 +375,22 @@ def one_cycle(total_steps: int, max_lr: float, pct_start: float = _D["pct_start"
     >>> lrs.round(6).tolist(), moms.round(6).tolist()
     ([0.1, 1.0, 0.67, 0.34], [0.95, 0.85, 0.883333, 0.916667])
     """
-    total_steps = check_int("total_steps", total_steps, 1, fix=_STEPS_FIX)
+    total_steps = _check_total(total_steps)
     max_lr = check_positive("max_lr", max_lr, fix="e.g. the LR finder's suggestion.")
-    three_phase = check_bool("three_phase", three_phase)
-    pct_start = _check_pct_start(pct_start, three_phase)
-    div = check_positive("div", div, fix="the first lr is max_lr / div, e.g. div=10.")
-    div_final = check_positive("div_final", div_final, fix=_DIV_FINAL_FIX)
-    moms = _check_moms(moms)
-    f = ANNEALERS[check_choice("anneal", anneal, ANNEALERS, fix="pass the annealer's name.")]
-    if anneal == "exp" and moms is not None and min(moms) == 0:
-        raise fail("moms", "> 0 when anneal='exp' (it interpolates geometrically)", moms,
-                   "use anneal='cos' or 'linear' for a momentum of 0.")
+    return _one_cycle(total_steps, max_lr, **_one_cycle_options(
+        pct_start, div, div_final, moms, anneal, three_phase))
 
-    low, peak, final = max_lr / div, max_lr, max_lr / div_final
-    if three_phase:
-        pcts = [pct_start, pct_start, 1.0 - 2.0 * pct_start]
-        lr_phases = [partial(f, low, peak), partial(f, peak, low), partial(f, low, final)]
-    else:
-        pcts = [pct_start, 1.0 - pct_start]
-        lr_phases = [partial(f, low, peak), partial(f, peak, final)]
-    pos = _positions(total_steps)
-    lrs = combine(pcts, lr_phases)(pos)
-    if moms is None:
-        return lrs, None
-    m0, m1, m2 = moms
-    if three_phase:
-        mom_phases = [partial(f, m0, m1), partial(f, m1, m0), partial(anneal_none, m2, m2)]
-    else:
-        mom_phases = [partial(f, m0, m1), partial(f, m1, m2)]
-    return lrs, combine(pcts, mom_phases)(pos)
+
+def _flat_cos_options(pct_start: object = 0.75, div_final: object = 1e5) -> dict:
+    """:func:`flat_cos`'s shape arguments, checked."""
+    return {"pct_start": _check_pct_start(pct_start, three_phase=False),
+            "div_final": check_positive("div_final", div_final, fix=_DIV_FINAL_FIX)}
+
+
+def _flat_cos(total_steps: int, lr: float, pct_start: float, div_final: float) -> np.ndarray:
+    schedule = combine([pct_start, 1.0 - pct_start],
+                       [partial(anneal_none, lr, lr), partial(anneal_cos, lr, lr / div_final)])
+    return schedule(_positions(total_steps))
 
 
 def flat_cos(total_steps: int, lr: float, pct_start: float = 0.75,
@@ -356,23 +403,20 @@ def flat_cos(total_steps: int, lr: float, pct_start: float = 0.75,
     >>> flat_cos(8, 1.0, pct_start=0.75, div_final=100).round(6).tolist()
     [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.505]
     """
-    total_steps = check_int("total_steps", total_steps, 1, fix=_STEPS_FIX)
+    total_steps = _check_total(total_steps)
     lr = check_positive("lr", lr, fix="e.g. the LR finder's suggestion.")
-    pct_start = _check_pct_start(pct_start, three_phase=False)
-    div_final = check_positive("div_final", div_final, fix=_DIV_FINAL_FIX)
-    schedule = combine([pct_start, 1.0 - pct_start],
-                       [partial(anneal_none, lr, lr), partial(anneal_cos, lr, lr / div_final)])
-    return schedule(_positions(total_steps))
+    return _flat_cos(total_steps, lr, **_flat_cos_options(pct_start, div_final))
 
 
-def _check_sgdr(n_cycles: object, cycle_len: object, cycle_mult: object) -> tuple[int, int, int]:
+def _sgdr_options(n_cycles: object, cycle_len: object, cycle_mult: object = 2) -> dict:
+    """:func:`sgdr`'s cycle arguments, checked."""
     n_cycles = check_int("n_cycles", n_cycles, 1, fix="the number of cosine cycles, e.g. "
                          "n_cycles=3.")
     cycle_len = check_int("cycle_len", cycle_len, 1, fix="the first cycle's length in epochs, "
                           "e.g. cycle_len=1.")
     cycle_mult = check_int("cycle_mult", cycle_mult, 1, fix="each cycle is cycle_mult times "
                            "longer than the one before, e.g. cycle_mult=2 (1: equal cycles).")
-    return n_cycles, cycle_len, cycle_mult
+    return {"n_cycles": n_cycles, "cycle_len": cycle_len, "cycle_mult": cycle_mult}
 
 
 def sgdr_epochs(n_cycles: int, cycle_len: int, cycle_mult: int = 2) -> int:
@@ -385,10 +429,25 @@ def sgdr_epochs(n_cycles: int, cycle_len: int, cycle_mult: int = 2) -> int:
     >>> sgdr_epochs(3, 1, 2), sgdr_epochs(2, 3, 3), sgdr_epochs(4, 2, 1)
     (7, 12, 8)
     """
-    n_cycles, cycle_len, cycle_mult = _check_sgdr(n_cycles, cycle_len, cycle_mult)
-    if cycle_mult == 1:
-        return n_cycles * cycle_len
-    return cycle_len * (cycle_mult**n_cycles - 1) // (cycle_mult - 1)
+    return sum(_cycle_epochs(**_sgdr_options(n_cycles, cycle_len, cycle_mult)))
+
+
+def _cycle_epochs(n_cycles: int, cycle_len: int, cycle_mult: int) -> list[int]:
+    return [cycle_len * cycle_mult**k for k in range(n_cycles)]
+
+
+def _sgdr(total_steps: int, lr_max: float, n_cycles: int, cycle_len: int,
+          cycle_mult: int) -> np.ndarray:
+    """:func:`sgdr`'s arrays from checked arguments, for any ``total_steps``: cycle ``k``
+    starts at the first step whose position reaches its first epoch's share of the run."""
+    cycle_epochs = _cycle_epochs(n_cycles, cycle_len, cycle_mult)
+    n_epochs = sum(cycle_epochs)
+    schedule = combine([e / n_epochs for e in cycle_epochs],
+                       [partial(anneal_cos, lr_max, 0.0)] * n_cycles)
+    lrs = schedule(_positions(total_steps))
+    starts = -(-np.cumsum([0, *cycle_epochs[:-1]]) * total_steps // n_epochs)  # exact ceil
+    lrs[starts[starts < total_steps]] = lr_max
+    return lrs
 
 
 def sgdr(steps_per_epoch: int, n_cycles: int, cycle_len: int, lr_max: float,
@@ -420,15 +479,10 @@ def sgdr(steps_per_epoch: int, n_cycles: int, cycle_len: int, lr_max: float,
     """
     steps_per_epoch = check_int("steps_per_epoch", steps_per_epoch, 1,
                                 fix="pass the number of training batches per epoch.")
-    n_epochs = sgdr_epochs(n_cycles, cycle_len, cycle_mult)
+    options = _sgdr_options(n_cycles, cycle_len, cycle_mult)
     lr_max = check_positive("lr_max", lr_max, fix="e.g. the LR finder's suggestion.")
-    cycle_epochs = [cycle_len * cycle_mult**k for k in range(n_cycles)]
-    schedule = combine([e / n_epochs for e in cycle_epochs],
-                       [partial(anneal_cos, lr_max, 0.0)] * n_cycles)
-    lrs = schedule(_positions(steps_per_epoch * n_epochs))
-    starts = np.cumsum([0, *cycle_epochs[:-1]]) * steps_per_epoch
-    lrs[starts] = lr_max
-    return lrs
+    total = steps_per_epoch * sum(_cycle_epochs(**options))
+    return _sgdr(total, lr_max, **options)
 
 
 def exp_sweep(start_lr: float, end_lr: float, num_it: int) -> np.ndarray:
@@ -462,3 +516,150 @@ def lin_sweep(start_lr: float, end_lr: float, num_it: int) -> np.ndarray:
     lrs = anneal_linear(start_lr, end_lr, pos)
     lrs[0], lrs[-1] = start_lr, end_lr
     return lrs
+
+
+# --------------------------------------------------------------------------------------------
+# One learning rate per layer group (fastai's ``lr=slice(...)``)
+# --------------------------------------------------------------------------------------------
+
+def even_mults(start: float, stop: float, n: int) -> np.ndarray:
+    """``n`` values from ``start`` to ``stop``, evenly spaced on a log scale (fastai's
+    ``even_mults``): ``start * (stop / start) ** (i / (n - 1))``; ``[stop]`` when ``n == 1``."""
+    start = check_positive("start", start)
+    stop = check_positive("stop", stop)
+    n = check_int("n", n, 1)
+    if n == 1:
+        return np.array([stop])
+    return start * (stop / start) ** (np.arange(n) / (n - 1))
+
+
+def group_lrs(lr: float | slice | Sequence[float], n: int, name: str = "lr") -> np.ndarray:
+    """One learning rate per group for ``lr``: a number, a ``slice`` (see the module doc) or a
+    sequence of ``n`` numbers. ``slice(lo, hi)`` needs at least two groups to spread over."""
+    n = check_int("n", n, 1)
+    if isinstance(lr, (list, tuple, np.ndarray)):
+        if len(lr) != n:
+            raise fail(name, f"one learning rate per layer group ({n})", lr,
+                       f"pass {n} values, a number or a slice.")
+        return np.array([check_positive(f"{name}[{i}]", v) for i, v in enumerate(lr)])
+    if not isinstance(lr, slice):
+        return np.full(n, check_positive(name, lr))
+    if lr.step is not None:
+        raise fail(name, "slice(hi) or slice(lo, hi)", lr, "a slice of learning rates has no "
+                   "step.")
+    hi = check_positive(f"{name}.stop", lr.stop, fix=f"e.g. {name}=slice(1e-5, 1e-3).")
+    if lr.start is None:
+        return np.array([hi / 10] * (n - 1) + [hi])
+    lo = check_positive(f"{name}.start", lr.start, fix=f"e.g. {name}=slice(1e-5, 1e-3).")
+    if n == 1:
+        raise fail(name, "a number or slice(hi) for a Learner with one layer group", lr,
+                   "slice(lo, hi) spreads learning rates over layer groups; pass splitter=... "
+                   "to the Learner for more groups, or a single learning rate.")
+    if lo > hi:
+        raise fail(name, "slice(lo, hi) with lo <= hi (the first group gets lo, the last hi)",
+                   lr, f"swap them: slice({hi:g}, {lo:g}).")
+    return even_mults(lo, hi, n)
+
+
+# --------------------------------------------------------------------------------------------
+# Fit plans: the one builder behind fit_one_cycle, fit_flat_cos, fit_sgdr and fine_tune
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """The hyper-parameters of every step of one fit, as
+    :class:`~tflearner.callbacks.ParamScheduler` plays them: ``lr`` float64 ``[steps, groups]``
+    (first layer group first), ``mom`` ``[steps]`` or None (not scheduled); ``peaks``: each
+    group's peak LR the plan was laid out from."""
+
+    lr: np.ndarray
+    mom: np.ndarray | None = None
+    peaks: np.ndarray | None = None
+
+    @property
+    def steps(self) -> int:
+        return len(self.lr)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """``{"lr": ..., "mom": ...}``, without what is not scheduled."""
+        return {"lr": self.lr} if self.mom is None else {"lr": self.lr, "mom": self.mom}
+
+    def without_mom(self) -> Plan:
+        return Plan(self.lr, None, self.peaks)
+
+
+#: Each policy's shape-argument check and its layout ``(total_steps, peak, **checked)`` of the
+#: last group's LRs (and momentums for one-cycle).
+_POLICIES: dict[str, tuple[Callable[..., dict], Callable[..., object]]] = {
+    "one_cycle": (_one_cycle_options, _one_cycle),
+    "flat_cos": (_flat_cos_options, _flat_cos),
+    "sgdr": (_sgdr_options, _sgdr),
+}
+#: The policies :func:`fit_plan` lays out.
+POLICIES = tuple(_POLICIES)
+
+
+def fit_plan(policy: str, total_steps: int, max_lr: float | slice | Sequence[float],
+             n_groups: int = 1, name: str = "max_lr", **options: object) -> Plan:
+    """The one schedule builder: ``policy``'s :class:`Plan` for ``total_steps`` steps.
+
+    ``max_lr`` is spread over ``n_groups`` layer groups by :func:`group_lrs` (a number, a
+    ``slice`` or one value per group; ``name`` names it in errors): the last group's LRs are
+    ``policy``'s at its peak, and group ``g``'s are those times ``peak_g / peak_last``.
+    ``options`` are the policy's own (checked here, with every other argument, once):
+
+    * ``"one_cycle"`` (:func:`one_cycle`): ``pct_start``, ``div``, ``div_final``, ``moms``,
+      ``anneal``, ``three_phase`` (defaults :data:`ONE_CYCLE_DEFAULTS`); ``mom`` scheduled
+      unless ``moms=None``;
+    * ``"flat_cos"`` (:func:`flat_cos`): ``pct_start``, ``div_final``;
+    * ``"sgdr"`` (:func:`sgdr`): ``n_cycles``, ``cycle_len``, ``cycle_mult``; restarts at the
+      steps where each cycle's share of the run begins (epoch boundaries when ``total_steps``
+      is a whole number of epochs).
+
+    Any number of steps and any peaks: a short trial fit is the same policy, compressed.
+
+    >>> plan = fit_plan("flat_cos", 4, slice(1e-3), n_groups=2, pct_start=0.5, div_final=10)
+    >>> plan.lr.round(6).tolist()
+    [[0.0001, 0.001], [0.0001, 0.001], [0.0001, 0.001], [5.5e-05, 0.00055]]
+    """
+    check_choice("policy", policy, _POLICIES, fix="one of fit_plan's policies.")
+    check_options, lay_out = _POLICIES[policy]
+    try:
+        inspect.signature(check_options).bind(**options)
+    except TypeError:
+        raise TypeError(f"fit_plan({policy!r}) got options {sorted(options)}; its options are "
+                        f"{list(inspect.signature(check_options).parameters)}.") from None
+    checked = check_options(**options)
+    total_steps = _check_total(total_steps)
+    peaks = group_lrs(max_lr, n_groups, name)
+    out = lay_out(total_steps, float(peaks[-1]), **checked)
+    lrs, moms = out if isinstance(out, tuple) else (out, None)
+    return Plan(lrs[:, None] * (peaks / peaks[-1])[None, :], moms, peaks)
+
+
+def fine_tune_phases(base_lr: float, lr_mult: float = 100, pct_start: float = 0.3,
+                     div: float = 5.0, **form: object) -> list[tuple[slice, dict]]:
+    """fastai's ``fine_tune`` as two one-cycle phases: ``[(max_lr, options)]`` for the frozen
+    phase (``slice(base_lr)``, ``pct_start=0.99``) and the unfrozen one (``slice(base_lr / 2 /
+    lr_mult, base_lr / 2)``, ``pct_start``, ``div``), both in fastai's one-cycle form
+    (:data:`FASTAI_ONE_CYCLE`, updated with ``form``). :func:`fine_tune_plans` lays them out.
+    """
+    base_lr = check_positive("base_lr", base_lr, fix="e.g. base_lr=2e-3, or lr_find's.")
+    lr_mult = check_positive("lr_mult", lr_mult)
+    form = {**FASTAI_ONE_CYCLE, **form}
+    _one_cycle_options(**{**form, "pct_start": pct_start, "div": div})  # both phases' errors
+    half = base_lr / 2
+    return [(slice(base_lr), {**form, "pct_start": 0.99}),
+            (slice(half / lr_mult, half), {**form, "pct_start": pct_start, "div": div})]
+
+
+def fine_tune_plans(frozen_steps: int, unfrozen_steps: int, base_lr: float, n_groups: int,
+                    **phases: object) -> list[Plan]:
+    """The :class:`Plan` of each phase of :func:`fine_tune_phases` (``phases``: its arguments)
+    for ``frozen_steps`` (0: no frozen phase) and ``unfrozen_steps`` steps."""
+    frozen_steps = check_int("frozen_steps", frozen_steps, 0, fix="0 skips the frozen phase.")
+    plans = [fit_plan("one_cycle", steps, max_lr, n_groups, **options)
+             for steps, (max_lr, options) in zip(
+                 (frozen_steps, unfrozen_steps), fine_tune_phases(base_lr, **phases),
+                 strict=True) if steps]
+    return plans

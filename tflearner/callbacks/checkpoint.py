@@ -17,7 +17,7 @@ One checkpoint (``<dir>/checkpoint.npz``, written atomically) holds:
 
 The two halves are separate. :func:`load_checkpoint` runs *before* the fit: it checks the
 signature, assigns the variables, restores the recorder and returns the
-:class:`~tflearner.core.contract.Resume` the caller passes to the loop. :class:`CheckpointCallback`
+:class:`~tflearner.core.fit_state.Resume` the caller passes to the loop. :class:`CheckpointCallback`
 only saves: at the end of every epoch, with ``every=N`` at the first chunk end after every N
 batches, and when a fit stops early (a non-finite batch, a callback's stop), at the first batch
 that was not applied. A finished fit's checkpoint stays; calling the same fit again warns that
@@ -34,8 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from ..core.contract import FitState, LearnerHandle, LossEMA, Resume
 from ..core.events import Callback
+from ..core.fit_state import FitState, LearnerHandle, LossEMA, Resume
 from ..core.state_io import assign_state, read_state, write_state
 
 __all__ = ["CheckpointCallback", "load_checkpoint", "FILENAME", "FORMAT"]

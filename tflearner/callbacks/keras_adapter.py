@@ -68,9 +68,9 @@ from typing import Any
 import keras
 
 from ..core import internals
-from ..core.contract import FitState
 from ..core.events import Callback
-from ..loop.train_loop import metric_results
+from ..core.fit_state import FitState
+from ..loop.runner import metric_results
 
 __all__ = ["KerasCallbacks", "LR_CALLBACKS", "check_no_lr_callbacks", "acts_before_batch"]
 

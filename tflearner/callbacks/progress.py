@@ -35,8 +35,8 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from ..core.checks import check_choice, fail
-from ..core.contract import FitState
 from ..core.events import Callback
+from ..core.fit_state import FitState
 
 __all__ = ["ENV_VAR", "MODES", "ProgressCallback", "SweepProgress", "default_bar",
            "format_time", "progress_mode"]

@@ -10,8 +10,8 @@ from types import ModuleType
 import numpy as np
 
 from ..core.checks import check_int, fail
-from ..core.contract import FitState
 from ..core.events import Callback
+from ..core.fit_state import FitState, StopReason
 from ..lr_finder.repeats import band
 
 __all__ = ["Recorder"]
@@ -27,7 +27,7 @@ def _pyplot() -> ModuleType:
 def _stop_note(info: dict, lrs: list[float]) -> str:
     """The plot title's note on how the sweep in ``info`` (``lr_find_info``) ended."""
     reason, step = info.get("stop_reason"), info.get("stop_step")
-    if reason in ("diverged", "non-finite"):
+    if reason in (StopReason.DIVERGED, StopReason.NON_FINITE):
         lr = info.get("stop_lr")
         if lr is None and lrs:
             lr = lrs[min(step if step is not None else len(lrs) - 1, len(lrs) - 1)]
@@ -67,8 +67,9 @@ class Recorder(Callback):
         self.values: list[dict[str, float]] = []
         self.n_iter: int | None = None
         self.suggestions: dict = {}  # lr_find's {method name: Suggestion}
-        self.lr_find_info: dict = {}  # lr_find's num_it, stop_reason, stop_step, stop_lr, beta,
-        # lr_mults, accumulation; compute_suggestions adds still_falling
+        #: lr_find's num_it, stop_reason, stop_step, stop_lr, beta, lr_mults (every group's LR
+        #: over the last's), accumulation, repeats; compute_suggestions adds still_falling
+        self.lr_find_info: dict = {}
         self.phases: tuple[dict, ...] = ()  # fine_tune: each phase's history_state()
         #: lr_find(repeats=k > 1): each sweep's lrs, losses, smooth_losses, stop_reason,
         #: stop_step and suggestions (empty after a single sweep or a fit)
@@ -148,6 +149,7 @@ class Recorder(Callback):
              show_raw: bool = True, show: bool = False):
         """The LR-finder curve: smoothed loss against LR (log axis), the raw loss faintly,
         one marker and legend entry per suggestion, and the first suggestion's range shaded.
+        With ``lr_find(repeats=k)``: the band of the ``k`` curves and their median.
         The title says how the sweep ended, as the warnings do: ``stopped: diverged at step N
         / lr X`` (or ``non-finite``), ``stopped: <reason> at step N`` for any other early stop,
         ``loss still falling at end_lr`` for a sweep that ran to its end still falling
@@ -159,53 +161,39 @@ class Recorder(Callback):
         check_int("skip_end", skip_end, 0, fix="the number of last points to leave out.")
         if not self.lrs:
             raise ValueError("The recorder is empty: run learn.lr_find() before plot().")
-        k = len(self.sweeps)  # lr_find(repeats=k > 1): the k curves' band and their median
-        if k > 1:
-            lrs, smooth, low, high = band([(s["lrs"], s["smooth_losses"]) for s in self.sweeps])
-        else:
-            lrs, smooth, raw = (np.asarray(a, dtype=float)
-                                for a in (self.lrs, self.smooth_losses, self.losses))
-        end = len(lrs) - skip_end
+        curve = self._curve()
+        end = len(curve["lrs"]) - skip_end
         if end - skip_start < 2:
-            skip_start, end = 0, len(lrs)  # too short to trim: show everything
+            skip_start, end = 0, len(curve["lrs"])  # too short to trim: show everything
         sl = slice(skip_start, end)
         if ax is None:
             _, ax = _pyplot().subplots(figsize=(6.5, 4.2))
-        if k > 1:
-            ax.fill_between(lrs[sl], low[sl], high[sl], color="C0", alpha=0.2, lw=0,
-                            label=f"range of {k} sweeps")
-            ax.plot(lrs[sl], smooth[sl], color="C0", lw=2, label=f"median of {k} sweeps")
-        else:
-            if show_raw:
-                ax.plot(lrs[sl], raw[sl], color="C0", alpha=0.25, lw=1, label="loss (batch)")
-            ax.plot(lrs[sl], smooth[sl], color="C0", lw=2, label="loss (smoothed)")
-        finite = smooth[sl][np.isfinite(smooth[sl])]
-        if finite.size:  # keep divergence from squashing the interesting part
-            lo, hi = finite.min(), min(finite.max(), finite[0] + 2 * (finite[0] - finite.min()))
-            if k > 1 and np.isfinite(low[sl]).any():  # the whole band's bottom
-                lo = min(lo, float(np.nanmin(low[sl])))
-            if hi > lo:
-                pad = 0.05 * (hi - lo)
-                ax.set_ylim(lo - pad, hi + pad)
+        _draw_curve(ax, curve, sl, show_raw)
         if suggest and self.suggestions:
-            for i, (name, sug) in enumerate(self.suggestions.items()):
-                if sug.lr is None:
-                    ax.plot([], [], " ", label=f"{name}: no suggestion")
-                    continue
-                x, y = sug.point if sug.point is not None else (sug.lr, np.interp(
-                    np.log(sug.lr), np.log(lrs), smooth))
-                spread = getattr(sug, "spread", None)
-                ax.plot([x], [y], "o", ms=8, color=f"C{i + 1}", zorder=3,
-                        label=f"{name}: {sug.lr:.2e}" + (
-                            "" if spread is None else f" (spread ×{spread:.2g})"))
-                if i == 0 and getattr(sug, "lr_range", None):
-                    low, high = sug.lr_range
-                    ax.axvspan(low, high, color=f"C{i + 1}", alpha=0.12,
-                               label=f"{name} range: {low:.1e} – {high:.1e}")
+            _draw_suggestions(ax, self.suggestions, curve["lrs"], curve["smooth"])
         ax.set_xscale("log")
         ax.set_xlabel("learning rate")
         ax.set_ylabel("loss")
-        info = self.lr_find_info
+        self._title(ax)
+        ax.grid(True, which="both", alpha=0.25)
+        ax.legend(fontsize=8)
+        if show:
+            _pyplot().show()
+        return ax
+
+    def _curve(self) -> dict[str, np.ndarray | int]:
+        """What :meth:`plot` draws: this recorder's curve (``lrs``, ``smooth``, ``raw``), or
+        the band (``low``, ``high``) and median of ``k`` sweeps (``k``: their number)."""
+        k = len(self.sweeps)
+        if k > 1:
+            lrs, smooth, low, high = band([(s["lrs"], s["smooth_losses"]) for s in self.sweeps])
+            return {"k": k, "lrs": lrs, "smooth": smooth, "low": low, "high": high}
+        lrs, smooth, raw = (np.asarray(a, dtype=float)
+                            for a in (self.lrs, self.smooth_losses, self.losses))
+        return {"k": k, "lrs": lrs, "smooth": smooth, "raw": raw}
+
+    def _title(self, ax) -> None:
+        info, k = self.lr_find_info, len(self.sweeps)
         title = ("LR finder" if k < 2 else f"LR finder ({k} sweeps)") + _stop_note(info, self.lrs)
         mults = info.get("lr_mults") or []
         if len(mults) > 1:
@@ -213,11 +201,6 @@ class Recorder(Callback):
             title += ("\nall layer groups at the same LR" if all(m == 1 for m in mults) else
                       f"\nLR of the last layer group; the others at × {ratios} of it")
         ax.set_title(title, fontsize=10 if len(mults) > 1 else None)
-        ax.grid(True, which="both", alpha=0.25)
-        ax.legend(fontsize=8)
-        if show:
-            _pyplot().show()
-        return ax
 
     def plot_sched(self, keys: tuple[str, ...] = ("lr", "mom"), axes=None):
         """Learning rate and momentum (or ``wd``) per batch, one panel per key with values.
@@ -274,3 +257,43 @@ class Recorder(Callback):
             ax.grid(True, alpha=0.3)
         axes[0].figure.tight_layout()
         return axes
+
+
+def _draw_curve(ax, curve: dict, sl: slice, show_raw: bool) -> None:
+    """The curve (or the band and median of ``k`` sweeps) over ``sl``, with y limits that keep
+    a divergence from squashing the interesting part."""
+    k, lrs, smooth = curve["k"], curve["lrs"], curve["smooth"]
+    if k > 1:
+        ax.fill_between(lrs[sl], curve["low"][sl], curve["high"][sl], color="C0", alpha=0.2,
+                        lw=0, label=f"range of {k} sweeps")
+        ax.plot(lrs[sl], smooth[sl], color="C0", lw=2, label=f"median of {k} sweeps")
+    else:
+        if show_raw:
+            ax.plot(lrs[sl], curve["raw"][sl], color="C0", alpha=0.25, lw=1, label="loss (batch)")
+        ax.plot(lrs[sl], smooth[sl], color="C0", lw=2, label="loss (smoothed)")
+    finite = smooth[sl][np.isfinite(smooth[sl])]
+    if finite.size:
+        lo, hi = finite.min(), min(finite.max(), finite[0] + 2 * (finite[0] - finite.min()))
+        if k > 1 and np.isfinite(curve["low"][sl]).any():  # the whole band's bottom
+            lo = min(lo, float(np.nanmin(curve["low"][sl])))
+        if hi > lo:
+            pad = 0.05 * (hi - lo)
+            ax.set_ylim(lo - pad, hi + pad)
+
+
+def _draw_suggestions(ax, suggestions: dict, lrs: np.ndarray, smooth: np.ndarray) -> None:
+    """One marker and legend entry per suggestion; the first one's range shaded."""
+    for i, (name, sug) in enumerate(suggestions.items()):
+        if sug.lr is None:
+            ax.plot([], [], " ", label=f"{name}: no suggestion")
+            continue
+        x, y = sug.point if sug.point is not None else (sug.lr, np.interp(
+            np.log(sug.lr), np.log(lrs), smooth))
+        spread = getattr(sug, "spread", None)
+        ax.plot([x], [y], "o", ms=8, color=f"C{i + 1}", zorder=3,
+                label=f"{name}: {sug.lr:.2e}" + (
+                    "" if spread is None else f" (spread ×{spread:.2g})"))
+        if i == 0 and getattr(sug, "lr_range", None):
+            low, high = sug.lr_range
+            ax.axvspan(low, high, color=f"C{i + 1}", alpha=0.12,
+                       label=f"{name} range: {low:.1e} – {high:.1e}")

@@ -2,7 +2,7 @@
 
 TensorFlow's frequent-retracing detector keys a ``tf.function`` by its Python function's code
 object, so the closures that every :class:`~tflearner.loop.TrainLoop` and
-:class:`~tflearner.snapshot.Snapshot` build share one key. Each object traces its own functions
+:class:`~tflearner.core.snapshot.Snapshot` build share one key. Each object traces its own functions
 once, yet after a handful of Learners in one process TensorFlow warned "5 out of the last 5
 calls ... triggered tf.function retracing", which reads like the per-step retrace tflearner
 promises never to do. :func:`instance_function` wraps the closure in a ``functools.partial``

@@ -10,9 +10,9 @@ suggester or plot):
   those of ``Learner.lr_find``.
 * :class:`LRFinderCallback` — a ``keras.callbacks.Callback`` for ``model.fit(ds, epochs=...,
   callbacks=[cb])``. It drives :class:`tflearner.lr_finder.LRFinder` (sets the LR per batch,
-  stop rules) and a :class:`tflearner.recorder.Recorder` (curve, ``plot()``) from Keras' batch
-  hooks through a :class:`~tflearner.callbacks.FitState`, snapshots with
-  :class:`~tflearner.snapshot.Snapshot` and suggests with :mod:`tflearner.suggest`.
+  stop rules) and a :class:`tflearner.callbacks.recorder.Recorder` (curve, ``plot()``) from
+  Keras' batch hooks through a :class:`~tflearner.core.fit_state.FitState`, snapshots with
+  :class:`~tflearner.core.snapshot.Snapshot` and suggests with :mod:`tflearner.lr_finder.suggest`.
 
 What Keras 3 reports per batch (``keras/src/backend/tensorflow/trainer.py``, ``train_step`` and
 ``fit``; ``keras/src/trainers/trainer.py``, ``metrics``/``get_metrics_result``;
@@ -45,12 +45,12 @@ import numpy as np
 import tensorflow as tf
 
 from ..callbacks.recorder import Recorder
-from ..core.contract import FitState
+from ..core import running_loss
 from ..core.events import CallbackList
+from ..core.fit_state import FitState, StopReason
 from ..core.snapshot import Snapshot, flatten_state
 from ..data.bundle import DataBundle
 from ..learner import Learner
-from ..loop import rules
 from ..lr_finder.finder import (
     DEFAULT_SUGGESTIONS,
     LRFinder,
@@ -61,6 +61,7 @@ from ..lr_finder.finder import (
 )
 from ..optim.detect import learning_rate_problem
 from ..schedules import exp_sweep, lin_sweep
+from ..training.losses import FunctionLoss, named_loss
 
 __all__ = ["KerasLRFinder", "LRFinderCallback", "raw_loss_from_running_mean"]
 
@@ -68,20 +69,6 @@ __all__ = ["KerasLRFinder", "LRFinderCallback", "raw_loss_from_running_mean"]
 # --------------------------------------------------------------------------------------------
 # Helpers shared by both entry points
 # --------------------------------------------------------------------------------------------
-
-
-
-class _FunctionLoss(keras.losses.Loss):
-    """A loss function ``f(y_true, y_pred)`` reduced over the batch as ``model.compile`` does
-    (Keras wraps plain functions and names in ``LossFunctionWrapper``, mean over the batch)."""
-
-    def __init__(self, fn: Callable, name: str | None = None) -> None:
-        super().__init__(name=name or getattr(fn, "__name__", "loss"))
-        self.fn = fn
-
-    def call(self, y_true, y_pred):
-        return self.fn(y_true, y_pred)
-
 
 def _resolve_loss(loss: Any, where: str) -> Any:
     """A callable ``(y_true, y_pred) -> scalar`` from what ``model.compile(loss=...)`` accepts."""
@@ -94,18 +81,13 @@ def _resolve_loss(loss: Any, where: str) -> Any:
         if loss.lower() in ("crossentropy", "ce"):
             raise ValueError(f"{where}={loss!r} depends on the label shapes; pass the loss "
                              "itself, e.g. loss_fn=keras.losses.SparseCategoricalCrossentropy().")
-        try:
-            loss = keras.losses.get(loss)
-        except ValueError:
-            raise ValueError(f"{where}={loss!r} is not a Keras loss name; pass e.g. "
-                             "'sparse_categorical_crossentropy', 'mse' or a keras.losses.Loss."
-                             ) from None
+        return named_loss(loss, where)
     if isinstance(loss, keras.losses.Loss):
         return loss
     if not callable(loss):
         raise TypeError(f"{where} must be a Keras loss (name, function or keras.losses.Loss), "
                         f"got {type(loss).__name__}: {loss!r}.")
-    return _FunctionLoss(loss)
+    return FunctionLoss(loss)
 
 
 def _fresh_optimizer(opt: Any) -> Any:
@@ -249,7 +231,7 @@ class KerasLRFinder(_CurveViews):
         """Run ``Learner.lr_find`` with these arguments; returns its ``SuggestedLRs``.
 
         The model's variables are bitwise unchanged afterwards. See
-        :func:`tflearner.lr_finder.lr_find` for the sweep, the smoothing and the stop rules.
+        :meth:`tflearner.Learner.lr_find` for the sweep, the smoothing and the stop rules.
         """
         self._result = self.learner.lr_find(start_lr=start_lr, end_lr=end_lr, num_it=num_it,
                                             stop_div=stop_div, beta=beta,
@@ -285,7 +267,7 @@ def _read(v: Any) -> float:
 
 
 class _OptimizerLR:
-    """The ``hypers`` that :class:`LRFinder` sets, writing a Keras optimizer's LR variable."""
+    """The ``hypers`` of the sweep's state: a Keras optimizer's LR variable (one layer group)."""
 
     def __init__(self, optimizer: keras.optimizers.Optimizer) -> None:
         self.optimizer = optimizer
@@ -293,6 +275,10 @@ class _OptimizerLR:
     @property
     def lr(self) -> float:
         return _read(self.optimizer.learning_rate)
+
+    @property
+    def lrs(self) -> list[float]:
+        return [self.lr]
 
     @lr.setter
     def lr(self, value: float) -> None:
@@ -318,7 +304,7 @@ class LRFinderCallback(_CurveViews, keras.callbacks.Callback):
     and ``cb.plot()``.
 
     * ``on_train_begin``: snapshots ``model.variables`` and ``model.optimizer.variables`` (slots,
-      iterations, LR) with :class:`~tflearner.snapshot.Snapshot`; computes the sweep
+      iterations, LR) with :class:`~tflearner.core.snapshot.Snapshot`; computes the sweep
       ``exp_sweep(start_lr, end_lr, num_it)`` (``mode="linear"``: ``lin_sweep``). Refuses an
       optimizer whose LR is a ``LearningRateSchedule``; warns when ``steps_per_execution > 1``
       (Keras then calls the batch hooks once per ``steps_per_execution`` batches, so each LR
@@ -352,10 +338,16 @@ class LRFinderCallback(_CurveViews, keras.callbacks.Callback):
         self._names, self._funcs = resolve_suggesters(suggest_funcs)
         self.recorder = Recorder()
         self.suggestions = None
-        self.stop_reason: str | None = None
+        self._state: FitState | None = None
         self.stop_step: int | None = None
         self._snapshot: Snapshot | None = None
         self._finder: LRFinder | None = None
+
+    @property
+    def stop_reason(self) -> StopReason | None:
+        """Why the last sweep ended: ``"end"``, ``"diverged"``, ``"non-finite"`` or ``"fit
+        ended"`` (``model.fit`` ended first); None before one."""
+        return None if self._state is None else self._state.stop_reason
 
     # ---- Keras hooks --------------------------------------------------------------------------
     def on_train_begin(self, logs=None) -> None:
@@ -391,7 +383,7 @@ class LRFinderCallback(_CurveViews, keras.callbacks.Callback):
         self._step, self._active = 0, True
         self._before = (0.0, 0.0)
         self._prev_mean, self._prev_batches = 0.0, 0
-        self.suggestions, self.stop_reason, self.stop_step = None, None, None
+        self.suggestions, self.stop_step = None, None
         self._cbs("before_fit", self._state)
         self._snapshot = self._snapshot_of(list(model.variables) + list(opt.variables))
 
@@ -415,7 +407,7 @@ class LRFinderCallback(_CurveViews, keras.callbacks.Callback):
             return
         self._before = self._read_tracker()
         self._state.step = self._step
-        self._cbs("before_batch", self._state)
+        self._state.hypers.lr = self._finder.plan(self._state, 1)["lr"][0, -1]
 
     def on_train_batch_end(self, batch, logs=None) -> None:
         if not self._active:
@@ -425,16 +417,17 @@ class LRFinderCallback(_CurveViews, keras.callbacks.Callback):
         state.lr = state.hypers.lr
         state.loss, state.batch_size = loss, batch_size
         ema, limits = state.ema, state.limits
-        ema.avg, ema.count, ema.best, state.smooth_loss, code = rules.step_eagerly(
+        ema.avg, ema.count, ema.best, state.smooth_loss, code = running_loss.step_eagerly(
             ema.avg, ema.count, ema.best, loss, self.beta, limits.div_limit,
             limits.terminate_on_nan)  # the compiled step's rules, run eagerly
         self._cbs("after_batch", state)
         state.iter += 1
         self._step += 1
-        reason = rules.STOP_REASONS.get(code) or ("end" if self._step >= limits.max_steps
-                                                  else None)
+        reason = running_loss.reason_of(code) or (
+            StopReason.END if self._step >= limits.max_steps else None)
         if reason is not None:
-            self.stop_reason, self.stop_step = reason, self._step - 1
+            state.stop(reason)
+            self.stop_step = self._step - 1
             self._active = False
             self.model.stop_training = True
 
@@ -446,7 +439,7 @@ class LRFinderCallback(_CurveViews, keras.callbacks.Callback):
         self._active = False
         rec = self.recorder
         if self.stop_reason is None:
-            self.stop_reason = "fit ended"
+            self._state.stop(StopReason.FIT_ENDED)
             self.stop_step = len(rec.lrs) - 1 if rec.lrs else None
             steps = (self.params or {}).get("steps")
             need = f" (epochs >= {-(-self.num_it // int(steps))})" if steps else ""

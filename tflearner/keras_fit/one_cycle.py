@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..optim.detect import learning_rate_problem, momentum_of
+from ..optim.hypers import install_variable
 from ..schedules import ONE_CYCLE_DEFAULTS as _D
 from ..schedules import one_cycle
 
@@ -148,16 +149,11 @@ class OneCycleCallback(keras.callbacks.Callback):
         if attr is not None and not opt.built:
             model.optimizer.build(model.trainable_variables)  # a LossScaleOptimizer builds both
         if attr is not None:
-            current = getattr(opt, attr)
-            if isinstance(current, tf.Variable):
-                self._mom_var = current  # already a variable (an earlier fit): reuse it
-            else:
-                self._mom_var = tf.Variable(float(current), trainable=False, dtype=tf.float32,
-                                            name="tflearner_one_cycle_mom")
-                setattr(opt, attr, self._mom_var)
-                if getattr(model, "train_function", None) is not None:
-                    # a step traced earlier baked the float in: retrace to read the variable
-                    model.make_train_function(force=True)
+            baked = not isinstance(getattr(opt, attr), tf.Variable)
+            self._mom_var = install_variable(opt, attr, "tflearner_one_cycle_mom")
+            if baked and getattr(model, "train_function", None) is not None:
+                # a step traced earlier baked the float in: retrace to read the variable
+                model.make_train_function(force=True)
         self.lrs = []
         self.moms = [] if self._mom_var is not None else None
         self._step = 0

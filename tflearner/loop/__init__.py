@@ -1,5 +1,7 @@
-"""The one training loop: compiled steps, the chunk iterator and the stop rule."""
+"""The one training loop: the compiled steps, the event loop around them, the chunk iterator and
+the runner that evaluates and predicts with the same steps."""
 
+from .runner import Runner
 from .train_loop import TrainLoop
 
-__all__ = ["TrainLoop"]
+__all__ = ["Runner", "TrainLoop"]

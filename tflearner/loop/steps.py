@@ -3,22 +3,22 @@
 ``train_steps(iterator, plan, n, carry, limits)`` runs up to ``n`` batches in a ``tf.while_loop``
 (Keras' ``multi_step_on_iterator`` is the model): each takes the next batch with
 ``iterator.get_next_as_optional()`` (an epoch of unknown length ends there, without an
-exception), applies row ``i`` of ``plan`` (:data:`PLAN_COLUMNS`, NaN = keep) to the
-hyper-parameter variables, runs forward and backward, and applies the gradients only if the loss
-and every gradient are finite. It updates the loss average (:mod:`tflearner.loop.rules`) and
-ends early when the stop rule fires.
+exception), applies row ``i`` of ``plan`` (NaN = keep) to the hyper-parameter variables, runs
+forward and backward, and applies the gradients only if the loss and every gradient are finite.
+It updates the loss average (:mod:`tflearner.core.running_loss`) and ends early when the stop
+rule fires.
 
 Inputs, all tensors (so values never retrace): ``plan`` float32 ``[max_chunk, len(plan_columns)]``
-(:meth:`GroupHypers.plan_columns`: one LR per layer group, then mom and wd); ``n`` int32;
-``carry`` = ``{"avg", "count", "best", "step"}`` float64 (the loss average so far, the global
-step of the first batch); ``limits`` = ``{"beta", "div_limit", "terminate", "metrics"}`` float64
+(:meth:`~tflearner.optim.group_hypers.GroupHypers.plan_columns`: one LR per layer group, then
+mom and wd); ``n`` int32; ``carry`` = ``{"avg", "count", "best"}`` float64 (the loss average so
+far); ``limits`` = ``{"beta", "div_limit", "terminate", "metrics"}`` float64
 (``metrics`` > 0: update the training metrics, see below).
 Outputs: ``{"rows": {column: [k]} for column in STEP_COLUMNS, "group_lrs": [k, n_groups],
 "carry": {"avg", "count", "best"}, "code": int32}`` where ``k <= n`` batches ran (``lr`` is the
-last group's) and ``code`` is the :mod:`~tflearner.loop.rules`
-code that ended the call (``CONTINUE``: ``n`` batches ran; ``END_OF_DATA``: the iterator ran
-out). The columns hold the values each update actually used (``mom`` NaN without momentum;
-``ok`` 0 for a batch that was skipped on every replica).
+last group's) and ``code`` is the :mod:`~tflearner.core.running_loss` code that ended the call
+(``CONTINUE``: ``n`` batches ran; ``END_OF_DATA``: the iterator ran out). The columns hold the
+values each update actually used (``mom`` NaN without momentum; ``ok`` 0 for a batch that was
+skipped on every replica).
 
 With ``gather`` (arrays placed on a device, :mod:`tflearner.data.placement`) the iterator may
 yield index batches instead: ``gather(indices)`` makes the batch inside the step.
@@ -39,18 +39,22 @@ sit inside control flow within a replica function).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import keras
 import tensorflow as tf
 
+from ..core import running_loss as rules
+from ..core.internals import is_default_strategy
 from ..core.tracing import instance_function
 from ..optim.group_hypers import GroupHypers
-from . import rules
 
-__all__ = ["CompiledSteps", "STEP_COLUMNS", "LABEL_CHECK", "label_errors"]
+__all__ = ["CompiledSteps", "StepConfig", "STEP_COLUMNS", "LABEL_CHECK", "label_errors"]
 
 #: The per-batch outputs of ``train_steps``, in this order (then one LR per group).
 STEP_COLUMNS = ("loss", "lr", "mom", "wd", "batch_size", "smooth", "ok")
@@ -81,54 +85,86 @@ def label_errors(n_classes: int | None):
             f"subtract 1), or build the model with more outputs.") from None
 
 
+@dataclass(frozen=True)
+class StepConfig:
+    """Everything the compiled steps are built from, fixed for one Learner (built once).
+
+    ``optimizers[g]`` updates ``group_variables[g]`` (every trainable variable of the model is
+    in exactly one group; the last optimizer scales the loss under float16). ``element_spec``
+    is the training data's ``(x, y[, w])`` spec. ``train_metrics``: metric objects of their own
+    (not ``metrics``) the train step updates on each applied batch. ``n_classes``: sparse labels
+    are checked to lie in ``[0, n_classes)``. ``class_weight``: a variable of one loss weight
+    per class (None: none). ``placed``: training arrays on a device
+    (:class:`~tflearner.data.placement.PlacedArrays`; the step gathers the batches). ``strategy``
+    None: TensorFlow's default one.
+    """
+
+    model: keras.Model
+    optimizers: tuple
+    group_variables: tuple
+    loss_fn: Callable
+    metrics: tuple
+    hypers: GroupHypers
+    element_spec: tuple
+    jit_compile: bool = False
+    strategy: tf.distribute.Strategy | None = None
+    train_metrics: tuple = ()
+    n_classes: int | None = None
+    class_weight: tf.Variable | None = None
+    placed: Any = None
+
+    def replace(self, **changes: Any) -> StepConfig:
+        """A copy with ``changes`` (e.g. a class-weight variable given after construction)."""
+        return dataclasses.replace(self, **changes)
+
+
 class CompiledSteps:
     """``train_steps``, ``eval_step`` and ``predict_step`` as ``tf.function`` s, each traced once.
 
     ``trace_counts`` (shared with the owner) counts traces, so tests can prove there is no
     retrace. ``trainable_key`` identifies the trainable set the steps were built for.
+    ``x_spec`` / ``y_spec`` / ``w_spec``: the data's specs with a ``None`` batch dimension.
     """
 
-    def __init__(self, model: keras.Model, optimizers: list[keras.optimizers.Optimizer],
-                 group_variables: list[list], loss_fn: Callable, metrics: list,
-                 hypers: GroupHypers, strategy: tf.distribute.Strategy, distributed: bool,
-                 x_spec: tf.TensorSpec, y_spec: tf.TensorSpec, jit_compile: bool,
-                 trace_counts: Counter, train_metrics: list | None = None,
-                 n_classes: int | None = None, w_spec: tf.TensorSpec | None = None,
-                 class_weight: tf.Variable | None = None,
-                 gather: Callable | None = None) -> None:
-        self.model, self.opts, self.loss_fn, self.metrics = model, optimizers, loss_fn, metrics
-        # batches from arrays placed on a device: the iterator yields indices, gather(i) the
-        # batch (tflearner.data.placement)
-        self.gather = gather
-        self.train_metrics = list(train_metrics or [])
-        self.opt = optimizers[-1]  # scales the loss under float16 (one group only)
-        self.hypers, self.strategy, self.distributed = hypers, strategy, distributed
+    def __init__(self, config: StepConfig, x_spec: Any, y_spec: Any, w_spec: Any,
+                 trace_counts: Counter) -> None:
+        self.config = config
+        self.model, self.opts, self.loss_fn = config.model, config.optimizers, config.loss_fn
+        self.metrics, self.train_metrics = config.metrics, config.train_metrics
+        self.gather = None if config.placed is None else config.placed.gather
+        self.opt = self.opts[-1]  # scales the loss under float16 (one group only)
+        self.hypers = config.hypers
+        self.plan_targets = config.hypers.plan_targets()
+        self.strategy = config.strategy or tf.distribute.get_strategy()
+        self.distributed = not is_default_strategy(self.strategy)
         self.trace_counts = trace_counts
-        self.n_classes = n_classes
-        # per-class loss weights (Keras' class_weight), looked up from the labels in training
-        self.class_weight = class_weight
-        self.tvars = list(model.trainable_variables)
+        self.n_classes, self.class_weight = config.n_classes, config.class_weight
+        self.tvars = list(self.model.trainable_variables)
         self.trainable_key = tuple(id(v) for v in self.tvars)
-        group_of = {id(v): g for g, vs in enumerate(group_variables) for v in vs}
+        group_of = {id(v): g for g, vs in enumerate(config.group_variables) for v in vs}
         # indices into tvars of each group's currently trainable variables
         self.group_index = [[i for i, v in enumerate(self.tvars) if group_of[id(v)] == g]
-                            for g in range(len(optimizers))]
-        self.replicas = strategy.num_replicas_in_sync
+                            for g in range(len(self.opts))]
+        self.replicas = self.strategy.num_replicas_in_sync
         # Keras losses with a mean reduction already divide by the replica count under a
         # strategy (keras.src.losses.loss.scale_loss_for_distribution); other losses and the
         # model's own losses (regularisers) are divided here.
-        self.keras_scaled = isinstance(loss_fn, keras.losses.Loss) and getattr(
-            loss_fn, "reduction", None) in ("sum_over_batch_size", "mean")
+        self.keras_scaled = isinstance(self.loss_fn, keras.losses.Loss) and getattr(
+            self.loss_fn, "reduction", None) in ("sum_over_batch_size", "mean")
         self.loss_scaling = isinstance(self.opt, keras.optimizers.LossScaleOptimizer)
-        # XLA compiles the math only (forward/backward, forward): the outer functions hold the
-        # iterator, the while loop and the cross-replica update, which XLA cannot compile.
+        self._compile(x_spec, y_spec, w_spec)
+
+    def _compile(self, x_spec: Any, y_spec: Any, w_spec: Any) -> None:
+        """The ``tf.function`` s. XLA (``jit_compile``) compiles the math only (forward and
+        backward): the outer functions hold the iterator, the while loop and the cross-replica
+        update, which XLA cannot compile."""
         self.grads_fn, self.forward_fn = self._replica_grads, self._forward
-        if jit_compile:
+        if self.config.jit_compile:
             self.grads_fn = instance_function(self._replica_grads, jit_compile=True)
             self.forward_fn = instance_function(self._forward, jit_compile=True)
         self.train_steps = instance_function(self._train_steps)
         w_spec = tf.TensorSpec(None, w_spec.dtype if w_spec is not None else tf.float32)
-        if distributed:
+        if self.distributed:
             self.eval_step = instance_function(self._eval_step)
             self.eval_step_weighted = instance_function(self._eval_step)
             self.predict_step = instance_function(self._predict_step)
@@ -138,6 +174,14 @@ class CompiledSteps:
             self.eval_step_weighted = instance_function(
                 self._eval_step, input_signature=[x_spec, y_spec, w_spec])
             self.predict_step = instance_function(self._predict_step, input_signature=[x_spec])
+
+    def apply_plan_row(self, row: tf.Tensor) -> None:
+        """Assign one plan row (:meth:`~tflearner.optim.group_hypers.GroupHypers.plan_columns`)
+        to the hyper-parameter variables, keeping a variable where the row is NaN. Inside the
+        train step before each batch; eagerly, before ``before_batch``, at one batch per call."""
+        for col, var in self.plan_targets:
+            value = tf.cast(row[col], var.dtype)
+            var.assign(tf.where(tf.math.is_nan(value), tf.convert_to_tensor(var), value))
 
     # ---- per replica ------------------------------------------------------------------------
     def _checked_labels(self, y):
@@ -211,7 +255,7 @@ class CompiledSteps:
     # ---- one batch, then the chunk ----------------------------------------------------------
     def _one_batch(self, x, y, w, plan_row, carry, limits):
         """Train on one global batch; returns ``(row, carry, code)``."""
-        self.hypers.assign_row(plan_row)
+        self.apply_plan_row(plan_row)
         hp = self.hypers.read()  # [lr, mom, wd, lr_0..]: read before the update that uses them
         y = self.strategy.run(self._checked_labels, args=(y,))
         args = (x, y) if w is None else (x, y, w)
@@ -233,10 +277,10 @@ class CompiledSteps:
         tf.cond(ok, update, lambda: tf.constant(False))
         loss64 = tf.cast(loss, tf.float64)
         avg, count, smooth = rules.ema_update(carry["avg"], carry["count"], loss64, ok,
-                                              limits["beta"])
+                                              limits["beta"], xp=tf)
         code = rules.stop_code(ok, smooth, carry["best"], limits["terminate"] > 0,
-                               limits["div_limit"])
-        best = rules.update_best(carry["best"], smooth)
+                               limits["div_limit"], xp=tf)
+        best = rules.update_best(carry["best"], smooth, xp=tf)
         hp = [tf.cast(h, tf.float64) for h in hp]
         row = tf.stack([loss64, *hp[:3], tf.cast(bs, tf.float64), smooth,
                         tf.cast(ok, tf.float64), *hp[3:]])

@@ -1,10 +1,10 @@
 """The LR range test's pieces: its argument checks, the sweep callback and the suggestions.
 
-``Learner.lr_find`` orchestrates them; this module never sees a Learner:
+:mod:`tflearner.lr_finder.driver` runs them; this module never sees a Learner:
 
 1. :func:`check_sweep_args` and :func:`resolve_suggesters` validate everything before the sweep;
-2. :class:`LRFinder` sets ``lr_i = lrs[i]`` before batch ``i``; the loop's
-   :class:`~tflearner.core.contract.StopLimits` (``max_steps = num_it``,
+2. :class:`LRFinder` plans ``lr_i = lrs[i]`` for batch ``i``; the loop's
+   :class:`~tflearner.core.fit_state.StopLimits` (``max_steps = num_it``,
    ``div_limit = div_threshold`` with ``stop_div``, ``terminate_on_nan``) end the sweep, applied
    inside the compiled step at the very batch;
 3. :func:`compute_suggestions` trims the recorded curve the fastai way and runs each suggester.
@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import inspect
 import keyword
-import os
-import sys
 import warnings
 from collections import namedtuple
 from collections.abc import Callable, Sequence
@@ -25,25 +23,19 @@ from typing import Any
 
 import numpy as np
 
+from ..callbacks.scheduler import ParamScheduler
+from ..core.caller import caller_stacklevel
 from ..core.checks import check_bool, check_choice, check_int, check_real
-from ..core.contract import FitState, StopLimits
-from ..core.events import Callback
-from ..optim.accumulate import is_update_batch, update_index
+from ..core.fit_state import StopLimits, StopReason
 from .repeats import BOOTSTRAP_CURVES, SPREAD_WARN, band, bootstrap_curves, combine, spread
 from .suggest import MIN_POINTS, SUGGESTERS, Suggestion, get_suggester, trim
 
 __all__ = ["LRFinder", "check_sweep_args", "resolve_suggesters", "compute_suggestions",
-           "sweep_limits", "sweep_beta", "DEFAULT_SUGGESTIONS", "STOP_REASONS",
+           "sweep_limits", "sweep_beta", "sweep_reason", "DEFAULT_SUGGESTIONS",
            "collapse_accumulated", "still_falling", "above_divergence", "DIVERGED_LR_FACTOR"]
 
 #: What lr_find suggests by default: tflearner's own method first, fastai's valley beside it.
 DEFAULT_SUGGESTIONS: tuple[str, ...] = ("robust", "valley")
-
-#: ``recorder.lr_find_info["stop_reason"]`` for each loop stop reason.
-STOP_REASONS = {"max_steps": "end", "diverged": "diverged", "non-finite": "non-finite"}
-
-#: The stop reasons of a sweep that blew up: its ``stop_lr`` is where training diverged.
-DIVERGED = ("diverged", "non-finite")
 
 #: A schedule whose peak LR is more than this many times the LR at which the last lr_find
 #: diverged (``lr_find_info["stop_lr"]``) gets a warning. 1x, no margin, because ``stop_lr`` is
@@ -92,31 +84,48 @@ def sweep_limits(num_it: int, stop_div: bool, div_threshold: float) -> StopLimit
                       terminate_on_nan=True)
 
 
-class LRFinder(Callback):
-    """Sets the LR of step ``i`` to ``lrs[i]`` (the loop's limits end the sweep).
+class LRFinder(ParamScheduler):
+    """Plans the LR of sweep step ``i`` as ``lrs[i]`` (the loop's limits end the sweep; steps
+    past the end keep the last LR), for the last layer group; the others keep their ratio to
+    it. With gradient accumulation a step is an optimizer update (``state.update``): the
+    micro-batches of update ``u`` all get ``lrs[u]``, the LR that update applies.
 
-    With gradient accumulation (``k`` micro-batches per update, the optimizer's raw counter at
-    ``r0`` when the sweep starts) ``lrs`` holds one LR per *update*: the ``k`` micro-batches of
-    update ``u`` all get ``lrs[u]``, the LR that update applies."""
+    ``r0`` and ``k`` are deprecated and ignored: the fit's clock (``state.clock``) gives each
+    batch its update."""
 
     order = -20
+    exact_length = False
 
-    def __init__(self, lrs: np.ndarray, r0: int = 0, k: int = 1) -> None:
-        self.lrs = np.asarray(lrs, dtype=float)
-        self.r0, self.k = int(r0), int(k)
+    def __init__(self, lrs: np.ndarray, r0: int | None = None, k: int | None = None) -> None:
+        if r0 is not None or k is not None:
+            warnings.warn("LRFinder(lrs, r0, k): r0 and k are deprecated and ignored; the fit's "
+                          "state.clock maps batches to optimizer updates. Pass LRFinder(lrs).",
+                          DeprecationWarning, stacklevel=2)
+        super().__init__({"lr": lrs})
 
-    def before_batch(self, state: FitState) -> None:
-        u = state.step if self.k == 1 else update_index(self.r0, state.step, self.k)
-        state.hypers.lr = self.lrs[min(u, len(self.lrs) - 1)]
+    @property
+    def lrs(self) -> np.ndarray:
+        """The sweep's LRs, one per step."""
+        return self.scheds["lr"]
 
 
-def collapse_accumulated(rec: Any, r0: int, k: int) -> None:
-    """Reduce a sweep's per-micro-batch records in ``rec`` to one point per applied update:
-    its LR, the mean raw loss of its ``k`` micro-batches (the loss whose mean gradient was
-    applied), the smoothed loss at its last micro-batch. An update left incomplete at the end
-    is dropped (it was never applied)."""
+def sweep_reason(reason: StopReason | str | None) -> StopReason | None:
+    """A sweep's stop reason from its fit's: ``END`` when it ran all its steps
+    (``MAX_STEPS``), the fit's otherwise (None: none)."""
+    if reason is None:
+        return None
+    reason = StopReason(reason)
+    return StopReason.END if reason is StopReason.MAX_STEPS else reason
+
+
+def collapse_accumulated(rec: Any, clock: Any) -> None:
+    """Reduce a sweep's per-micro-batch records in ``rec`` to one point per applied update
+    (``clock``: the sweep's :class:`~tflearner.optim.accumulate.UpdateClock`): its LR, the mean
+    raw loss of its ``k`` micro-batches (the loss whose mean gradient was applied), the smoothed
+    loss at its last micro-batch. An update left incomplete at the end is dropped (it was never
+    applied)."""
     n = len(rec.lrs)
-    ends = [i for i in range(n) if is_update_batch(r0, i, k)]
+    ends = [i for i in range(n) if clock.ends_update(i)]
     starts = [0] + [e + 1 for e in ends[:-1]]
     for name in ("lrs", "group_lrs", "moms", "wds", "smooth_losses", "iters"):
         values = getattr(rec, name)
@@ -211,20 +220,38 @@ def compute_suggestions(rec: Any, names: Sequence[str], funcs: Sequence[Callable
     curves = list(sweeps) if sweeps else [{"lrs": rec.lrs, "smooth_losses": rec.smooth_losses,
                                             "stop_reason": info.get("stop_reason")}]
     beta = info.get("beta")
-    k = len(curves)
-    # The suggesters' warnings ("no suggestion: ...") are re-issued at the caller's line (the
-    # first frame outside tflearner, Keras and TensorFlow), where a notebook user looks.
-    messages: list[tuple[str, type[Warning], int]] = []
-    per_sweep = []
+    per_sweep, messages = _per_sweep(curves, names, funcs, num_it, beta)
+    info["still_falling"] = bool(curves[0]["still_falling"])  # the first sweep's, as the title
+    if len(curves) == 1:
+        rec.suggestions = _with_bootstrap_spread(per_sweep[0], rec, names, funcs, num_it,
+                                                 beta, curves[0].get("stop_reason") or "end")
+        messages += _bootstrap_spread_warning(names[0], rec.suggestions[names[0]])
+    else:
+        messages = _grouped(messages, len(curves))
+        rec.suggestions = _combined(curves, per_sweep, names)
+        messages += _repeats_spread_warning(names[0], rec.suggestions[names[0]], per_sweep)
+    if messages:
+        level = caller_stacklevel()  # one walk up the stack for all of them
+        for message, category, _ in messages:
+            warnings.warn(message, category, stacklevel=level)
+    return _suggested_lrs(rec.suggestions)
+
+
+_Message = tuple[str, type[Warning], int]  # text, category, the sweep (0-based) that gave it
+
+
+def _per_sweep(curves: list[dict], names: Sequence[str], funcs: Sequence[Callable],
+               num_it: int, beta: float | None) -> tuple[list[dict], list[_Message]]:
+    """Each curve's suggestions (its ``still_falling`` set on it) and the warnings they gave."""
+    per_sweep, messages = [], []
     for r, curve in enumerate(curves):
         t_lrs, t_losses = trim(curve["lrs"], curve["smooth_losses"], num_it=num_it)
         stop_reason = curve.get("stop_reason") or "end"
         curve["still_falling"] = stop_reason == "end" and still_falling(t_lrs, t_losses)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            found = {name: _call(fn, t_lrs, t_losses, num_it, beta, stop_reason)
-                     for name, fn in zip(names, funcs, strict=True)}
-        per_sweep.append(found)
+            per_sweep.append({name: _call(fn, t_lrs, t_losses, num_it, beta, stop_reason)
+                              for name, fn in zip(names, funcs, strict=True)})
         messages += [(str(w.message), w.category, r) for w in caught]
         if curve["still_falling"]:
             messages.append((
@@ -232,47 +259,55 @@ def compute_suggestions(rec: Any, names: Sequence[str], funcs: Sequence[Callable
                 f"{float(curve['lrs'][-1]):.3g}), so its minimum lies beyond it: the suggestions "
                 "are lower bounds; rerun the LR finder with a larger end_lr (the tflearner "
                 "command: --end-lr).", UserWarning, r))
-    info["still_falling"] = bool(curves[0]["still_falling"])  # the first sweep's, as the title
-    if k > 1:  # one warning per distinct message, naming the sweeps that gave it
-        grouped: dict[tuple[str, type[Warning]], list[int]] = {}
-        for message, category, r in messages:
-            grouped.setdefault((message, category), []).append(r + 1)
-        messages = [(f"sweep{'s' if len(rs) > 1 else ''} {', '.join(map(str, rs))} of {k}: "
-                     f"{message}", category, 0) for (message, category), rs in grouped.items()]
-    if k == 1:
-        rec.suggestions = _with_bootstrap_spread(per_sweep[0], rec, names, funcs, num_it,
-                                                 beta, curves[0].get("stop_reason") or "end")
-        first, sug = names[0], rec.suggestions[names[0]]
-        if sug.lr is not None and sug.spread is not None and sug.spread > SPREAD_WARN:
-            messages.append((
-                f"lr_find: the suggestion is uncertain: {first}'s {sug.lr:.2e} moves over a "
-                f"x{sug.spread:.3g} range (above x{SPREAD_WARN:g}) on {BOOTSTRAP_CURVES} "
-                "bootstrap copies of this sweep's batch noise; run lr_find(repeats=3) to see "
-                "it across data orders, or make the curve less noisy with a longer sweep "
-                "(num_it=200 or more) or a larger batch size.", UserWarning, 0))
-    else:
-        for curve, found in zip(curves, per_sweep, strict=True):
-            curve["suggestions"] = found
-        b_lrs, median, _, _ = band([(c["lrs"], c["smooth_losses"]) for c in curves])
-        rec.suggestions = {name: combine([found[name] for found in per_sweep],
-                                         curve=(b_lrs, median)) for name in names}
-        first, sug = names[0], rec.suggestions[names[0]]
-        if sug.spread is not None and sug.spread > SPREAD_WARN:
-            lrs = ", ".join("none" if f[first].lr is None else f"{f[first].lr:.2e}"
-                            for f in per_sweep)
-            messages.append((
-                f"lr_find: the {k} sweeps disagree: {first} suggested {lrs} (a spread of "
-                f"x{sug.spread:.3g}, above x{SPREAD_WARN:g}), so the suggestion "
-                f"{'none' if sug.lr is None else f'{sug.lr:.2e}'} (their geometric median) "
-                f"is uncertain; run a longer sweep (num_it=200 or more) or use a larger batch "
-                f"size, which both make the curve less noisy.", UserWarning, 0))
-    if messages:
-        level = _caller_stacklevel()  # one walk up the stack for all of them
-        for message, category, _ in messages:
-            warnings.warn(message, category, stacklevel=level)
-    cls = namedtuple("SuggestedLRs", list(names))
-    result = cls(*(s.lr for s in rec.suggestions.values()))
-    spreads = {name: s.spread for name, s in rec.suggestions.items()}
+    return per_sweep, messages
+
+
+def _grouped(messages: list[_Message], k: int) -> list[_Message]:
+    """One warning per distinct message of ``k`` sweeps, naming the sweeps that gave it."""
+    grouped: dict[tuple[str, type[Warning]], list[int]] = {}
+    for message, category, r in messages:
+        grouped.setdefault((message, category), []).append(r + 1)
+    return [(f"sweep{'s' if len(rs) > 1 else ''} {', '.join(map(str, rs))} of {k}: {message}",
+             category, 0) for (message, category), rs in grouped.items()]
+
+
+def _combined(curves: list[dict], per_sweep: list[dict], names: Sequence[str]) -> dict:
+    """Each method's :func:`~tflearner.lr_finder.repeats.combine` over the sweeps (each curve
+    keeps its own ``"suggestions"``)."""
+    for curve, found in zip(curves, per_sweep, strict=True):
+        curve["suggestions"] = found
+    b_lrs, median, _, _ = band([(c["lrs"], c["smooth_losses"]) for c in curves])
+    return {name: combine([found[name] for found in per_sweep], curve=(b_lrs, median))
+            for name in names}
+
+
+def _bootstrap_spread_warning(first: str, sug: Suggestion) -> list[_Message]:
+    if sug.lr is None or sug.spread is None or not sug.spread > SPREAD_WARN:
+        return []
+    return [(f"lr_find: the suggestion is uncertain: {first}'s {sug.lr:.2e} moves over a "
+             f"x{sug.spread:.3g} range (above x{SPREAD_WARN:g}) on {BOOTSTRAP_CURVES} "
+             "bootstrap copies of this sweep's batch noise; run lr_find(repeats=3) to see "
+             "it across data orders, or make the curve less noisy with a longer sweep "
+             "(num_it=200 or more) or a larger batch size.", UserWarning, 0)]
+
+
+def _repeats_spread_warning(first: str, sug: Suggestion,
+                            per_sweep: list[dict]) -> list[_Message]:
+    if sug.spread is None or not sug.spread > SPREAD_WARN:
+        return []
+    lrs = ", ".join("none" if f[first].lr is None else f"{f[first].lr:.2e}" for f in per_sweep)
+    return [(f"lr_find: the {len(per_sweep)} sweeps disagree: {first} suggested {lrs} (a "
+             f"spread of x{sug.spread:.3g}, above x{SPREAD_WARN:g}), so the suggestion "
+             f"{'none' if sug.lr is None else f'{sug.lr:.2e}'} (their geometric median) "
+             "is uncertain; run a longer sweep (num_it=200 or more) or use a larger batch "
+             "size, which both make the curve less noisy.", UserWarning, 0)]
+
+
+def _suggested_lrs(suggestions: dict):
+    """``SuggestedLRs``: a named tuple of the LRs, with ``.spread`` ``{name: spread}``."""
+    cls = namedtuple("SuggestedLRs", list(suggestions))
+    result = cls(*(s.lr for s in suggestions.values()))
+    spreads = {name: s.spread for name, s in suggestions.items()}
     return type("SuggestedLRs", (cls,), {"__slots__": (), "spread": spreads,
                                          "__doc__": cls.__doc__})(*result)
 
@@ -285,8 +320,8 @@ def above_divergence(peak_lr: float, info: dict, suggested: float | None = None)
     A message only when that sweep stopped because the loss diverged or became NaN/Inf and
     ``peak_lr > DIVERGED_LR_FACTOR * info["stop_lr"]``; it names both LRs and the fix (the
     suggestion ``suggested``, if any, or a peak below ``stop_lr``). Pure: it reads ``info``."""
-    stop_lr = info.get("stop_lr")
-    if info.get("stop_reason") not in DIVERGED or not stop_lr:
+    stop_lr, reason = info.get("stop_lr"), info.get("stop_reason")
+    if reason is None or not StopReason(reason).blew_up or not stop_lr:
         return None
     if not peak_lr > DIVERGED_LR_FACTOR * stop_lr:
         return None
@@ -320,25 +355,6 @@ def _with_bootstrap_spread(found: dict, rec: Any, names: Sequence[str],
                 lr, point, lr_range, _ = found[name]
                 out[name] = Suggestion(lr, point, lr_range, spread(lrs_b))
     return out
-
-
-def _library_dirs() -> tuple[str, ...]:
-    """The folders of tflearner, Keras and TensorFlow (already imported by then)."""
-    import keras
-    import tensorflow as tf
-    tflearner = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return tuple(d + os.sep for d in (tflearner, os.path.dirname(keras.__file__),
-                                      os.path.dirname(tf.__file__)))
-
-
-def _caller_stacklevel() -> int:
-    """``stacklevel`` for :func:`warnings.warn`, called from here, that names the first frame
-    outside tflearner, Keras and TensorFlow (the outermost frame if there is none)."""
-    library = _library_dirs()
-    frame, level = sys._getframe(1), 1  # the frame that calls warnings.warn
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(library):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def _call(fn: Callable, lrs: np.ndarray, losses: np.ndarray, num_it: int,

@@ -1,8 +1,8 @@
 """Repeated LR sweeps (``lr_find(repeats=k)``): combine ``k`` suggestions and measure their spread.
 
-Pure numpy: the Learner runs the ``k`` sweeps (each from the same restored snapshot, sweep ``r``
-with the data order of epoch counter ``+ r * REPEAT_EPOCH_OFFSET``); these functions see only
-the recorded curves and the suggestions.
+Pure numpy: :mod:`tflearner.lr_finder.driver` runs the ``k`` sweeps (each from the same restored
+snapshot, sweep ``r`` with the data order of epoch counter ``+ r * REPEAT_EPOCH_OFFSET``); these
+functions see only the recorded curves and the suggestions.
 
 * :func:`combine` turns the ``k`` suggestions of one method into one: the *geometric median*
   of the LRs (the median of their logs), the median of each end of ``lr_range``, and the
@@ -24,10 +24,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..core.running_loss import debiased_ema
 from .suggest import Suggestion
 
 __all__ = ["BOOTSTRAP_CURVES", "REPEAT_EPOCH_OFFSET", "SPREAD_WARN", "band", "bootstrap_curves",
-           "combine", "debiased_ema", "spread"]
+           "combine", "spread"]
 
 #: Sweep ``r`` of ``lr_find(repeats=k)`` starts at data epoch counter ``+ r * offset``: far from
 #: any epoch a real fit reaches, so each sweep sees a fresh data order and augmentation.
@@ -123,24 +124,15 @@ def band(curves: Sequence[tuple[Sequence[float], Sequence[float]]]
             np.nanmax(stack, axis=0)
 
 
-def debiased_ema(values: np.ndarray, beta: float) -> np.ndarray:
-    """``avg_i = beta avg_{i-1} + (1 - beta) v_i``, ``out_i = avg_i / (1 - beta^(i+1))``: the
-    smoothing ``lr_find`` records as ``smooth_losses``."""
-    out, avg = np.empty(len(values)), 0.0
-    for i, v in enumerate(np.asarray(values, dtype=np.float64)):
-        avg = beta * avg + (1.0 - beta) * v
-        out[i] = avg / (1.0 - beta ** (i + 1))
-    return out
-
-
 def bootstrap_curves(raw: Sequence[float], beta: float, n: int = BOOTSTRAP_CURVES,
                      seed: int = 0) -> list[np.ndarray]:
     """``n`` smoothed curves rebuilt from one sweep's raw batch losses, for the spread of its
     suggestion: the raw loss's local trend (a quadratic Savitzky-Golay fit over 11 points) plus
     its own residuals, each block of 5 flipped in sign at random (a *wild* bootstrap: the noise
     keeps its size where it was, small at low LRs and large near divergence), then smoothed by
-    :func:`debiased_ema` as ``lr_find`` smooths. Only the finite prefix of ``raw`` is used; an
-    empty list when it has fewer than 20 points. Seeded: the same input gives the same curves.
+    :func:`~tflearner.core.running_loss.debiased_ema` as ``lr_find`` smooths. Only the finite
+    prefix of ``raw`` is used; an empty list when it has fewer than 20 points. Seeded: the same
+    input gives the same curves.
     """
     values = np.asarray(raw, dtype=np.float64)
     bad = np.flatnonzero(~np.isfinite(values))

@@ -21,6 +21,50 @@ Common rules for all suggesters (where they differ from fastai, they are marked 
   ``Suggestion(None, None, None)``. *Deviation*: fastai crashes (``steep``, ``slide``) or
   returns an arbitrary point (``valley``).
 * ``lrs`` that are not 1-D, not strictly increasing or not positive raise ``ValueError``.
+
+**robust's rule**, in ``x = log10(lr)`` (resampled onto an even grid of the same size if the LRs
+are not log-spaced, as they are in an exponential sweep):
+
+1. Smooth with a Savitzky-Golay filter: local cubic (quadratic below 9 points) over an odd
+   window of ~30 % of the points (at least 5), ``mode="mirror"``; its ``deriv=1`` gives the
+   slope ``d loss / d x`` of the same local fits (``mirror`` makes it 0 at both ends, so
+   an edge is never the steepest point).
+2. The curve is cut at the lowest loss it was given (a hard cap, applied before step 1's
+   smoothing, whose window stays ~30 % of the whole curve, shrunk to fit): a loss spike
+   followed by a recovery cannot pull the answer past it, and the divergence cliff after it
+   cannot bend the local fits before it (a cubic fitted across the cliff dips just before
+   it). ``i_min`` = argmin of the smoothed cut curve; only points before it are considered,
+   so the suggestion and the whole range are never past either minimum.
+3. Meaningful descent: ``drop`` = (highest smoothed loss before ``i_min``) - (smoothed
+   minimum) must exceed 6 noise units, else a warning and no suggestion (flat noise, a
+   rising curve). Two noise models, the larger threshold wins:
+
+   * white noise on the points: ``se = sigma * sqrt(2 * h0)``, the standard error of a
+     difference of two smoothed values (``h0``: the filter's centre weight), ``sigma`` the
+     MAD-based noise of the ``m`` residuals ``y - smooth`` before the minimum (at least
+     the first half), corrected by ``1 / sqrt(1 - h0)``; the drop must exceed
+     ``6 sqrt(1 + 10/m) se``.
+   * ``beta`` given (the curve is a debiased EMA ``avg = beta*avg + (1-beta)*loss``, as
+     ``lr_find`` records it; it passes its ``beta``): an EMA of noise wanders slowly, which
+     residuals cannot see. Its increments have ``sd_d = (1-beta) sigma_raw
+     sqrt(2/(1+beta))`` and its wander ``sd_w = sigma_raw sqrt((1-beta)/(1+beta))``, so
+     ``sd_w = sd_d / sqrt(2 (1-beta))``, with ``sd_d`` the MAD-based spread of the
+     increments before the minimum after removing their slowly varying part (a real
+     descent's slope; a quadratic Savitzky-Golay fit of the increments); the drop must
+     exceed ``4.5 sd_w``.
+4. ``i_steep`` = argmin of the slope before ``i_min``; ``i_up`` = the lowest point of the
+   run ending at ``i_min`` where the smoothed loss is within 5 % of ``drop`` of its
+   minimum (where the loss bottoms out; on a flat bottom a far more stable landmark than
+   the argmin itself), always after ``i_steep``. The suggestion is the point halfway
+   between ``i_steep`` and ``i_up`` on the log-LR grid: the geometric mean of the LR of
+   steepest descent and the LR where the loss bottoms out (``docs/lr_finder.md`` says why
+   and how it compares). If the minimum is the last point, the loss was still falling when
+   the sweep ended: the answer is a lower bound of the rule's, and a warning says to raise
+   ``end_lr``. On a sigmoid descent of width ``w`` decades the answer is
+   ``ln(19) / 2 = 1.47 w`` above its centre.
+5. ``lr_range = (lower, upper)`` for cyclic schedules: ``lower`` scans left from
+   ``i_steep`` to the first point whose slope is shallower than 1/3 of the steepest
+   (where the descent starts; the first LR if it starts at once); ``upper`` is ``i_up``.
 """
 
 from __future__ import annotations
@@ -50,7 +94,7 @@ __all__ = [
 #: Fewest points (after trimming and dropping non-finite values) any suggester works with.
 MIN_POINTS = 5
 
-# robust's constants (its docstring gives the rule; docs/lr_finder.md the reasoning).
+# robust's constants (the module docstring gives the rule; docs/lr_finder.md the reasoning).
 _WINDOW_FRACTION = 0.3  # Savitzky-Golay window, as a fraction of the number of points
 _POLYORDER = 3  # local cubic: keeps a sigmoid-like descent's steepest point in place
 _START_FRACTION = 1 / 3  # lr_range lower end: where the slope first reaches 1/3 of the steepest
@@ -346,49 +390,8 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None, *,
            beta: float | None = None, stop_reason: str | None = None) -> Suggestion:
     """tflearner's default: halfway (in log LR) between the steepest descent and the bottom.
 
-    Rule, in ``x = log10(lr)`` (resampled onto an even grid of the same size if the LRs are not
-    log-spaced, as they are in an exponential sweep):
-
-    1. Smooth with a Savitzky-Golay filter: local cubic (quadratic below 9 points) over an odd
-       window of ~30 % of the points (at least 5), ``mode="mirror"``; its ``deriv=1`` gives the
-       slope ``d loss / d x`` of the same local fits (``mirror`` makes it 0 at both ends, so
-       an edge is never the steepest point).
-    2. The curve is cut at the lowest loss it was given (a hard cap, applied before step 1's
-       smoothing, whose window stays ~30 % of the whole curve, shrunk to fit): a loss spike
-       followed by a recovery cannot pull the answer past it, and the divergence cliff after it
-       cannot bend the local fits before it (a cubic fitted across the cliff dips just before
-       it). ``i_min`` = argmin of the smoothed cut curve; only points before it are considered,
-       so the suggestion and the whole range are never past either minimum.
-    3. Meaningful descent: ``drop`` = (highest smoothed loss before ``i_min``) - (smoothed
-       minimum) must exceed 6 noise units, else a warning and no suggestion (flat noise, a
-       rising curve). Two noise models, the larger threshold wins:
-
-       * white noise on the points: ``se = sigma * sqrt(2 * h0)``, the standard error of a
-         difference of two smoothed values (``h0``: the filter's centre weight), ``sigma`` the
-         MAD-based noise of the ``m`` residuals ``y - smooth`` before the minimum (at least
-         the first half), corrected by ``1 / sqrt(1 - h0)``; the drop must exceed
-         ``6 sqrt(1 + 10/m) se``.
-       * ``beta`` given (the curve is a debiased EMA ``avg = beta*avg + (1-beta)*loss``, as
-         ``lr_find`` records it; it passes its ``beta``): an EMA of noise wanders slowly, which
-         residuals cannot see. Its increments have ``sd_d = (1-beta) sigma_raw
-         sqrt(2/(1+beta))`` and its wander ``sd_w = sigma_raw sqrt((1-beta)/(1+beta))``, so
-         ``sd_w = sd_d / sqrt(2 (1-beta))``, with ``sd_d`` the MAD-based spread of the
-         increments before the minimum after removing their slowly varying part (a real
-         descent's slope; a quadratic Savitzky-Golay fit of the increments); the drop must
-         exceed ``4.5 sd_w``.
-    4. ``i_steep`` = argmin of the slope before ``i_min``; ``i_up`` = the lowest point of the
-       run ending at ``i_min`` where the smoothed loss is within 5 % of ``drop`` of its
-       minimum (where the loss bottoms out; on a flat bottom a far more stable landmark than
-       the argmin itself), always after ``i_steep``. The suggestion is the point halfway
-       between ``i_steep`` and ``i_up`` on the log-LR grid: the geometric mean of the LR of
-       steepest descent and the LR where the loss bottoms out (``docs/lr_finder.md`` says why
-       and how it compares). If the minimum is the last point, the loss was still falling when
-       the sweep ended: the answer is a lower bound of the rule's, and a warning says to raise
-       ``end_lr``. On a sigmoid descent of width ``w`` decades the answer is
-       ``ln(19) / 2 = 1.47 w`` above its centre.
-    5. ``lr_range = (lower, upper)`` for cyclic schedules: ``lower`` scans left from
-       ``i_steep`` to the first point whose slope is shallower than 1/3 of the steepest
-       (where the descent starts; the first LR if it starts at once); ``upper`` is ``i_up``.
+    The rule, step by step, is in the module docstring ("robust's rule"); ``docs/lr_finder.md``
+    says why and how it compares.
 
     Args:
         lrs, losses: the trimmed curve (see the module docstring for the common rules).
@@ -416,47 +419,96 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None, *,
     prepared = _prepare(lrs, losses, num_it, "robust")
     if prepared is None:
         return _NONE
-    from scipy.signal import savgol_coeffs, savgol_filter  # imported on first use (~1 s)
-
-    lrs_a, losses_a = prepared
-    # Hard cap: nothing past the lowest loss of the curve as given, not even in the smoothing.
-    # Without it a spike followed by a recovery (partial divergence) can leave a later, lower
-    # smoothed minimum, and a local cubic fitted across the divergence cliff undershoots just
-    # before it (on LeNet + SGD over a 300-step sweep, a dip of 0.045 where the curve is flat
-    # within 0.005, which put both the steepest point and the minimum on the cliff's edge and
-    # the suggestion at an LR that diverges). The window keeps the sweep's resolution (a share
-    # of all its points), shrunk to fit what is left.
-    cap = int(np.argmin(losses_a))
-    still_falling = cap == len(losses_a) - 1
-    window = _savgol_window(len(lrs_a))
-    lrs_a, losses_a = lrs_a[: cap + 1], losses_a[: cap + 1]
-    n = len(lrs_a)
-    window = min(window, n if n % 2 else n - 1)
-    if window < 5:  # the lowest loss among the first few points: no descent to look at
+    curve = _Capped.of(*prepared)
+    if curve.window < 5:  # the lowest loss among the first few points: no descent to look at
         return _no_descent("the smoothed loss is lowest at the first LR (it only rises)"
-                           if cap == 0 else f"the loss is lowest at point {cap + 1} of "
-                           f"{len(prepared[0])}, too early to see a descent")
-    x_raw = np.log10(lrs_a)
-    x = np.linspace(x_raw[0], x_raw[-1], n)
-    dx = x[1] - x[0]
-    even = bool(np.allclose(np.diff(x_raw), dx, rtol=1e-3, atol=0.0))
-    y = losses_a if even else np.interp(x, x_raw, losses_a)
-
-    polyorder = _POLYORDER if window >= 9 else 2  # a cubic through < 9 points fits the noise
-    smooth = savgol_filter(y, window, polyorder, mode="mirror")
-    slope = savgol_filter(y, window, polyorder, deriv=1, delta=dx, mode="mirror")
-
+                           if curve.cap == 0 else f"the loss is lowest at point "
+                           f"{curve.cap + 1} of {len(prepared[0])}, too early to see a descent")
+    smooth, slope = curve.smoothed()
     i_min = int(np.argmin(smooth))
-    top = float(np.max(smooth[: i_min + 1]))
-    drop = top - float(smooth[i_min])
+    drop = float(np.max(smooth[: i_min + 1])) - float(smooth[i_min])
+    needed = _noise_threshold(curve, smooth, i_min, beta)
+    if i_min == 0 or drop <= needed or float(np.min(slope[:i_min])) >= 0:
+        return _no_descent("the smoothed loss is lowest at the first LR (it only rises)"
+                           if i_min == 0 else f"the smoothed loss drops by only {drop:.3g} "
+                           f"before its minimum, which is within the noise (it needs > "
+                           f"{needed:.3g})")
+    i_low, i_lr, i_up = _landmarks(smooth, slope, i_min, drop)
+    if curve.still_falling and stop_reason is None:
+        warnings.warn(
+            "robust: the loss was still falling at the largest LR of the sweep, so its minimum "
+            "lies beyond it: the suggestion and the range's upper end are lower bounds; rerun "
+            "the LR finder with a larger end_lr.",
+            stacklevel=2,
+        )
+    lr = curve.lr_at(i_lr)
+    point = (lr, float(np.interp(np.log10(lr), curve.x_raw, curve.losses)))
+    return Suggestion(lr, point, (curve.lr_at(i_low), curve.lr_at(i_up)))
+
+
+class _Capped(NamedTuple):
+    """robust's curve cut at its lowest loss (step 2) on an even log-LR grid (``y`` on ``x``;
+    ``even``: the sweep's own points already were), with the smoothing ``window`` shrunk to
+    fit what is left."""
+
+    lrs: np.ndarray
+    losses: np.ndarray
+    x_raw: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    even: bool
+    cap: int
+    still_falling: bool
+    window: int
+
+    @classmethod
+    def of(cls, lrs: np.ndarray, losses: np.ndarray) -> _Capped:
+        # Nothing past the lowest loss, not even in the smoothing: a spike followed by a
+        # recovery could leave a later, lower smoothed minimum, and a local cubic fitted across
+        # the divergence cliff undershoots just before it. The window keeps the sweep's
+        # resolution (a share of all its points), shrunk to fit what is left.
+        cap = int(np.argmin(losses))
+        still_falling = cap == len(losses) - 1
+        window = _savgol_window(len(lrs))
+        lrs, losses = lrs[: cap + 1], losses[: cap + 1]
+        n = len(lrs)
+        x_raw = np.log10(lrs)
+        x = np.linspace(x_raw[0], x_raw[-1], n)
+        even = n < 2 or bool(np.allclose(np.diff(x_raw), x[1] - x[0], rtol=1e-3, atol=0.0))
+        y = losses if even else np.interp(x, x_raw, losses)
+        return cls(lrs, losses, x_raw, x, y, even, cap, still_falling,
+                   min(window, n if n % 2 else n - 1))
+
+    @property
+    def polyorder(self) -> int:
+        return _POLYORDER if self.window >= 9 else 2  # a cubic through < 9 points fits noise
+
+    def smoothed(self) -> tuple[np.ndarray, np.ndarray]:
+        """Step 1: the Savitzky-Golay smoothed curve and its slope ``d loss / d x``."""
+        from scipy.signal import savgol_filter  # imported on first use (~1 s)
+
+        dx = self.x[1] - self.x[0]
+        return (savgol_filter(self.y, self.window, self.polyorder, mode="mirror"),
+                savgol_filter(self.y, self.window, self.polyorder, deriv=1, delta=dx,
+                              mode="mirror"))
+
+    def lr_at(self, i: int) -> float:
+        return float(self.lrs[i]) if self.even else float(10.0 ** self.x[i])
+
+
+def _noise_threshold(curve: _Capped, smooth: np.ndarray, i_min: int,
+                     beta: float | None) -> float:
+    """Step 3: the drop a real descent must exceed, the larger of the two noise models."""
+    from scipy.signal import savgol_coeffs, savgol_filter
+
+    n, y = len(curve.y), curve.y
     # Noise from the part before the minimum (at least the first half: not the divergent
     # tail, whose noise scales with its huge losses).
     head = max(i_min + 1, n // 2)
-    h0 = float(savgol_coeffs(window, polyorder)[window // 2])
+    h0 = float(savgol_coeffs(curve.window, curve.polyorder)[curve.window // 2])
     resid = (y - smooth)[:head]
-    m = len(resid)
     sigma = _mad_sd(resid) / math.sqrt(1 - h0)
-    unit = math.sqrt(1 + 10 / m) * sigma * math.sqrt(2 * h0)  # of a difference of two smooths
+    unit = math.sqrt(1 + 10 / len(resid)) * sigma * math.sqrt(2 * h0)  # of a difference
     needed = _NOISE_FACTOR * unit
     if beta is not None and beta > 0:
         # Increments of an EMA of noise are nearly white; those of a real descent carry its
@@ -466,12 +518,13 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None, *,
             steps = steps - savgol_filter(steps, _savgol_window(len(steps)), 2, mode="mirror")
         wander = _mad_sd(steps) / math.sqrt(2 * (1 - float(beta)))
         needed = max(needed, _EMA_NOISE_FACTOR * wander)
-    if i_min == 0 or drop <= needed or float(np.min(slope[:i_min])) >= 0:
-        return _no_descent("the smoothed loss is lowest at the first LR (it only rises)"
-                           if i_min == 0 else f"the smoothed loss drops by only {drop:.3g} "
-                           f"before its minimum, which is within the noise (it needs > "
-                           f"{needed:.3g})")
+    return needed
 
+
+def _landmarks(smooth: np.ndarray, slope: np.ndarray, i_min: int,
+               drop: float) -> tuple[int, int, int]:
+    """Steps 4 and 5: ``(i_low, i_lr, i_up)``, the range's lower end, the answer and the
+    range's upper end (where the loss bottoms out)."""
     i_steep = int(np.argmin(slope[:i_min]))
     steepest = float(slope[i_steep])
     i_low = i_steep
@@ -480,21 +533,7 @@ def robust(lrs: ArrayLike, losses: ArrayLike, num_it: int | None = None, *,
     i_up = i_min
     while i_up > i_steep + 1 and smooth[i_up - 1] <= smooth[i_min] + _BOTTOM_FRACTION * drop:
         i_up -= 1
-    i_lr = i_steep + int(_POSITION * (i_up - i_steep))
-
-    def lr_at(i: int) -> float:
-        return float(lrs_a[i]) if even else float(10.0 ** x[i])
-
-    if still_falling and stop_reason is None:
-        warnings.warn(
-            "robust: the loss was still falling at the largest LR of the sweep, so its minimum "
-            "lies beyond it: the suggestion and the range's upper end are lower bounds; rerun "
-            "the LR finder with a larger end_lr.",
-            stacklevel=2,
-        )
-    lr = lr_at(i_lr)
-    point = (lr, float(np.interp(np.log10(lr), x_raw, losses_a)))
-    return Suggestion(lr, point, (lr_at(i_low), lr_at(i_up)))
+    return i_low, i_steep + int(_POSITION * (i_up - i_steep)), i_up
 
 
 def _no_descent(why: str) -> Suggestion:

@@ -5,18 +5,20 @@ its own :class:`~tflearner.optim.hypers.Hypers`, so a group's update is exactly 
 of its own at that learning rate applies (for Adam too, where scaling gradients would not be).
 :class:`GroupHypers` ties them together:
 
-* ``lr`` reads the last group's (the head's) learning rate; assigning ``lr = v`` gives group ``g``
-  ``v * lr_mults[g]``, so one schedule shape drives every group while keeping their ratios
-  (``lr_mults`` is set from ``fit(lr=slice(...))``, see :func:`~tflearner.optim.groups.group_lrs`);
+* ``lr`` reads the last group's (the head's) learning rate; assigning ``lr = v`` gives every
+  group ``v`` times its current ratio to the head (``ratios``, read from the variables), so one
+  value drives every group while keeping their spread (set by ``fit(lr=slice(...))`` or a
+  schedule's last step, see :func:`~tflearner.schedules.group_lrs`);
 * ``mom`` and ``wd`` are shared: assigning sets every group's;
-* ``lrs`` reads every group's learning rate.
+* ``lrs`` reads every group's learning rate, :meth:`set_lrs` sets them.
 
-A chunk's plan row is ``[lr_0, ..., lr_{G-1}, mom, wd]`` (:meth:`plan_columns`); with one group
-it is the single optimizer's ``[lr, mom, wd]``.
+A plan row is ``[lr_0, ..., lr_{G-1}, mom, wd]`` (:meth:`plan_columns`); :meth:`plan_targets`
+says which variables each column goes to.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,9 +38,7 @@ class GroupHypers:
         if not groups:
             raise ValueError("GroupHypers needs at least one group's Hypers.")
         self.groups = list(groups)
-        self.lr_mults = np.ones(len(self.groups))
 
-    # ---- what the loop and callbacks use ----------------------------------------------------
     @property
     def n_groups(self) -> int:
         return len(self.groups)
@@ -61,10 +61,15 @@ class GroupHypers:
         """Why momentum cannot be cycled on these optimizers (None: it can, or there is none)."""
         return self.head.mom_problem
 
+    def require_mom(self, value: Any = None) -> None:
+        """Raise the ``ValueError`` that says why ``mom`` cannot be set, if it cannot."""
+        self.head.require_mom(value)
+
     @property
     def variables(self) -> list:
         return [v for h in self.groups for v in h.variables]
 
+    # ---- learning rates -------------------------------------------------------------------------
     @property
     def lr(self) -> float:
         return self.head.lr
@@ -72,25 +77,37 @@ class GroupHypers:
     @lr.setter
     def lr(self, value: float) -> None:
         value = check_positive("lr", value)
-        for h, mult in zip(self.groups, self.lr_mults, strict=True):
-            h.lr = value * mult
+        for h, ratio in zip(self.groups, self.ratios, strict=True):
+            h.lr = value * ratio
 
     @property
     def lrs(self) -> list[float]:
         """Every group's learning rate, first group first."""
         return [h.lr for h in self.groups]
 
+    @property
+    def ratios(self) -> np.ndarray:
+        """Every group's learning rate over the last group's, as the variables hold them now."""
+        lrs = np.asarray(self.lrs, dtype=np.float64)
+        return lrs / lrs[-1]
+
+    @property
+    def lr_mults(self) -> np.ndarray:
+        """Deprecated: :attr:`ratios` (read only; set the rates with :meth:`set_lrs`)."""
+        warnings.warn("GroupHypers.lr_mults is deprecated: read hypers.ratios, set the groups' "
+                      "rates with hypers.set_lrs([...]).", DeprecationWarning, stacklevel=2)
+        return self.ratios
+
     def set_lrs(self, lrs: Sequence[float]) -> None:
-        """Give group ``g`` the learning rate ``lrs[g]`` and keep the ratios for later ``lr``
-        assignments (``lr_mults = lrs / lrs[-1]``)."""
+        """Give group ``g`` the learning rate ``lrs[g]``."""
         lrs = np.asarray(lrs, dtype=np.float64)
         if lrs.shape != (self.n_groups,):
             raise ValueError(f"lrs must have one learning rate per group ({self.n_groups}), "
                              f"got {lrs.tolist()}.")
-        self.lr_mults = lrs / lrs[-1]
         for h, lr in zip(self.groups, lrs, strict=True):
             h.lr = float(lr)
 
+    # ---- shared -------------------------------------------------------------------------------
     @property
     def mom(self) -> float | None:
         return self.head.mom
@@ -121,29 +138,20 @@ class GroupHypers:
             out.update({f"lr/{g}": lr for g, lr in enumerate(self.lrs)})
         return out
 
-    # ---- chunk plans --------------------------------------------------------------------------
+    # ---- what the compiled step reads and writes ----------------------------------------------
     def plan_columns(self) -> tuple[str, ...]:
-        """The plan's columns: one learning rate per group, then ``mom`` and ``wd``."""
+        """A plan row's columns: one learning rate per group, then ``mom`` and ``wd``."""
         lrs = ("lr",) if self.n_groups == 1 else tuple(f"lr/{g}" for g in range(self.n_groups))
         return (*lrs, "mom", "wd")
 
-    def begin_plan(self) -> None:
-        for h in self.groups:
-            h.begin_plan()
-
-    def take_row(self) -> list[float]:
-        rows = [h.take_row() for h in self.groups]
-        return [r[0] for r in rows] + rows[-1][1:]
-
-    def end_plan(self) -> None:
-        for h in self.groups:
-            h.end_plan()
-
-    def assign_row(self, row: tf.Tensor) -> None:
-        """In a compiled step: assign ``row`` (:meth:`plan_columns`) to every group."""
-        n = self.n_groups
+    def plan_targets(self) -> list[tuple[int, Any]]:
+        """``(column, variable)`` for every variable a plan row sets: each group's LR from its
+        own column, every group's momentum and weight decay from the shared ones."""
+        n, out = self.n_groups, []
         for g, h in enumerate(self.groups):
-            h.assign_row(tf.stack([row[g], row[n], row[n + 1]]))
+            lr, mom, wd = h.targets()
+            out += [(g, lr), *([] if mom is None else [(n, mom)]), (n + 1, wd)]
+        return out
 
     def read(self) -> list[tf.Tensor]:
         """``[lr_head, mom, wd, lr_0, ..., lr_{G-1}]`` as float32 tensors, inside a step."""

@@ -1,4 +1,4 @@
-"""Layer groups and per-group learning rates (fastai's ``splitter`` and ``lr=slice(...)``).
+"""Layer groups (fastai's ``splitter``): the variables each group's optimizer trains; freezing.
 
 A *splitter* maps a model to an ordered list of groups, each a list of layers or variables; the
 first group is the one closest to the input (a pretrained backbone), the last the head.
@@ -6,15 +6,8 @@ first group is the one closest to the input (a pretrained backbone), the last th
 ``keras.Model`` (the ``keras.applications`` pattern) into ``[backbone, rest]``, and anything else
 into one group.
 :func:`check_groups` turns a splitter's answer into variable lists and refuses overlaps, missed
-trainable variables and non-layers.
-
-:func:`group_lrs` spreads a learning rate over ``n`` groups the way fastai's ``Learner.lr_range``
-does:
-
-* a number ``lr``: ``[lr] * n``;
-* ``slice(hi)``: ``[hi / 10] * (n - 1) + [hi]``;
-* ``slice(lo, hi)``: :func:`even_mults` ``(lo, hi, n)``, geometric from ``lo`` (first group) to
-  ``hi`` (last group).
+trainable variables and non-layers. One learning rate per group (``lr=slice(...)``) is
+:func:`tflearner.schedules.group_lrs`.
 """
 
 from __future__ import annotations
@@ -25,49 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from ..core.checks import check_int, check_positive, fail
+from ..core.checks import fail
 
-__all__ = ["Group", "default_splitter", "check_groups", "even_mults", "group_lrs",
-           "trainable_capable", "set_trainable"]
-
-
-def even_mults(start: float, stop: float, n: int) -> np.ndarray:
-    """``n`` values from ``start`` to ``stop``, evenly spaced on a log scale (fastai's
-    ``even_mults``): ``start * (stop / start) ** (i / (n - 1))``; ``[stop]`` when ``n == 1``."""
-    start = check_positive("start", start)
-    stop = check_positive("stop", stop)
-    n = check_int("n", n, 1)
-    if n == 1:
-        return np.array([stop])
-    return start * (stop / start) ** (np.arange(n) / (n - 1))
-
-
-def group_lrs(lr: float | slice | Sequence[float], n: int, name: str = "lr") -> np.ndarray:
-    """One learning rate per group for ``lr``: a number, a ``slice`` (see the module doc) or a
-    sequence of ``n`` numbers. ``slice(lo, hi)`` needs at least two groups to spread over."""
-    n = check_int("n", n, 1)
-    if isinstance(lr, (list, tuple, np.ndarray)):
-        if len(lr) != n:
-            raise fail(name, f"one learning rate per layer group ({n})", lr,
-                       f"pass {n} values, a number or a slice.")
-        return np.array([check_positive(f"{name}[{i}]", v) for i, v in enumerate(lr)])
-    if not isinstance(lr, slice):
-        return np.full(n, check_positive(name, lr))
-    if lr.step is not None:
-        raise fail(name, "slice(hi) or slice(lo, hi)", lr, "a slice of learning rates has no "
-                   "step.")
-    hi = check_positive(f"{name}.stop", lr.stop, fix=f"e.g. {name}=slice(1e-5, 1e-3).")
-    if lr.start is None:
-        return np.array([hi / 10] * (n - 1) + [hi])
-    lo = check_positive(f"{name}.start", lr.start, fix=f"e.g. {name}=slice(1e-5, 1e-3).")
-    if n == 1:
-        raise fail(name, "a number or slice(hi) for a Learner with one layer group", lr,
-                   "slice(lo, hi) spreads learning rates over layer groups; pass splitter=... "
-                   "to the Learner for more groups, or a single learning rate.")
-    if lo > hi:
-        raise fail(name, "slice(lo, hi) with lo <= hi (the first group gets lo, the last hi)",
-                   lr, f"swap them: slice({hi:g}, {lo:g}).")
-    return even_mults(lo, hi, n)
+__all__ = ["Group", "default_splitter", "check_groups", "trainable_capable", "set_trainable"]
 
 
 @dataclass(frozen=True)

@@ -8,15 +8,14 @@ call; assigning them never retraces.
 * learning rate: Keras' own ``optimizer.learning_rate`` variable.
 * momentum: the attribute :func:`~tflearner.optim.detect.momentum_of` finds by type:
   :class:`~tflearner.optim.sgd.SGD` reads ``self.momentum`` on every step; Adam, AdamW, Nadam,
-  Adamax, Lion and Lamb (and their subclasses) read ``self.beta_1``; a variable is put there
-  after ``build``.
+  Adamax, Lion and Lamb (and their subclasses) read ``self.beta_1``; :func:`install_variable`
+  puts a variable there after ``build``.
 * weight decay: ``optimizer.weight_decay`` is read as ``w -= lr * wd * w`` (decoupled) on every
   step; a variable is put there (0 when the optimizer had none).
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import keras
@@ -25,7 +24,20 @@ import tensorflow as tf
 from ..core.checks import check_positive, check_real
 from .detect import learning_rate_problem, learning_rate_variable, momentum_of, unwrap
 
-__all__ = ["Hypers"]
+__all__ = ["Hypers", "install_variable"]
+
+
+def install_variable(optimizer: Any, attr: str, name: str) -> tf.Variable:
+    """The variable a compiled step reads ``optimizer.<attr>`` from on every step: the one
+    already there, or a new float32 variable holding the attribute's value (0 for None), put
+    there. The one way tflearner makes a float hyper-parameter of an optimizer schedulable."""
+    current = getattr(optimizer, attr)
+    if isinstance(current, tf.Variable):
+        return current
+    var = tf.Variable(0.0 if current is None else float(current), trainable=False,
+                      dtype=tf.float32, name=name)
+    setattr(optimizer, attr, var)
+    return var
 
 
 class Hypers:
@@ -55,89 +67,52 @@ class Hypers:
         found = momentum_of(optimizer)
         self.mom_attr: str | None = found.attr
         self.mom_problem: str | None = found.problem
-        self._mom: tf.Variable | None = None
-        if self.mom_attr is not None:
-            current = getattr(optimizer, self.mom_attr)
-            self._mom = tf.Variable(float(current), trainable=False, dtype=tf.float32,
-                                    name="tflearner_mom")
-            setattr(optimizer, self.mom_attr, self._mom)
-        wd = optimizer.weight_decay
-        self._wd = tf.Variable(0.0 if wd is None else float(wd), trainable=False,
-                               dtype=tf.float32, name="tflearner_wd")
-        optimizer.weight_decay = self._wd
-        self._pending: dict[str, float] | None = None  # collecting, between begin/end_plan
+        self._mom = (None if self.mom_attr is None
+                     else install_variable(optimizer, self.mom_attr, "tflearner_mom"))
+        self._wd = install_variable(optimizer, "weight_decay", "tflearner_wd")
 
     @property
     def variables(self) -> list:
         """The variables this object owns (lr lives in ``optimizer.variables``)."""
         return [v for v in (self._mom, self._wd) if v is not None]
 
-    def _get(self, name: str, var: Any) -> float:
-        if self._pending is not None and name in self._pending:
-            return self._pending[name]
-        return float(var.numpy())
-
-    def _put(self, name: str, var: Any, value: float) -> None:
-        if self._pending is not None:
-            self._pending[name] = value
-        else:
-            var.assign(value)
+    def targets(self) -> tuple[Any, Any, Any]:
+        """The ``(lr, mom, wd)`` variables a plan row is assigned to (mom None: none)."""
+        return self._lr, self._mom, self._wd
 
     @property
     def lr(self) -> float:
-        return self._get("lr", self._lr)
+        return float(self._lr.numpy())
 
     @lr.setter
     def lr(self, value: float) -> None:
-        self._put("lr", self._lr, check_positive("lr", value, fix="e.g. lr=1e-3."))
+        self._lr.assign(check_positive("lr", value, fix="e.g. lr=1e-3."))
 
     @property
     def mom(self) -> float | None:
-        return None if self._mom is None else self._get("mom", self._mom)
+        return None if self._mom is None else float(self._mom.numpy())
 
     @mom.setter
     def mom(self, value: float) -> None:
+        self.require_mom(value)
+        self._mom.assign(check_real("mom", value, 0.0, 1.0, high_open=True, fix="e.g. mom=0.9."))
+
+    def require_mom(self, value: Any = None) -> None:
+        """Raise the ``ValueError`` that says why ``mom`` cannot be set, if it cannot."""
         if self._mom is None:
             name = type(self.optimizer).__name__
             raise ValueError(self.mom_problem or (
                 f"mom={value!r} cannot be set: {name} has no schedulable momentum. Use SGD with "
                 "momentum > 0 (e.g. tflearner.SGD(momentum=0.9)) or an Adam-family optimizer "
                 "(Adam, AdamW, Nadam, Adamax, Lion, Lamb), or pass mom=None."))
-        self._put("mom", self._mom, check_real("mom", value, 0.0, 1.0, high_open=True,
-                                                fix="e.g. mom=0.9."))
 
     @property
     def wd(self) -> float:
-        return self._get("wd", self._wd)
+        return float(self._wd.numpy())
 
     @wd.setter
     def wd(self, value: float) -> None:
-        self._put("wd", self._wd, check_real("wd", value, 0.0, fix="e.g. wd=1e-2, or 0."))
-
-    # ---- deferred assignment, for running several batches per compiled call ---------------
-    def begin_plan(self) -> None:
-        """Start collecting assignments instead of writing the variables (getters return the
-        collected values); :meth:`take_row` hands them over one batch at a time."""
-        self._pending = {}
-
-    def take_row(self) -> list[float]:
-        """``[lr, mom, wd]`` as planned so far (NaN: never assigned during this plan, keep the
-        variable's value). The compiled step applies the row with :meth:`assign_row` just
-        before the batch it was planned for."""
-        pending = self._pending or {}
-        return [pending.get(k, math.nan) for k in ("lr", "mom", "wd")]
-
-    def end_plan(self) -> None:
-        """Back to writing the variables directly (anything not taken is dropped)."""
-        self._pending = None
-
-    def assign_row(self, row: tf.Tensor) -> None:
-        """In a compiled step: assign ``row = [lr, mom, wd]`` to the variables, skipping NaNs."""
-        for i, var in enumerate((self._lr, self._mom, self._wd)):
-            if var is None:
-                continue
-            value = tf.cast(row[i], var.dtype)
-            var.assign(tf.where(tf.math.is_nan(value), tf.convert_to_tensor(var), value))
+        self._wd.assign(check_real("wd", value, 0.0, fix="e.g. wd=1e-2, or 0."))
 
     def read(self) -> list[tf.Tensor]:
         """``[lr, mom, wd]`` as float32 tensors (mom NaN when there is none); for use inside

@@ -1,23 +1,56 @@
-"""What the loop and its callbacks exchange: the fit's state, its limits and its resume position.
+"""What the loop and its callbacks exchange: the fit's state, its limits, its resume position and
+why it stopped.
 
 Control flows one way. The caller gives :meth:`TrainLoop.fit <tflearner.loop.TrainLoop.fit>` its
 :class:`StopLimits` and, when continuing a checkpoint, a :class:`Resume`; the loop passes one
 :class:`FitState` to every callback at every event. Callbacks read the state; they change
-training only through ``state.hypers`` (lr / mom / wd of the coming batch) and
-``state.stop_training``. Everything else a callback needs it reaches through one handle,
-``state.learner`` (see :class:`LearnerHandle`).
+training only through ``state.hypers`` (lr / mom / wd), a plan (:class:`~tflearner.core.events.
+Planner`) and ``state.stop_training``. Everything else a callback needs it reaches through one
+handle, ``state.learner`` (see :class:`LearnerHandle`).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Protocol
 
-__all__ = ["FitState", "StopLimits", "LossEMA", "Resume", "LearnerHandle", "SMOOTH_BETA"]
+import numpy as np
+
+__all__ = ["FitState", "StopLimits", "StopReason", "LossEMA", "Resume", "LearnerHandle",
+           "SMOOTH_BETA"]
 
 #: Smoothing factor of the running loss shown in progress bars and recorded per batch.
 SMOOTH_BETA = 0.98
+
+
+class StopReason(str, Enum):
+    """Why a fit or a sweep ended: the one vocabulary of ``state.stop_reason``,
+    ``recorder.lr_find_info["stop_reason"]`` and ``LRFinderCallback.stop_reason``.
+
+    A ``str`` (``state.stop_reason == "diverged"`` holds, JSON writes the value). The loop
+    records ``NON_FINITE`` and ``DIVERGED`` (the compiled stop rule), ``MAX_STEPS`` (the limit)
+    and ``CALLBACK`` (a callback's ``stop_training``); an LR sweep that ran all its steps ends
+    with ``END``; ``FIT_ENDED``: ``model.fit`` ended before the sweep of an ``LRFinderCallback``.
+    """
+
+    NON_FINITE = "non-finite"
+    DIVERGED = "diverged"
+    MAX_STEPS = "max_steps"
+    CALLBACK = "callback"
+    END = "end"
+    FIT_ENDED = "fit ended"
+
+    def __str__(self) -> str:
+        return self.value
+
+    __format__ = str.__format__
+
+    @property
+    def blew_up(self) -> bool:
+        """The loss diverged or became NaN/Inf (the LR at the stop is too high)."""
+        return self in (StopReason.NON_FINITE, StopReason.DIVERGED)
 
 
 @dataclass(frozen=True)
@@ -39,7 +72,7 @@ class StopLimits:
 @dataclass
 class LossEMA:
     """The debiased loss average the next batch continues from: ``avg``, ``count`` (finite losses
-    so far) and ``best`` (lowest smoothed loss so far); see :mod:`tflearner.loop.rules`."""
+    so far) and ``best`` (lowest smoothed loss so far); see :mod:`tflearner.core.running_loss`."""
 
     avg: float = 0.0
     count: float = 0.0
@@ -81,16 +114,24 @@ class LearnerHandle(Protocol):
     def state_variables(self) -> dict[str, list]: ...
 
 
+#: The stop reasons of the compiled stop rule: the batch's own outcome, so they replace a
+#: callback's request made earlier in the same chunk.
+_RULE_REASONS = (StopReason.NON_FINITE, StopReason.DIVERGED)
+
+
 @dataclass
 class FitState:
     """What the loop knows at the current event. Counters are 0-based.
 
     ``step`` counts training batches since the fit began (across a resume); ``iter`` the batch
     within the epoch; ``n_iter`` the batches per epoch (None until the first epoch ends when the
-    data's length is unknown). ``loss`` is the raw loss of the last batch, ``smooth_loss`` its
-    debiased moving average (NaN before the first finite loss). ``lr``, ``mom``, ``wd`` are the
-    values the last batch's update used (in ``before_batch``: set them through ``hypers``); ``lr``
-    is the last layer group's, ``lrs`` every group's (first group first).
+    data's length is unknown). ``update`` is the optimizer update the current batch contributes
+    to (counted from the fit's start; ``step`` itself without gradient accumulation) and
+    ``total_updates`` the fit's updates; ``clock`` (an
+    :class:`~tflearner.optim.accumulate.UpdateClock`) maps batches to updates.
+    ``loss`` is the raw loss of the last batch, ``smooth_loss`` its debiased moving average (NaN
+    before the first finite loss). ``lr``, ``mom``, ``wd`` are the values the last batch's update
+    used; ``lr`` is the last layer group's, ``lrs`` every group's (first group first).
     ``logs`` holds the epoch's results (``train_loss``, ``train_<metric>`` with training
     metrics, ``valid_loss``, metric names, ``time``). ``train_metrics`` are the metric objects
     the compiled step updates on the training batches of this epoch (empty when off); read them,
@@ -103,8 +144,8 @@ class FitState:
     the variables hold the state right after the current batch. ``loss_sum`` / ``seen`` are the
     epoch's batch-size-weighted loss total and sample count; ``ema`` the loss average's state;
     ``n_skipped`` the batches not applied (non-finite). ``limits`` and ``resume`` are what the
-    caller passed to the loop. ``stop_reason``: ``"non-finite"``, ``"diverged"``,
-    ``"max_steps"``, ``"callback"`` (a callback set ``stop_training``) or None.
+    caller passed to the loop. ``stop_reason``: a :class:`StopReason` (``"non-finite"``,
+    ``"diverged"``, ``"max_steps"``, ``"callback"``) or None; :meth:`stop` records it.
     """
 
     learner: LearnerHandle | None
@@ -112,6 +153,7 @@ class FitState:
     epochs: int
     limits: StopLimits = field(default_factory=StopLimits)
     resume: Resume | None = None
+    clock: Any = None
     epoch: int = 0
     iter: int = 0
     n_iter: int | None = None
@@ -125,7 +167,7 @@ class FitState:
     wd: float = 0.0
     training: bool = True
     stop_training: bool = False
-    stop_reason: str | None = None
+    stop_reason: StopReason | None = None
     n_skipped: int = 0
     chunk_end: bool = True
     loss_sum: float = 0.0
@@ -135,6 +177,15 @@ class FitState:
     train_metrics: list = field(default_factory=list)
     valid_iter: int = 0
     valid_loss: float = math.nan
+
+    def stop(self, reason: StopReason | str) -> None:
+        """End the fit after the current batch, for ``reason``: the one place a stop is
+        recorded. The first reason stays, except that the compiled stop rule's (the batch's
+        own outcome) replaces a callback's from earlier in the same chunk."""
+        reason = StopReason(reason)
+        self.stop_training = True
+        if self.stop_reason is None or reason in _RULE_REASONS:
+            self.stop_reason = reason
 
     @property
     def total_steps(self) -> int | None:
@@ -146,3 +197,21 @@ class FitState:
         """Fraction of training done before the current batch (fastai's ``pct_train``)."""
         total = self.total_steps
         return math.nan if not total else self.step / total
+
+    @property
+    def update(self) -> int:
+        """The optimizer update (from the fit's start) that the current batch contributes to."""
+        return self.step if self.clock is None else self.clock.update(self.step)
+
+    @property
+    def total_updates(self) -> int | None:
+        """The updates this fit applies (``total_steps`` without gradient accumulation)."""
+        total = self.total_steps
+        if total is None or self.clock is None:
+            return total
+        return self.clock.updates_in(total)
+
+    def upcoming_updates(self, n: int) -> np.ndarray:
+        """The update of each of the next ``n`` batches (from ``step``), as int64."""
+        steps = np.arange(self.step, self.step + n, dtype=np.int64)
+        return steps if self.clock is None else self.clock.update(steps)

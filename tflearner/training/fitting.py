@@ -1,0 +1,204 @@
+"""The one path from a fit verb into the loop: ``fit``, ``fit_one_cycle``, ``fit_flat_cos``,
+``fit_sgdr`` and ``fine_tune``'s phases all end in :func:`run_fit`.
+
+It checks the arguments every fit shares (:func:`fit_args`), adds the recorder, progress,
+Keras callbacks and the checkpoint to the fit's callbacks, loads a checkpoint to resume, runs
+:meth:`TrainLoop.fit <tflearner.loop.TrainLoop.fit>` with the optimizers' ``finalize`` step,
+and says what went wrong (a non-finite stop, skipped batches) at the user's line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ..callbacks.checkpoint import CheckpointCallback, load_checkpoint
+from ..callbacks.keras_adapter import KerasCallbacks, check_no_lr_callbacks
+from ..callbacks.progress import ProgressCallback
+from ..core.caller import warn_at_caller
+from ..core.checks import check_bool, check_int
+from ..core.events import Callback, CallbackList
+from ..core.fit_state import FitState, StopLimits, StopReason
+from ..models import BatchNormMomentumWarning, unconverged_batchnorm
+
+__all__ = ["FitArgs", "fit_args", "check_callbacks", "check_epochs", "run_fit", "ClassWeights",
+           "FitHandle"]
+
+
+class FitHandle(Protocol):
+    """What :func:`run_fit` needs of a Learner."""
+
+    model: keras.Model
+    data: Any
+    recorder: Any
+    callbacks: list
+    keras_callbacks: list
+    quiet: bool
+    groups: list
+    opts: list
+    loop: Any
+    warned: set
+
+    def scope(self) -> Any: ...
+    def state_variables(self) -> dict[str, list]: ...
+
+
+def check_epochs(epochs: Any) -> int:
+    return check_int("epochs", epochs, 1, fix="to skip training, don't call fit.")
+
+
+def check_callbacks(callbacks: Any) -> list:
+    """``callbacks`` as a list of tflearner or Keras callbacks (None: empty); errors index into
+    the caller's list."""
+    if callbacks is None:
+        return []
+    if not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"callbacks must be a list of tflearner.Callback or "
+                        f"keras.callbacks.Callback, got {type(callbacks).__name__}: "
+                        f"{callbacks!r}.")
+    for i, cb in enumerate(callbacks):
+        if not isinstance(cb, (Callback, keras.callbacks.Callback)):
+            raise TypeError(
+                f"callbacks[{i}] must be a tflearner.Callback or a keras.callbacks.Callback, "
+                f"got {type(cb).__name__}: {cb!r}.")
+    return list(callbacks)
+
+
+@dataclass(frozen=True)
+class FitArgs:
+    """The arguments every fit verb shares, checked (see :meth:`Learner.fit
+    <tflearner.Learner.fit>`)."""
+
+    callbacks: tuple = ()
+    quiet: bool | None = None
+    terminate_on_nan: bool = True
+    checkpoint: str | os.PathLike | None = None
+    checkpoint_every: int | None = None
+
+
+def fit_args(callbacks: Any = None, quiet: bool | None = None, terminate_on_nan: Any = True,
+             checkpoint: Any = None, checkpoint_every: Any = None) -> FitArgs:
+    """:class:`FitArgs`, every argument checked before anything changes."""
+    callbacks = check_callbacks(callbacks)
+    check_bool("terminate_on_nan", terminate_on_nan)
+    if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
+        raise TypeError(f"checkpoint must be a directory path, got "
+                        f"{type(checkpoint).__name__}: {checkpoint!r}.")
+    if checkpoint is None and checkpoint_every is not None:
+        raise ValueError("checkpoint_every needs checkpoint=<directory>.")
+    check_int("checkpoint_every", checkpoint_every, 1, allow_none=True,
+              fix="it counts batches between saves; None saves at epoch ends only.")
+    return FitArgs(tuple(callbacks), quiet, terminate_on_nan, checkpoint, checkpoint_every)
+
+
+def run_fit(learn: FitHandle, epochs: int, args: FitArgs, signature: dict[str, Any],
+            schedule: Callback | None = None) -> FitState:
+    """Train ``epochs`` epochs (``signature`` identifies the fit for checkpoints; ``schedule``:
+    the fit's planner, e.g. a ``ParamScheduler``); returns the :class:`FitState`."""
+    callbacks = [*([] if schedule is None else [schedule]), *args.callbacks]
+    cbs, signature = _callbacks(learn, epochs, args, signature, callbacks)
+    resume = (load_checkpoint(learn, args.checkpoint, signature)
+              if args.checkpoint is not None else None)
+    _batchnorm_hint(learn, epochs)
+    state = learn.loop.fit(learn.data.train, epochs, learn.data.valid, cbs, learner=learn,
+                           limits=StopLimits(terminate_on_nan=args.terminate_on_nan),
+                           resume=resume, finalize=lambda: finalize_optimizers(learn))
+    if state.stop_reason == StopReason.NON_FINITE:
+        warn_at_caller(
+            f"fit stopped at epoch {state.epoch}, batch {state.iter - 1} (step "
+            f"{state.step - 1}, lr {state.lr:.3g}): the loss was {state.loss}; that batch "
+            "was not applied, so the weights are those from before it. Lower the learning "
+            "rate (run learn.lr_find()), check the data for NaN/Inf, or pass "
+            "terminate_on_nan=False to skip such batches.", RuntimeWarning)
+    elif state.n_skipped:
+        warn_at_caller(f"fit skipped {state.n_skipped} batch(es) whose loss or gradients were "
+                       "NaN/Inf (terminate_on_nan=False).", RuntimeWarning)
+    return state
+
+
+def _callbacks(learn: FitHandle, epochs: int, args: FitArgs, signature: dict[str, Any],
+               callbacks: list) -> tuple[CallbackList, dict[str, Any]]:
+    """The fit's callbacks (recorder, the Learner's, the fit's, Keras', checkpoint, progress)
+    and its signature with what a checkpoint must match."""
+    keras_cbs = [*learn.keras_callbacks,
+                 *(cb for cb in callbacks if isinstance(cb, keras.callbacks.Callback))]
+    ours = [learn.recorder, *learn.callbacks,
+            *(cb for cb in callbacks if not isinstance(cb, keras.callbacks.Callback))]
+    if keras_cbs:
+        n = len(learn.groups)
+        if signature["method"] != "fit" or n > 1:
+            check_no_lr_callbacks(keras_cbs, signature["method"] if n == 1
+                                  else f"a Learner with {n} layer groups")
+        ours.append(KerasCallbacks(keras_cbs))
+    if args.checkpoint is not None:
+        signature = {**signature, "epochs": epochs, "n_iter": learn.data.n_train_batches,
+                     "model": [list(v.shape) for v in learn.model.variables],
+                     "trainable": [sum(v.trainable for v in g.variables) for g in learn.groups]}
+        ours.append(CheckpointCallback(args.checkpoint, signature, args.checkpoint_every))
+    if not (learn.quiet if args.quiet is None else args.quiet):
+        ours.append(ProgressCallback())
+    return CallbackList(ours), signature
+
+
+def _batchnorm_hint(learn: FitHandle, epochs: int) -> None:
+    """Once per Learner: the hint that a short fit of fresh BatchNormalization layers with
+    a slow momentum evaluates with unconverged statistics (:func:`~tflearner.models.
+    unconverged_batchnorm`). Only fits give it; lr_find restores the statistics anyway."""
+    n_iter = learn.data.n_train_batches
+    if "batchnorm" in learn.warned or not n_iter:
+        return
+    message = unconverged_batchnorm(learn.model, epochs * n_iter)
+    if message is not None:
+        learn.warned.add("batchnorm")
+        warn_at_caller(message, BatchNormMomentumWarning)
+
+
+def finalize_optimizers(learn: FitHandle) -> None:
+    """What ``model.fit`` does after its last epoch, before ``on_train_end``:
+    ``optimizer.finalize_variable_values(variables)`` for every layer group's optimizer
+    (``use_ema=True`` swaps in the moving averages of the weights; others do nothing).
+    An optimizer that has never stepped has no averages yet and is left alone."""
+    group_variables = learn.loop.compiled.config.group_variables
+    with learn.scope():
+        for opt, variables in zip(learn.opts, group_variables, strict=True):
+            if int(opt.iterations.numpy()) > 0:
+                opt.finalize_variable_values(list(variables))
+
+
+class ClassWeights:
+    """The class-weight variable the compiled step reads: made at construction from
+    ``vector`` (None: no weighting yet), or on the first fit given a class weight."""
+
+    def __init__(self, vector: np.ndarray | None, scope: Any) -> None:
+        self.scope = scope
+        self.variable: tf.Variable | None = None
+        if vector is not None:
+            self.variable = self._make(vector)
+
+    def _make(self, vector: np.ndarray) -> tf.Variable:
+        with self.scope():
+            return tf.Variable(vector, trainable=False, name="class_weight")
+
+    @contextlib.contextmanager
+    def applied(self, vector: np.ndarray | None, compiled: Any) -> Iterator[None]:
+        """``vector`` in force inside the block (None: the Learner's own), then put back. The
+        first weighting rebuilds ``compiled``'s steps once, with the weighting built in."""
+        if vector is None:
+            yield
+            return
+        if self.variable is None:
+            self.variable = self._make(np.ones_like(vector))
+            compiled.set_class_weight(self.variable)
+        saved = self.variable.numpy()
+        self.variable.assign(vector)
+        try:
+            yield
+        finally:
+            self.variable.assign(saved)
