@@ -111,7 +111,7 @@ def test_compile_loss_and_metrics_are_keras_multi_output_containers():
 
 
 def test_compiled_loss_tracker_is_the_first_metric_a_mean_named_loss():
-    """keras_fit.lr_finder recovers the raw batch loss from it (it was model._loss_tracker)."""
+    """keras_fit.lr_finder recovers the raw batch loss from it (no private tracker read)."""
     model = mlp()
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     x, y = blobs(24)
@@ -123,7 +123,7 @@ def test_compiled_loss_tracker_is_the_first_metric_a_mean_named_loss():
 
 
 def test_learning_rate_property_is_the_variable_for_a_float_lr():
-    """optim.detect.learning_rate_variable (it was optimizer._learning_rate)."""
+    """optim.detect.learning_rate_variable relies on it (no private attribute read)."""
     opt = keras.optimizers.Adam(0.01)
     assert isinstance(opt.learning_rate, keras.Variable)
     assert opt.learning_rate is opt.learning_rate
@@ -134,7 +134,7 @@ def test_learning_rate_property_is_the_variable_for_a_float_lr():
 
 
 def test_variable_created_in_scope_tells_an_optimizer_made_outside_the_strategy():
-    """Learner.__init__ rebuilds such an optimizer (it read optimizer._distribution_strategy)."""
+    """training.optimizers rebuilds such an optimizer (no private strategy read)."""
     for strategy in _strategies():
         outside = keras.optimizers.Adam()
         with strategy.scope():

@@ -87,7 +87,7 @@ def test_default_bar_is_tqdm_auto_resolved_when_the_fit_starts(blob_data, capsys
 
 def test_default_progress_and_quiet_disables_it(blob_data, monkeypatch, capsys):
     made = []
-    monkeypatch.setattr(tflearner.learner, "ProgressCallback",
+    monkeypatch.setattr(tflearner.training.fitting, "ProgressCallback",
                         lambda: made.append(1) or ProgressCallback(bar=FakeBar))
     learn = Learner(mlp(), blob_data)
     learn.fit(1)

@@ -25,7 +25,7 @@ def attach(package: str, exports: dict[str, str], submodules: Iterable[str] = ()
     are plain attribute look-ups. Other names that are submodules of the package
     (``tflearner.schedules``) are imported on access too, as an eager ``__init__`` would have
     made them attributes. ``submodules``: the names ``dir()`` lists besides the module's own
-    attributes and ``exports`` (the submodules an eager import used to load).
+    attributes and ``exports`` (the package's submodules).
     """
     extra = frozenset(exports) | frozenset(submodules)
 

@@ -4,7 +4,7 @@
     python -m tflearner            # the same, with the defaults
 
 Runs ``lr_find`` (restoring everything afterwards) and saves its plot, then trains with
-``Learner.fit_one_cycle`` at the suggested LR (or ``--max-lr``; plain SGD, the seed's
+``Learner.fit_one_cycle`` at the suggested LR (or ``--max-lr``; plain SGD, the Learner's default
 optimizer), prints the fastai-style epoch table and the test accuracy, and saves the loss and
 schedule plots, the history as JSON and the weights to ``--out``. See :mod:`tflearner.cli`.
 """

@@ -30,4 +30,4 @@ __all__ = ["ClassificationInterpretation", "EXPORT_FORMAT", "EXPORT_VERSION", "E
 __getattr__, __dir__ = attach(__name__, _EXPORTS, (
     "export", "interpret", "outputs", "predictor", "tta"))
 
-del TYPE_CHECKING, attach  # dir() lists the public names, as the eager imports did
+del TYPE_CHECKING, attach  # dir() lists the public names and the submodules

@@ -15,8 +15,9 @@ __all__ = ["get_optimizer"]
 def get_optimizer(opt: Any, lr: float = 1e-3) -> keras.optimizers.Optimizer:
     """Turn ``opt`` (instance, class, name or None) into an unbuilt Keras optimizer.
 
-    ``None`` is the seed's plain SGD. A ``keras.optimizers.SGD`` (instance, class or ``"sgd"``)
-    becomes :class:`tflearner.SGD` with the same configuration so its momentum can be scheduled.
+    ``None`` is plain SGD (:class:`tflearner.SGD`, no momentum). A ``keras.optimizers.SGD``
+    (instance, class or ``"sgd"``) becomes :class:`tflearner.SGD` with the same configuration so
+    its momentum can be scheduled.
     """
     if opt is None:
         return SGD(learning_rate=lr)
