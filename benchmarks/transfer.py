@@ -213,7 +213,8 @@ def save_plots(out: Path, weights: Path, data: DataBundle, epochs: int) -> None:
         ax.set_title("lr_find, backbone frozen (the head trains)")
         ax.figure.savefig(out / "lr_find_frozen.png", dpi=100, bbox_inches="tight")
         learn.unfreeze()
-        learn.hypers.lr_mults[:] = [1 / 100, 1.0]  # the spread fine_tune's second phase uses
+        head = learn.hypers.lr  # the spread fine_tune's second phase uses
+        learn.hypers.set_lrs([head / 100, head])
         learn.lr_find()
         ax = learn.recorder.plot()
         ax.figure.savefig(out / "lr_find_unfrozen.png", dpi=100, bbox_inches="tight")
