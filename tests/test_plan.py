@@ -324,3 +324,20 @@ def test_adam_momentum_installer_is_shared_and_reuses_a_variable():
     first = hypers_module.install_variable(opt, "beta_1", "m")
     assert hypers_module.install_variable(opt, "beta_1", "m") is first
     assert float(first.numpy()) == pytest.approx(0.9)
+
+
+def test_group_ratios_come_from_the_state_so_they_survive_save_and_load(blob_data, tmp_path):
+    """The groups' spread is what their LR variables hold, not a Python-side copy: a Learner
+    that loads a state trained with lr=slice(...) sweeps (and schedules max_lr=None) with it."""
+    def learner():
+        return Learner(mlp(), blob_data, opt="adam", quiet=True,
+                       splitter=lambda m: [[m.get_layer("hidden")], [m.get_layer("out")]])
+
+    trained = learner()
+    trained.fit(1, lr=slice(1e-4, 1e-3))
+    path = trained.save(tmp_path / "state")
+    fresh = learner().load(path)
+    fresh.lr_find(num_it=12, stop_div=False, suggest_funcs="minimum")
+    assert fresh.recorder.lr_find_info["lr_mults"] == pytest.approx([0.1, 1.0], rel=1e-6)
+    swept = np.asarray(fresh.recorder.group_lrs)
+    np.testing.assert_allclose(swept[:, 0] / swept[:, 1], 0.1, rtol=1e-6)

@@ -130,8 +130,9 @@ class CallbackList:
 
     @property
     def planners(self) -> list[Planner]:
-        """The callbacks that plan ahead, in order (a later one's values win)."""
-        return [cb for cb in self.callbacks if isinstance(cb, Planner)]
+        """The callbacks that plan ahead (a callable ``plan``), in order (a later one's values
+        win)."""
+        return [cb for cb in self.callbacks if callable(getattr(cb, "plan", None))]
 
     @property
     def sync(self) -> bool:

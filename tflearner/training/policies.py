@@ -111,6 +111,8 @@ def fit_policy(learn: PolicyHandle, policy: str, epochs: int | None, max_lr: Any
     _guard(learn, float(plan.peaks[-1]))
     plan = _momentum(learn, plan)
     learn.hypers.set(wd=wd)
-    signature = {"method": f"fit_{policy}", "schedule": schedule_hash(plan.arrays()),
+    head = {name: values[:, -1] if name == "lr" else values  # the shape; "peaks" the spread
+            for name, values in plan.arrays().items()}
+    signature = {"method": f"fit_{policy}", "schedule": schedule_hash(head),
                  "peaks": plan.peaks.tolist(), "wd": learn.hypers.wd}
     return run_fit(learn, epochs, args, signature, ParamScheduler(plan))
