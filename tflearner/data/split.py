@@ -1,14 +1,52 @@
 """What every DataBundle constructor (arrays, folders, CSV files) shares: the seeded train/valid
-split and the restorable training order."""
+split, the restorable training order and how a pipeline is finished (:func:`finish`).
+
+Two things TensorFlow would otherwise log about our pipelines, and their causes:
+
+* the epoch counter is a variable that the training pipeline increments, a stateful op. Under
+  op determinism (``set_seed``) tf.data then rewrites every parallel map of that pipeline into
+  a serial one and turns its prefetch off, and the rewrite logs an ``E0000 ... NodeDef mentions
+  attribute use_unbounded_threadpool`` line. :func:`map_parallelism` builds those maps serial
+  in the first place when determinism is on (what TensorFlow would run anyway), so there is
+  nothing to rewrite;
+* under a ``tf.distribute`` strategy, the default ``AutoShardPolicy.AUTO`` looks for files to
+  shard, finds none (the pipelines read files by index inside a map) and falls back to sharding
+  by element, with a ``W0000 ... auto-shard`` line per dataset and epoch. :func:`finish` sets
+  ``AutoShardPolicy.DATA``, the policy AUTO falls back to, so nothing changes but the lines.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.python.framework import config as _tf_config  # no public getter
 
 from ..core.checks import check_real
 
-__all__ = ["split_indices", "epoch_order"]
+__all__ = ["split_indices", "epoch_order", "finish", "map_parallelism"]
+
+
+def op_determinism_enabled() -> bool:
+    """Whether TensorFlow's op determinism is on (``tf.config.experimental.
+    enable_op_determinism``, which ``set_seed`` turns on)."""
+    return bool(_tf_config.is_op_determinism_enabled())
+
+
+def map_parallelism(stateful: bool) -> int | None:
+    """``num_parallel_calls`` for a map of a pipeline: ``AUTOTUNE``, or None (serial) for a
+    ``stateful`` pipeline (one with the epoch counter) under op determinism, where tf.data
+    would make it serial anyway (see the module docstring)."""
+    return None if stateful and op_determinism_enabled() else tf.data.AUTOTUNE
+
+
+_OPTIONS = tf.data.Options()
+_OPTIONS.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+
+
+def finish(ds: tf.data.Dataset) -> tf.data.Dataset:
+    """``ds`` prefetched, with the distribute options of every DataBundle pipeline (shard by
+    element under a multi-worker strategy, as AUTO does for them, without its log lines)."""
+    return ds.with_options(_OPTIONS).prefetch(tf.data.AUTOTUNE)
 
 
 def split_indices(n: int, valid_pct: float, seed: int | None) -> tuple[np.ndarray, np.ndarray]:
