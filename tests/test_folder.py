@@ -414,3 +414,12 @@ def test_channels_the_format_cannot_decode_to_are_converted(tmp_path, fmt, chann
     want = (tf.image.rgb_to_grayscale(decoded) if channels == 1 else
             tf.concat([decoded, tf.fill([8, 8, 1], tf.constant(255, tf.uint8))], -1))
     np.testing.assert_array_equal(x, tf.cast(want, tf.float32).numpy())
+
+
+def test_predicting_16_bit_pixels_is_refused_not_misscaled():
+    prep = ImagePreprocessing((4, 4), channels=3)
+    pixels = np.random.default_rng(0).integers(0, 256, (4, 4, 3))
+    np.testing.assert_array_equal(prep(pixels), prep(pixels.astype(np.uint8)))
+    with pytest.raises(ValueError, match=r"values in \[0, 255\], got dtype uint16 with values "
+                                         r"in \[65535, 65535\].*\(x // 257\)"):
+        prep(np.full((4, 4, 3), 65535, np.uint16))

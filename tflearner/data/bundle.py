@@ -27,7 +27,7 @@ from . import folder as _folder
 from .cifar import CIFAR10_CLASSES, load_cifar10
 from .items import items_dataset
 from .placement import PlacedArrays, resolve_device
-from .split import epoch_order, finish, map_parallelism, split_indices
+from .split import epoch_order, finish, integers_as, map_parallelism, split_indices
 
 __all__ = ["DataBundle", "Preprocessing", "cifar10_data", "split_indices", "TASKS",
            "preprocessing_from_dict"]
@@ -147,12 +147,14 @@ class Preprocessing:
         """``x`` (raw, as passed to ``from_arrays``) preprocessed; refuses another dtype kind."""
         x = np.asarray(x)
         raw = np.dtype(self.raw_dtype)
+        what = f"scaled by {self.scale:g}" if self.scale is not None else "cast to float32"
         if x.dtype.kind != raw.kind and not (x.dtype.kind in "iu" and raw.kind in "iu"):
-            what = f"scaled by {self.scale:g}" if self.scale is not None else "cast to float32"
             raise TypeError(
                 f"x must be a raw {raw.name} array like the one the data was built from (it is "
                 f"{what} first), got dtype {x.dtype.name}; pass the raw array, or a "
                 "tf.data.Dataset of already-preprocessed batches.")
+        if raw.kind in "iu":
+            x = integers_as(x, raw, f"x ({what} like the {raw.name} data it was built from)")
         if self.scale is None:
             return x.astype(raw)
         return x.astype(np.float32) * np.float32(self.scale)
@@ -528,8 +530,7 @@ def _check_struct(name: str, s: Any) -> Any:
     out = []
     for path, a in paths:
         a = np.asarray(a)
-        if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
-            raise TypeError(f"{name}[{path}] must be a numeric array, got dtype {a.dtype}.")
+        _check_numeric(f"{name}[{path}]", a)
         if a.ndim == 0:
             raise ValueError(f"{name}[{path}] must have one row per example, got a scalar.")
         if np.issubdtype(a.dtype, np.floating) and not np.all(np.isfinite(a)):
@@ -591,15 +592,23 @@ def _pair(name: str, value: Any) -> tuple:
     return tuple(value)
 
 
+def _check_numeric(name: str, a: np.ndarray) -> None:
+    if a.dtype.kind in "USO" and a.size and all(isinstance(v, str) for v in a.ravel()[:100]):
+        raise TypeError(f"{name} holds strings (e.g. {a.ravel()[0]!r}), but labels must be class "
+                        "indices: classes, y = np.unique(y, return_inverse=True), then "
+                        "DataBundle.from_arrays(x, y, classes=classes).")
+    if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
+        raise TypeError(f"{name} must be a numeric array, got dtype {a.dtype} (e.g. strings or "
+                        f"mixed objects); convert it, e.g. {name}.astype('float32').")
+
+
 def _check_arrays(xname: str, yname: str, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     try:
         x, y = np.asarray(x), np.asarray(y)
     except ValueError as exc:  # ragged lists
         raise ValueError(f"{xname}/{yname} must be rectangular arrays: {exc}") from None
     for name, a in ((xname, x), (yname, y)):
-        if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
-            raise TypeError(f"{name} must be a numeric array, got dtype {a.dtype} (e.g. strings "
-                            f"or mixed objects); convert it, e.g. {name}.astype('float32').")
+        _check_numeric(name, a)
     if np.issubdtype(x.dtype, np.floating) and not np.all(np.isfinite(x)):
         raise ValueError(f"{xname} contains {int(np.sum(~np.isfinite(x)))} NaN/Inf values; "
                          "clean or impute them before training.")
@@ -643,6 +652,12 @@ def _check_dataset(name: str, ds: Any) -> None:
             "ds.map(lambda d: ({'image': d['image'], 'meta': d['meta']}, d['label'])) for a "
             "model with two inputs.")
     x_spec, y_spec = spec[:2]
+    if any(s.dtype == tf.string for s in tf.nest.flatten(y_spec)):
+        raise TypeError(
+            f"{name}'s labels y are strings ({y_spec}), but a loss needs numbers: map class names "
+            "to indices first, e.g. lookup = keras.layers.StringLookup(vocabulary=classes, "
+            f"num_oov_indices=0); {name}.map(lambda x, y: (x, lookup(y))), and pass "
+            "classes=classes.")
     if tf.nest.is_nested(x_spec) or tf.nest.is_nested(y_spec):
         leaves = tf.nest.flatten(x_spec) + tf.nest.flatten(y_spec)
         if any(s.shape.rank == 0 for s in leaves):

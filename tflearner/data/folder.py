@@ -39,7 +39,7 @@ import tensorflow as tf
 
 from ..core.checks import check_bool, check_choice, check_int, check_type, fail
 from .augment import example_seed
-from .split import epoch_order, finish, map_parallelism, split_indices
+from .split import epoch_order, finish, integers_as, map_parallelism, split_indices
 
 __all__ = ["IMAGE_EXTENSIONS", "BadImageError", "ImagePreprocessing", "folder_parts",
            "csv_parts", "find_bad_images", "scan_class_folders", "write_image_folder"]
@@ -123,6 +123,8 @@ class ImagePreprocessing:
                 f"they are resized and scaled by {self.scale:g} first), got dtype "
                 f"{x.dtype.name}; pass the raw pixels, a file path to load(), or a "
                 "tf.data.Dataset of already-preprocessed batches.")
+        x = integers_as(x, np.dtype(np.uint8), f"x (pixels as decoded from an image file, "
+                        f"scaled by {self.scale:g})")
         if x.ndim == 3:
             x = x[None]
         if x.ndim != 4 or x.shape[-1] != self.channels:

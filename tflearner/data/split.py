@@ -23,7 +23,7 @@ from tensorflow.python.framework import config as _tf_config  # no public getter
 
 from ..core.checks import check_real
 
-__all__ = ["split_indices", "epoch_order", "finish", "map_parallelism"]
+__all__ = ["split_indices", "epoch_order", "finish", "integers_as", "map_parallelism"]
 
 
 def op_determinism_enabled() -> bool:
@@ -81,3 +81,15 @@ def epoch_order(n: int, shuffle_seed: int, epoch_counter: tf.Variable,
                                                   else perm)
 
     return tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)).flat_map(one_epoch)
+
+
+def integers_as(x: np.ndarray, raw: np.dtype, name: str) -> np.ndarray:
+    """Integer ``x`` as dtype ``raw``, refused when a value lies outside ``raw``'s range (e.g.
+    uint16 pixels for uint8 data: scaling them by 1/255 would be silently wrong)."""
+    info = np.iinfo(raw)
+    if x.size and (int(x.min()) < info.min or int(x.max()) > info.max):
+        hint = " (16-bit pixels: (x // 257).astype('uint8'))" if raw == np.uint8 else ""
+        raise ValueError(f"{name} must hold values in [{info.min}, {info.max}], got dtype "
+                         f"{x.dtype.name} with values in [{int(x.min())}, {int(x.max())}]; "
+                         f"convert them to {raw.name} first{hint}.")
+    return x.astype(raw, copy=False)
