@@ -304,6 +304,11 @@ def _check_predict(args: argparse.Namespace) -> None:
     if export.is_dir() and not (export / META_FILE).is_file():
         raise ArgError(f"EXPORT {args.export!r} is not an export folder (it holds no "
                        f"{META_FILE}); {fix}", EXIT_DATA)
+    if export.is_file() and export.name != META_FILE:
+        inside = (f" (its folder {str(export.parent)!r} is one)"
+                  if (export.parent / META_FILE).is_file() else "")
+        raise ArgError(f"EXPORT {args.export!r} is a file, not an export folder{inside}; {fix}",
+                       EXIT_DATA)
 
 
 def _check_sweep(args: argparse.Namespace) -> None:
@@ -367,10 +372,6 @@ def _load_folder(args: argparse.Namespace) -> Any:
     except (ValueError, OSError) as exc:
         raise DataError(f"--data {args.data!r} is not a usable image folder: "
                         f"{exc}") from None
-    if len(data.classes) < 2:
-        raise DataError(f"--data {args.data!r} has {len(data.classes)} class folder "
-                        f"({', '.join(data.classes)}); a classifier needs at least 2, "
-                        "one sub-folder per class.")
     return data
 
 
@@ -378,14 +379,18 @@ def _load(args: argparse.Namespace) -> Any:
     if data_kind(args.data) == "folder":
         return _load_folder(args)
     from . import cifar10_data
-    from .data.cifar import CifarFormatError, CifarNotFoundError
+    from .data.cifar import FIX_HEADER, CifarFormatError, CifarNotFoundError, not_found_fixes
 
     try:
         if args.data == "cifar10-sample":
             return cifar10_data(args.batch_size, args.valid_pct, seed=args.seed, sample=True)
         path = None if args.data == "cifar10" else args.data
         return cifar10_data(args.batch_size, args.valid_pct, seed=args.seed, path=path)
-    except (CifarNotFoundError, CifarFormatError) as exc:
+    except CifarNotFoundError as exc:
+        places = str(exc).split(FIX_HEADER)[0].rstrip()
+        raise DataError("\n".join([places, *not_found_fixes("--data", "--data cifar10-sample")])
+                        ) from None
+    except CifarFormatError as exc:
         raise DataError(str(exc)) from None
 
 
