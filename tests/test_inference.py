@@ -404,3 +404,30 @@ def _writable(folder: Path) -> bool:
             return True
     except OSError:
         return False
+
+
+def test_tta_takes_keras_layers_and_one_argument_functions():
+    learn, _, _ = _image_learner()
+    plain, targets = learn.get_preds()
+    flip = keras.layers.RandomFlip("horizontal")
+    p1, t1 = learn.tta(augment=flip, n=2)
+    p2, _ = learn.tta(augment=flip, n=2)
+    np.testing.assert_array_equal(p1, p2)  # the layer's generator is set per pass and batch
+    np.testing.assert_array_equal(t1, targets)
+    assert not np.allclose(p1, plain)
+    xv, _ = _valid_arrays(learn.data)
+    mirrored = learn.get_preds(tf.data.Dataset.from_tensor_slices(xv[:, :, ::-1]).batch(8))[0]
+    probs, _ = learn.tta(augment=tf.image.flip_left_right, n=2, beta=0.5)
+    np.testing.assert_allclose(probs, 0.5 * plain + 0.5 * mirrored, rtol=1e-5, atol=1e-6)
+    with pytest.raises(TypeError, match="augment must be a callable of one argument"):
+        learn.tta(augment=lambda a, b, c: a)
+
+
+def test_tta_refuses_a_dataset_that_reshuffles_between_passes():
+    learn, _, _ = _image_learner()
+    xv, yv = _valid_arrays(learn.data)
+    ds = (tf.data.Dataset.from_tensor_slices((xv, yv))
+          .shuffle(len(xv), seed=0, reshuffle_each_iteration=True).batch(4))
+    with pytest.raises(ValueError, match=r"other labels at the same positions on a second pass "
+                                         r"\(is it shuffled\?\); tta needs a dataset with a fixed"):
+        learn.tta(ds, augment=aug_transforms(), n=2)

@@ -31,7 +31,7 @@ from .inference.export import export as export_folder
 from .inference.interpret import fetch_inputs, show_results
 from .inference.outputs import activation_for, assemble
 from .inference.predictor import InferenceLearner
-from .inference.tta import augmented, tta_mix
+from .inference.tta import tta_mix, tta_passes
 from .loop.chunks import STEPS_PER_EXECUTION, check_steps_per_execution
 from .loop.train_loop import TrainLoop, is_default_strategy
 from .lr_finder.finder import (
@@ -998,10 +998,8 @@ class Learner:
         dataset = self.preds_dataset(ds)
         spec = dataset.element_spec
         check_images(spec[0] if self.loop.labelled(spec) else spec, "tta")
-        plain, targets = self.get_preds(dataset)
-        bs = self.data.batch_size or 64
-        aug = np.stack([self.get_preds(augmented(dataset, augment, seed, k, bs))[0]
-                        for k in range(n)])
+        aug, plain, targets = tta_passes(self.get_preds, dataset, augment, seed, n,
+                                         self.data.batch_size or 64)
         return tta_mix(aug, plain, beta, use_max), targets
 
     def export(self, path: str | os.PathLike = "export") -> Path:

@@ -38,7 +38,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..core.checks import check_bool, check_choice, check_int, check_type, fail
-from .augment import example_seed
+from .augment import as_augment, example_seed
 from .split import epoch_order, finish, integers_as, map_parallelism, split_indices
 
 __all__ = ["IMAGE_EXTENSIONS", "BadImageError", "ImagePreprocessing", "folder_parts",
@@ -280,14 +280,16 @@ def _drop_bad(files: list[str], labels: np.ndarray, on_bad_image: str, channels:
 
 # ---- pipelines --------------------------------------------------------------------------------
 def image_pipeline(files: Sequence[str], labels: np.ndarray, batch_size: int,
-                   prep: ImagePreprocessing, augment: Callable | None = None,
+                   prep: ImagePreprocessing, augment: Any = None,
                    shuffle_seed: int | None = None,
                    epoch_counter: tf.Variable | None = None) -> tf.data.Dataset:
-    """``indices -> read + decode + resize + scale [+ augment] -> batch -> prefetch``; shuffled
-    (and augmented) by ``stateless_shuffle(range(n), (shuffle_seed, epoch))`` when
-    ``epoch_counter`` is given, exactly like the array pipeline."""
+    """``indices -> read + decode + resize + scale [+ augment] -> batch [+ augment] ->
+    prefetch``; shuffled (and augmented: per image, or per batch for a Keras layer) by
+    ``stateless_shuffle(range(n), (shuffle_seed, epoch))`` when ``epoch_counter`` is given,
+    exactly like the array pipeline."""
     n = len(files)
     paths, ys = tf.constant(list(files)), tf.constant(labels)
+    augment = as_augment(augment)
     if augment is not None and epoch_counter is None:
         raise ValueError("augment needs an epoch_counter (augmentation is for training only).")
     if epoch_counter is None:
@@ -295,15 +297,23 @@ def image_pipeline(files: Sequence[str], labels: np.ndarray, batch_size: int,
     else:
         seed = tf.constant(shuffle_seed, tf.int64)  # also keys the augmentation
         idx = epoch_order(n, shuffle_seed, epoch_counter, with_epoch=True)
+    by_batch = augment is not None and augment.per_batch
 
     def load(i, epoch):
         x = prep._prep(_decode(paths[i], prep.channels))
+        if by_batch:
+            return x, ys[i], i, epoch
         if augment is not None:
             x = tf.ensure_shape(augment(x, example_seed(seed, epoch, i)), x.shape)
         return x, ys[i]
 
+    def per_batch(x, y, i, epoch):  # one seed per batch: its epoch and first file index
+        return tf.ensure_shape(augment(x, example_seed(seed, epoch[0], i[0])), x.shape), y
+
     ds = idx.map(load, num_parallel_calls=map_parallelism(epoch_counter is not None))
     ds = ds.batch(batch_size)
+    if by_batch:  # serial: the layer's generators are set before each batch
+        ds = ds.map(per_batch)
     if epoch_counter is not None:
         ds = ds.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
     return finish(ds)
@@ -327,11 +337,8 @@ def _common_args(img_size, batch_size, seed, augment, channels, eval_batch_size,
     ebs = bs if eval_batch_size is None else check_int(
         "eval_batch_size", eval_batch_size, 1, fix="the examples per evaluation batch.")
     check_int("seed", seed, 0, allow_none=True, fix="e.g. seed=42, or None for a fresh one.")
-    if augment is not None and not callable(augment):
-        raise fail("augment", "None or a callable aug(image, seed)", augment,
-                   "e.g. augment=aug_transforms().", error=TypeError, with_type=True)
     return {"img_size": _img_size(img_size), "batch_size": bs, "eval_batch_size": ebs,
-            "seed": seed, "augment": augment,
+            "seed": seed, "augment": augment, "augmentation": as_augment(augment),
             "channels": check_choice("channels", channels, (1, 3, 4),
                                      fix="1 (grey), 3 (RGB) or 4 (RGBA)."),
             "interpolation": check_choice("interpolation", interpolation, INTERPOLATIONS),
@@ -375,8 +382,8 @@ def _parts(train: tuple[list[str], np.ndarray], valid: tuple[list[str], np.ndarr
                               interpolation=args["interpolation"])
     shuffle_seed = seed if seed is not None else int(np.random.default_rng().integers(2**62))
     counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="tflearner_epoch")
-    train_ds = image_pipeline(*train, args["batch_size"], prep, args["augment"], shuffle_seed,
-                              counter)
+    train_ds = image_pipeline(*train, args["batch_size"], prep, args["augmentation"],
+                              shuffle_seed, counter)
     valid_ds = (image_pipeline(*valid, args["eval_batch_size"], prep) if len(valid[0])
                 else None)
     for i, name in enumerate(classes):
