@@ -82,7 +82,9 @@ def per_item_losses(loss_fn: Any, targets: np.ndarray, out: np.ndarray,
                     batch_size: int = 1024) -> np.ndarray:
     """The loss of each item, ``(n,)`` float32: ``loss_fn`` with its reduction turned off when
     it is a Keras loss, otherwise ``loss_fn`` called on each item alone (vectorised). The
-    model's regularisation losses are not included (as in fastai)."""
+    model's regularisation losses are not included (as in fastai), nor sample weights: with
+    weights ``w``, ``validate()``'s loss is Keras' weighted mean ``mean(w * losses)`` (divided
+    by the item count, not by ``sum(w)``); without, it is ``mean(losses)``."""
     fn = _unreduced(loss_fn)
     pieces = []
     for i in range(0, len(out), batch_size):
