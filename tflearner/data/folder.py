@@ -256,7 +256,8 @@ def find_bad_images(files: Sequence[str], channels: int = 3) -> list[str]:
         return i
 
     ds = tf.data.Dataset.range(len(files)).map(probe, num_parallel_calls=tf.data.AUTOTUNE)
-    ok = set(int(i) for i in ds.ignore_errors().as_numpy_iterator())
+    # the readable indices in a few large batches: Python sees 4,096 files per step, not one
+    ok = {int(i) for b in ds.ignore_errors().batch(4096).as_numpy_iterator() for i in b}
     return [f for i, f in enumerate(files) if i not in ok]
 
 
