@@ -53,6 +53,7 @@ __all__ = [
 ]
 
 ENV_VAR = "TFLEARNER_DATA"
+#: CIFAR-10's class names, in label order (label 0 is "airplane").
 CIFAR10_CLASSES: tuple[str, ...] = (
     "airplane",
     "automobile",
