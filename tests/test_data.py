@@ -178,6 +178,8 @@ def test_string_labels_are_refused_up_front_with_the_fix():
         DataBundle.from_arrays(x, names)
     with pytest.raises(TypeError, match=r"y\[a\] holds strings"):
         DataBundle.from_arrays(x, {"a": names, "b": np.arange(6)})
+    with pytest.raises(TypeError, match=r"x must be a numeric array"):  # inputs: no label hint
+        DataBundle.from_arrays(names[:, None], np.arange(6))
     ds = tf.data.Dataset.from_tensor_slices((x, names)).batch(2)
     with pytest.raises(TypeError, match=r"train's labels y are strings .*StringLookup"):
         DataBundle.from_datasets(ds)

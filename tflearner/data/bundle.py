@@ -489,7 +489,7 @@ def _structured_parts(x: Any, y: Any, valid: Any, test: Any, valid_pct: float,
                       seed: int | None, scale: float | None, classes: Any, task: str | None,
                       sample_weight: Any, batching: _Batching) -> dict[str, Any]:
     """``from_arrays`` for several inputs and / or outputs (see its docstring)."""
-    x, y = _check_struct("x", x), _check_struct("y", y)
+    x, y = _check_struct("x", x), _check_struct("y", y, labels=True)
     n = _struct_len("x/y", [x, y])
     w = _check_weights("sample_weight", sample_weight, n)
     pick = lambda s, idx: tf.nest.map_structure(lambda a: a[idx], s)  # noqa: E731
@@ -520,17 +520,18 @@ def _nested(value: Any) -> bool:
         isinstance(v, (np.ndarray, tf.Tensor, dict, tuple)) for v in value)
 
 
-def _check_struct(name: str, s: Any) -> Any:
-    """A (nested) structure of numeric arrays with one row per example, checked per entry."""
+def _check_struct(name: str, s: Any, labels: bool = False) -> Any:
+    """A (nested) structure of numeric arrays with one row per example, checked per entry
+    (``labels``: ``s`` holds the targets ``y``)."""
     if not _nested(s):
-        return _check_struct(name, (s,))[0]
+        return _check_struct(name, (s,), labels)[0]
     if isinstance(s, list):
         s = tuple(s)  # tf.nest: lists and tuples alike; tuples keep tf.data happy
     paths = [("/".join(map(str, p)), a) for p, a in _flat_with_paths(s)]
     out = []
     for path, a in paths:
         a = np.asarray(a)
-        _check_numeric(f"{name}[{path}]", a)
+        _check_numeric(f"{name}[{path}]", a, labels)
         if a.ndim == 0:
             raise ValueError(f"{name}[{path}] must have one row per example, got a scalar.")
         if np.issubdtype(a.dtype, np.floating) and not np.all(np.isfinite(a)):
@@ -557,7 +558,7 @@ def _struct_split(name: str, value: Any) -> tuple:
     if not isinstance(value, (tuple, list)) or len(value) not in (2, 3):
         raise TypeError(f"{name} must be (x, y) or (x, y, sample_weight), got "
                         f"{type(value).__name__}.")
-    x, y = _check_struct(f"{name}[0]", value[0]), _check_struct(f"{name}[1]", value[1])
+    x, y = _check_struct(f"{name}[0]", value[0]), _check_struct(f"{name}[1]", value[1], True)
     n = _struct_len(name, [x, y])
     w = _check_weights(f"{name}[2]", value[2], n) if len(value) == 3 else None
     return x, y, w
@@ -592,8 +593,9 @@ def _pair(name: str, value: Any) -> tuple:
     return tuple(value)
 
 
-def _check_numeric(name: str, a: np.ndarray) -> None:
-    if a.dtype.kind in "USO" and a.size and all(isinstance(v, str) for v in a.ravel()[:100]):
+def _check_numeric(name: str, a: np.ndarray, labels: bool) -> None:
+    if labels and a.dtype.kind in "USO" and a.size and all(
+            isinstance(v, str) for v in a.ravel()[:100]):
         raise TypeError(f"{name} holds strings (e.g. {a.ravel()[0]!r}), but labels must be class "
                         "indices: classes, y = np.unique(y, return_inverse=True), then "
                         "DataBundle.from_arrays(x, y, classes=classes).")
@@ -607,8 +609,8 @@ def _check_arrays(xname: str, yname: str, x: Any, y: Any) -> tuple[np.ndarray, n
         x, y = np.asarray(x), np.asarray(y)
     except ValueError as exc:  # ragged lists
         raise ValueError(f"{xname}/{yname} must be rectangular arrays: {exc}") from None
-    for name, a in ((xname, x), (yname, y)):
-        _check_numeric(name, a)
+    for name, a, labels in ((xname, x, False), (yname, y, True)):
+        _check_numeric(name, a, labels)
     if np.issubdtype(x.dtype, np.floating) and not np.all(np.isfinite(x)):
         raise ValueError(f"{xname} contains {int(np.sum(~np.isfinite(x)))} NaN/Inf values; "
                          "clean or impute them before training.")
