@@ -20,7 +20,12 @@ median epoch time per side and the median of the per-round ratios ``keras time /
 (above 1: faster than Keras). Building the data is timed once per side beside it
 (``from_folder`` decodes every image up front to find bad files; Keras lists the files only).
 
-    python benchmarks/folder_vs_keras.py [--n 5400] [--rounds 7] [--cifar PATH]
+``--profile`` then times the training pipelines alone (one pass over ``data.train``, no model;
+same rounds and rotation) to show where an epoch's input time goes: no augmentation,
+``aug_transforms`` with only the flip, flip + lighting, all of it (+ the affine resampling),
+the Keras layers per batch in tflearner's pipeline, and Keras' own pipeline with its layers.
+
+    python benchmarks/folder_vs_keras.py [--n 5400] [--rounds 7] [--cifar PATH] [--profile]
 """
 
 from __future__ import annotations
@@ -92,12 +97,43 @@ def tflearner_side(root: Path, augment: object) -> tuple[float, object]:
     return built, lambda: learn.fit(1)
 
 
+def profile(root: Path, rounds: int) -> None:
+    """The training pipelines alone: median seconds per pass over ``data.train``."""
+    flip = dict(rotate=0, zoom=0, translate=0, brightness=0, contrast=0)
+    kinds = {"no augment": None, "flip": aug_transforms(**flip),
+             "flip + lighting": aug_transforms(rotate=0, zoom=0, translate=0),
+             "aug_transforms": aug_transforms(), "keras layers": keras_augment()}
+    passes = {name: DataBundle.from_folder(root, valid_pct=VALID, img_size=SIZE,
+                                           batch_size=BATCH, seed=0, augment=aug,
+                                           verify=False).train for name, aug in kinds.items()}
+    train, _ = keras.utils.image_dataset_from_directory(
+        root, validation_split=VALID, subset="both", seed=0, image_size=(SIZE, SIZE),
+        batch_size=BATCH, verbose=False)
+    aug = keras_augment()
+    passes["keras' own"] = train.map(lambda x, y: (aug(x / 255.0, training=True), y),
+                                      num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
+    names = list(passes)
+    secs: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds + 1):  # round 0: tracing, discarded
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            t = time.perf_counter()
+            for _ in passes[name]:
+                pass
+            if r:
+                secs[name].append(time.perf_counter() - t)
+    print("\npipeline alone (one pass over the training split, no model), median s:")
+    for name in names:
+        print(f"  {name:16s} {statistics.median(secs[name]):6.3f}  "
+              f"(range {min(secs[name]):.3f}-{max(secs[name]):.3f})")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=5400, help="PNG images in the tree")
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--cifar", default="../shared/datasets/cifar-10-python.tar.gz",
                    help="the CIFAR-10 archive (or folder) the images come from")
+    p.add_argument("--profile", action="store_true", help="also time the pipelines alone")
     args = p.parse_args()
     start = time.perf_counter()
     print(f"machine: os.cpu_count()={os.cpu_count()}, TensorFlow {tf.__version__}, Keras "
@@ -123,6 +159,8 @@ def main() -> None:
                 secs[side].append(time.perf_counter() - t)
             print(f"  round {r}: " + "  ".join(f"{s} {secs[s][-1]:5.2f} s" for s in SIDES),
                   flush=True)
+        if args.profile:
+            profile(root, args.rounds)
     print()
     print(f"{'side':11s} {'build s':>8s} {'epoch s':>8s} {'keras/side':>10s} {'range':>13s}")
     for side in SIDES:
