@@ -348,8 +348,14 @@ class DataBundle:
         ``train=``, ``valid=``) they are used as given; otherwise ``valid_pct`` of the files
         (of ``path/train/`` if only that exists) is held out by the seeded
         :func:`split_indices`. Images are decoded, resized to ``img_size`` and scaled to
-        ``[0, 1]`` float32 by TensorFlow's ops, in parallel and prefetched; ``augment`` (e.g.
-        :func:`~tflearner.data.augment.aug_transforms`) applies to the training split only.
+        ``[0, 1]`` float32 by TensorFlow's ops, in parallel and prefetched; ``augment`` applies
+        to the training split only: :func:`~tflearner.data.augment.aug_transforms` or any
+        seeded ``aug(image, seed)`` per image, a Keras preprocessing layer such as
+        ``keras.layers.RandomFlip("horizontal")`` per batch (reseeded per batch: it repeats
+        exactly), or a one-argument ``f(image)`` per image (see
+        :func:`~tflearner.data.augment.as_augment` for what repeats). A real file reached
+        through two paths (symlinks) is listed once; one in two classes, or in both the
+        training and the validation split, is refused, and so is a single class.
         Keywords: ``channels=3``, ``eval_batch_size``, ``interpolation="bilinear"``,
         ``verify=True`` and ``on_bad_image="raise"`` (or ``"skip"``): every file is decoded
         once up front and a corrupt one raises ``BadImageError`` naming it. ``preprocess``
@@ -365,8 +371,10 @@ class DataBundle:
         ``folder``; ``suffix=`` is appended to each name). Columns by index or, with the
         default ``header=True``, by name; ``valid_col`` (true/false, 1/0) marks validation rows,
         otherwise ``valid_pct`` is held out. Classes are the sorted labels (numeric labels in
-        numeric order). A named file that does not exist is an error up front. Other keywords
-        as :meth:`from_folder`.
+        numeric order). Refused up front: a named file that does not exist, an empty label, a
+        file given two labels, and ``header=True`` when the first row names an image (pass
+        ``header=False``); a file listed again with the same label is used once, with a
+        warning. Other keywords as :meth:`from_folder`.
         """
         return cls(**_folder.csv_parts(csv, folder, fn_col, label_col, **kwargs))
 
