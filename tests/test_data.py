@@ -174,9 +174,10 @@ def test_raw_integers_outside_the_built_dtype_are_refused_not_misscaled():
 def test_string_labels_are_refused_up_front_with_the_fix():
     x = np.zeros((6, 3), np.float32)
     names = np.array(["cat", "dog", "cat", "dog", "cat", "dog"])
-    with pytest.raises(TypeError, match=r"y holds strings .*np.unique\(y, return_inverse=True\)"):
+    with pytest.raises(TypeError, match=r"y must be a numeric array of class indices, got "
+                                        r"strings \(e.g. 'cat'\); .*np.unique\(y, return_inverse"):
         DataBundle.from_arrays(x, names)
-    with pytest.raises(TypeError, match=r"y\[a\] holds strings"):
+    with pytest.raises(TypeError, match=r"y\[a\] must be a numeric array of class indices"):
         DataBundle.from_arrays(x, {"a": names, "b": np.arange(6)})
     with pytest.raises(TypeError, match=r"x must be a numeric array"):  # inputs: no label hint
         DataBundle.from_arrays(names[:, None], np.arange(6))

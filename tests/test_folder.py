@@ -353,8 +353,8 @@ def _rows(n: int = 2) -> list[str]:
 def test_csv_without_a_header_is_not_read_as_one(tmp_path):
     write_tree(tmp_path, per_class=2)
     csv = write_csv(tmp_path / "l.csv", _rows())
-    with pytest.raises(ValueError, match=r"names the image 'airplane/000.jpg', so it is data, "
-                                         r"not a header; pass header=False"):
+    with pytest.raises(ValueError, match=r"header must be False for .*, whose first row .* "
+                                         r"names the image 'airplane/000.jpg': it is data"):
         DataBundle.from_csv(csv, tmp_path, **KW)
     data = DataBundle.from_csv(csv, tmp_path, header=False, valid_pct=0, **KW)
     assert data.meta["n_train"] == 6

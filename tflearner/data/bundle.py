@@ -604,9 +604,10 @@ def _pair(name: str, value: Any) -> tuple:
 def _check_numeric(name: str, a: np.ndarray, labels: bool) -> None:
     if labels and a.dtype.kind in "USO" and a.size and all(
             isinstance(v, str) for v in a.ravel()[:100]):
-        raise TypeError(f"{name} holds strings (e.g. {a.ravel()[0]!r}), but labels must be class "
-                        "indices: classes, y = np.unique(y, return_inverse=True), then "
-                        "DataBundle.from_arrays(x, y, classes=classes).")
+        raise TypeError(f"{name} must be a numeric array of class indices, got strings (e.g. "
+                        f"{str(a.ravel()[0])!r}); map the names to indices: classes, y = "
+                        "np.unique(y, return_inverse=True), then DataBundle.from_arrays(x, y, "
+                        "classes=classes).")
     if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
         raise TypeError(f"{name} must be a numeric array, got dtype {a.dtype} (e.g. strings or "
                         f"mixed objects); convert it, e.g. {name}.astype('float32').")

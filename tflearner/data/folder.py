@@ -474,9 +474,9 @@ def _check_header(head: list[str] | None, fi: int, root: Path, suffix: str, wher
     """A header whose file-name cell names an existing file is a data row: header=False."""
     if head is not None and fi < len(head) and head[fi] and (
             os.path.isfile(root / (head[fi] + suffix))):
-        raise ValueError(f"the first row of {where} ({', '.join(head)}) names the image "
-                         f"{head[fi] + suffix!r}, so it is data, not a header; pass header=False "
-                         "to read it as a row (with header=True it would be lost).")
+        raise ValueError(f"header must be False for {where}, whose first row ({', '.join(head)})"
+                         f" names the image {head[fi] + suffix!r}: it is data, not a header, and "
+                         "header=True would drop it; pass header=False.")
 
 
 def _dedupe_rows(rows: list, files: list[str], names: list[str], where: str) -> list[int]:
