@@ -1,6 +1,6 @@
 """Adam (or AdamW with weight decay) with one-cycle LR and beta_1 cycling on LeNet-5.
 
-    python examples/adam_one_cycle.py --data-dir ../shared/datasets/cifar-10-python.tar.gz
+    python examples/adam_one_cycle.py --data-dir ~/data/cifar-10-python.tar.gz
     python examples/adam_one_cycle.py --adamw --max-lr 7e-3 --wd 0.1   # the results' row (g)
 
 beta_1 goes 0.95 → 0.85 → 0.95 against the LR, per batch; recorder.plot_sched() shows both.
@@ -22,9 +22,11 @@ from tflearner import Learner, LeNet  # noqa: E402
 
 def main(argv: list[str] | None = None) -> float:
     p = parser(__doc__, epochs=10)
-    p.add_argument("--adamw", action="store_true")
-    p.add_argument("--max-lr", type=float, default=None, help="default: lr_find's suggestion")
-    p.add_argument("--wd", type=float, default=None)
+    p.add_argument("--adamw", action="store_true", help="AdamW instead of Adam")
+    p.add_argument("--max-lr", type=float, default=None,
+                   help="one-cycle's peak LR; without it, lr_find's suggestion")
+    p.add_argument("--wd", type=float, default=None,
+                   help="weight decay; without it, the optimizer's own")
     args = p.parse_args(argv)
     keras.utils.set_random_seed(args.seed)
     d = data(args)

@@ -1,6 +1,6 @@
 """The seed's full flow with tflearner: LeNet-5 on CIFAR-10, lr_find, then one-cycle (plain SGD).
 
-    python examples/fit_lenet_cifar10.py --data-dir ../shared/datasets/cifar-10-python.tar.gz
+    python examples/fit_lenet_cifar10.py --data-dir ~/data/cifar-10-python.tar.gz
     python examples/fit_lenet_cifar10.py --epochs 2                  # offline, shipped sample
 
 lr_find (no side effects) → plot → fit_one_cycle at the robust suggestion → test accuracy.

@@ -1,7 +1,7 @@
 """Plain Keras: find the LR with LRFinderCallback inside model.fit, then train with model.fit
 and tflearner's OneCycleSchedule plus OneCycleCallback (momentum cycling).
 
-    python examples/keras_model_fit.py --data-dir ../shared/datasets/cifar-10-python.tar.gz
+    python examples/keras_model_fit.py --data-dir ~/data/cifar-10-python.tar.gz
 """
 
 from __future__ import annotations

@@ -11,12 +11,12 @@ is LeNet-5 at 32 x 32; the plots in ``docs/images.md`` come from this script.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
 import keras
 import numpy as np
+from _common import described
 
 from tflearner import (
     CIFAR10_CLASSES,
@@ -42,15 +42,17 @@ def write_sample_tree(root: Path, limit: int | None = None) -> Path:
 
 
 def main(argv: list[str] | None = None) -> float:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--folder", default=None, help="image folder (default: the CIFAR sample)")
-    p.add_argument("--epochs", type=int, default=12)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="folder for the plots and the export")
+    p = described(__doc__)
+    p.add_argument("--folder", default=None,
+                   help="image folder; without it, a tree written from the CIFAR sample")
+    p.add_argument("--epochs", type=int, default=12, help="training epochs")
+    p.add_argument("--batch-size", type=int, default=64, help="images per batch")
+    p.add_argument("--seed", type=int, default=0, help="weights, split and data order")
+    p.add_argument("--out", default=None,
+                   help="folder for the plots and the export; without it, a temporary folder")
     p.add_argument("--num-it", type=int, default=100, help="lr_find iterations")
     p.add_argument("--limit", type=int, default=None,
-                   help="images per split of the sample tree (default: all)")
+                   help="images per split of the sample tree; without it, all")
     args = p.parse_args(argv)
     out = Path(args.out or tempfile.mkdtemp(prefix="tflearner-own-images-"))
     out.mkdir(parents=True, exist_ok=True)

@@ -200,3 +200,40 @@ def test_pad_or_cutout_too_big_for_the_image_is_named(img):
         aug_transforms(**CIFAR, pad=32)(img, example_seed(0, 1, 0))
     with pytest.raises(ValueError, match=r"cutout must be at most the image size \(32x32\)"):
         aug_transforms(**CIFAR, cutout=33)(img, example_seed(0, 1, 0))
+
+
+# ---- what Keras users have: preprocessing layers and one-argument functions ----------------------
+def _flipped_or_not(aug: np.ndarray, plain: np.ndarray) -> np.ndarray:
+    """Per image: True if flipped left-right, False if unchanged (anything else fails)."""
+    same = np.all(np.isclose(aug, plain, atol=1e-6), axis=(1, 2, 3))
+    flipped = np.all(np.isclose(aug, plain[:, :, ::-1], atol=1e-6), axis=(1, 2, 3))
+    assert np.all(same | flipped)
+    return flipped & ~same
+
+
+def test_a_keras_layer_augments_per_batch_and_repeats_exactly(root):
+    import keras
+
+    plain = DataBundle.from_folder(root, valid_pct=0, **KW)
+    data = DataBundle.from_folder(root, valid_pct=0, augment=keras.layers.RandomFlip("horizontal"),
+                                  **KW)
+    x0, y0 = epoch(plain.train)
+    x1, y1 = epoch(data.train)
+    np.testing.assert_array_equal(y0, y1)  # same seed, same order
+    flipped = _flipped_or_not(x1, x0)
+    assert 0 < flipped.sum() < len(flipped)  # the layer's own draws, per image of the batch
+    data.rng_state[0].assign(0)  # the epoch counter alone decides: the layer's draws repeat
+    np.testing.assert_array_equal(epoch(data.train)[0], x1)
+    assert not np.array_equal(epoch(data.train)[0], x1)  # epoch 2 draws anew
+
+
+def test_a_one_argument_function_augments_each_image(root):
+    plain = DataBundle.from_folder(root, valid_pct=0, **KW)
+    data = DataBundle.from_folder(root, valid_pct=0, augment=tf.image.flip_left_right, **KW)
+    np.testing.assert_array_equal(epoch(data.train)[0], epoch(plain.train)[0][:, :, ::-1])
+
+
+def test_other_signatures_are_refused_up_front_naming_what_is_accepted(root):
+    with pytest.raises(TypeError, match=r"augment must be a callable of one argument \(image\) or "
+                                        r"two \(image, seed\).*it needs 3 arguments.*RandomFlip"):
+        DataBundle.from_folder(root, augment=lambda x, seed, extra: x, **KW)

@@ -105,6 +105,29 @@ def test_predict_needs_an_export(fitted, tmp_path, capsys):
     assert main(["predict", str(broken), image]) == 3
     err = capsys.readouterr().err
     assert "cannot be loaded" in err and "not valid JSON" in err
+    model_file = fitted["out"] / "export" / "model.keras"
+    assert main(["predict", str(model_file), image]) == 3
+    err = capsys.readouterr().err
+    assert (f"EXPORT {str(model_file)!r} is a file, not an export folder (its folder "
+            f"{str(model_file.parent)!r} is one); pass the export folder") in err
+    assert "JSON" not in err
+
+
+def test_cifar_not_found_hint_is_in_command_line_terms(tmp_path, monkeypatch, capsys):
+    keras_cifar = pytest.importorskip("keras.src.datasets.cifar10")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.delenv("TFLEARNER_DATA", raising=False)
+
+    def offline_get_file(*args, **kwargs):
+        raise Exception("URL fetch failure: offline")
+
+    monkeypatch.setattr(keras_cifar, "get_file", offline_get_file)
+    assert main(["lr-find", "--data", "cifar10", "--out", str(tmp_path / "o"), "--quiet"]) == 3
+    err = capsys.readouterr().err
+    assert "CIFAR-10 was not found. Places tried" in err
+    assert "pass a local copy: --data a cifar-10-batches-py folder" in err
+    assert "--data cifar10-sample." in err
+    assert "load_cifar10(" not in err and "sample=True" not in err
 
 
 @pytest.mark.filterwarnings("ignore:.*no suggestion:UserWarning")  # 24 images, 10 steps

@@ -149,3 +149,38 @@ def test_cifar10_full_split_sizes_and_no_leak():
     train = {hash(img.tobytes()) for xb, _ in data.train for img in xb.numpy()}
     assert len(valid) > 4990 and len(train) > 44900  # CIFAR-10 has a few duplicate images
     assert len(valid & train) <= 10  # only those duplicates, never the split itself
+
+
+@pytest.mark.parametrize("y_of", [lambda y: {"a": y, "b": y}, lambda y: [y, y]],
+                         ids=["dict", "list"])
+def test_uint8_x_is_scaled_whatever_the_structure_of_y(y_of):
+    x = np.full((8, 2, 2, 1), 255, np.uint8)
+    y = np.arange(8) % 2
+    data = DataBundle.from_arrays(x, y_of(y), valid_pct=0.25, batch_size=8)
+    for ds in (data.train, data.valid):
+        xb = next(iter(ds))[0]
+        assert xb.dtype == tf.float32 and float(tf.reduce_max(xb)) == 1.0
+
+
+def test_raw_integers_outside_the_built_dtype_are_refused_not_misscaled():
+    x = np.random.default_rng(0).integers(0, 256, (10, 4, 4, 3), dtype=np.uint8)
+    prep = DataBundle.from_arrays(x, np.arange(10) % 2, valid_pct=0).preprocess
+    np.testing.assert_array_equal(prep(x.astype(np.int64)), prep(x))  # same values: fine
+    with pytest.raises(ValueError, match=r"values in \[0, 255\], got dtype uint16 with values "
+                                         r"in \[15, 4095\]; convert them to uint8"):
+        prep(x.astype(np.uint16) * 16 + 15)
+
+
+def test_string_labels_are_refused_up_front_with_the_fix():
+    x = np.zeros((6, 3), np.float32)
+    names = np.array(["cat", "dog", "cat", "dog", "cat", "dog"])
+    with pytest.raises(TypeError, match=r"y must be a numeric array of class indices, got "
+                                        r"strings \(e.g. 'cat'\); .*np.unique\(y, return_inverse"):
+        DataBundle.from_arrays(x, names)
+    with pytest.raises(TypeError, match=r"y\[a\] must be a numeric array of class indices"):
+        DataBundle.from_arrays(x, {"a": names, "b": np.arange(6)})
+    with pytest.raises(TypeError, match=r"x must be a numeric array"):  # inputs: no label hint
+        DataBundle.from_arrays(names[:, None], np.arange(6))
+    ds = tf.data.Dataset.from_tensor_slices((x, names)).batch(2)
+    with pytest.raises(TypeError, match=r"train's labels y are strings .*StringLookup"):
+        DataBundle.from_datasets(ds)

@@ -1,14 +1,19 @@
-"""The docs site builds with warnings as errors (mkdocs --strict), API pages included."""
+"""The docs site builds with warnings as errors (mkdocs --strict), API pages included; every
+cross-reference in the package and the docs resolves; every name and file the docs mention
+exists."""
 
 from __future__ import annotations
 
 import ast
 import importlib
+import inspect
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -119,3 +124,116 @@ def test_the_cross_reference_check_fails_on_a_stale_name():
             "`loop/contract.py`; :func:`tflearner.schedules.one_cycle` exists.")
     assert [line.split(": ", 1)[1] for line in _unresolved(text, "x", None)] == [
         ":class:`~tflearner.snapshot.Snapshot`", "`tflearner.loop.rules`", "`loop/contract.py`"]
+
+
+# ---- what the docs name exists -----------------------------------------------------------------
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+_CODE = re.compile(r"`([^`\n]+)`")
+_ATTR = re.compile(r"^(learn|data|[A-Z]\w+)\.([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?")
+_SPAN_DOTTED = re.compile(r"^tflearner(?:\.[A-Za-z_]\w*)+")
+_SPAN_PATH = re.compile(r"^([\w.\-]+)/([\w.\-]+/)*[\w.\-]+\.(?:py|md|txt|json|png|toml|yml)$")
+#: Where a path the docs name must exist: the repository's folders and the package's subpackages
+#: (the module map writes ``loop/steps.py`` for ``tflearner/loop/steps.py``).
+_REPO_DIRS = {"tflearner", "benchmarks", "tests", "examples", "tools", "docs", ".ci"} | {
+    p.name for p in (ROOT / "tflearner").iterdir() if p.is_dir()}
+_IMPORT = re.compile(r"^\s*from (tflearner[\w.]*) import \(?([^)\n]*)", re.M)
+
+
+def _spans(page: Path) -> list[str]:
+    text = page.read_text()
+    blocks = re.findall(r"```[a-z]*\n(.*?)```", text, re.S)
+    inline = _CODE.findall(re.sub(r"```[a-z]*\n.*?```", "", text, flags=re.S))
+    return inline + [ln.strip() for b in blocks for ln in b.splitlines()]
+
+
+def _resolve(dotted: str) -> bool:
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for name in parts[cut:]:
+            if not hasattr(obj, name):
+                return False
+            obj = getattr(obj, name)
+        return True
+    return False
+
+
+@pytest.fixture(scope="module")
+def objects():
+    import numpy as np
+
+    import tflearner as tl
+    x = np.random.default_rng(0).integers(0, 256, (16, 8, 8, 3), dtype=np.uint8)
+    data = tl.DataBundle.from_arrays(x, np.arange(16) % 2, valid_pct=0.25, batch_size=8)
+    import keras
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(),
+                              keras.layers.Dense(2, activation="softmax")])
+    return {"learn": tl.Learner(model, data, quiet=True), "data": data, "tl": tl}
+
+
+def _has(obj, attr: str) -> bool:
+    """An attribute, a dataclass field, or (for a class) one its methods assign to self."""
+    if hasattr(obj, attr) or attr in getattr(obj, "__dataclass_fields__", {}):
+        return True
+    return isinstance(obj, type) and any(
+        re.search(rf"self\.{attr}\b", inspect.getsource(k)) for k in obj.__mro__
+        if k.__module__.startswith("tflearner"))
+
+
+def _missing_names(page: Path, objects) -> list[str]:
+    tl, learn, data = objects["tl"], objects["learn"], objects["data"]
+    missing = []
+    for span in _spans(page):
+        for module, names in _IMPORT.findall(span):
+            for name in filter(None, (n.strip() for n in names.split(","))):
+                if name != "(" and not _resolve(f"{module}.{name.split(' as ')[0]}"):
+                    missing.append(f"from {module} import {name}")
+        for word in re.findall(r"[\w./\-]+", span):
+            if _SPAN_DOTTED.match(word) and not word.endswith((".json", ".py")) and not _resolve(
+                    _SPAN_DOTTED.match(word).group(0)):
+                missing.append(word)
+        m = _ATTR.match(span)
+        if m:
+            owner, attr, sub = m.groups()
+            if owner == "learn":
+                obj = learn
+            elif owner == "data":
+                obj = data
+                if not hasattr(obj, attr) and _resolve(f"tflearner.data.{attr}"):
+                    continue
+            elif owner in tl.__all__:
+                obj = getattr(tl, owner)
+            else:
+                continue
+            if not _has(obj, attr):
+                missing.append(span)
+            elif sub and owner in ("learn", "data") and not callable(getattr(obj, attr)) and (
+                    getattr(obj, attr) is not None and not hasattr(getattr(obj, attr), sub)):
+                missing.append(span)
+        path = _SPAN_PATH.match(span)
+        if path and path.group(1) in _REPO_DIRS and not any(
+                (base / span).exists() for base in (ROOT, ROOT / "tflearner")):
+            missing.append(span)
+    return missing
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_name_and_file_the_docs_mention_exists(page, objects):
+    assert _missing_names(page, objects) == []
+
+
+def test_no_page_points_outside_the_repository():
+    # architecture.md (the lead's page) still names ../shared/tools/import_cycles.py
+    for page in (p for p in PAGES if p.name != "architecture.md"):
+        assert "../shared" not in page.read_text(), page.name
+
+
+def test_every_public_name_is_in_the_api_reference():
+    import tflearner
+
+    api = (ROOT / "docs" / "api.md").read_text()
+    absent = [n for n in tflearner.__all__ if not re.search(rf"\b{re.escape(n)}\b", api)]
+    assert absent == []

@@ -306,3 +306,120 @@ def test_write_image_folder_writes_what_from_folder_reads(tmp_path):
     assert data.classes == ("a", "b", "c") and data.meta["n_train"] == 12
     prep = data.preprocess
     np.testing.assert_array_equal(prep.load(root / "a" / "00003.png"), prep(x[3])[0])
+
+
+# ---- files reached twice, one class, CSV rows that would mislabel or leak ----------------------
+def test_symlink_loop_lists_every_file_once_and_never_in_both_splits(tmp_path):
+    write_tree(tmp_path, per_class=10)
+    (tmp_path / "bird" / "loop").symlink_to(tmp_path / "bird", target_is_directory=True)
+    with pytest.warns(UserWarning, match="a second time through symlinks"):
+        data = DataBundle.from_folder(tmp_path, valid_pct=0.3, **KW)
+    files = data.meta["files"]["train"] + data.meta["files"]["valid"]
+    assert len(files) == 30 == len({Path(f).resolve() for f in files})
+    assert (data.meta["n_train"], data.meta["n_valid"]) == (21, 9)
+
+
+def test_one_file_in_two_class_folders_is_refused(tmp_path):
+    write_tree(tmp_path, per_class=3)
+    (tmp_path / "bird" / "plane.png").symlink_to(tmp_path / "airplane" / "001.png")
+    with pytest.raises(ValueError, match=r"is in two classes, 'airplane' .* and 'bird'"):
+        DataBundle.from_folder(tmp_path, valid_pct=0, **KW)
+
+
+def test_valid_tree_linked_to_the_train_tree_is_refused(tmp_path):
+    write_tree(tmp_path / "train", per_class=3)
+    (tmp_path / "valid").mkdir()
+    for name in CLASSES:
+        (tmp_path / "valid" / name).symlink_to(tmp_path / "train" / name)
+    with pytest.raises(ValueError, match="9 files of .* are in both the training and the valid"):
+        DataBundle.from_folder(tmp_path, **KW)
+
+
+def test_one_class_is_refused_like_the_cli(tmp_path):
+    write_tree(tmp_path, per_class=4, classes=("bird",))
+    with pytest.raises(ValueError, match=r"has 1 class folder \(bird\); a classifier needs at "
+                                         r"least 2 classes"):
+        DataBundle.from_folder(tmp_path, **KW)
+    csv = write_csv(tmp_path / "l.csv", ["fn,label"] + [f"bird/00{i}.{'png' if i % 2 else 'jpg'},b"
+                                                        for i in range(4)])
+    with pytest.raises(ValueError, match=r"has 1 label \(b\); a classifier needs at least 2"):
+        DataBundle.from_csv(csv, tmp_path, **KW)
+
+
+def _rows(n: int = 2) -> list[str]:
+    return [f"{c}/{i:03d}.{'png' if i % 2 else 'jpg'},{c}" for c in CLASSES for i in range(n)]
+
+
+def test_csv_without_a_header_is_not_read_as_one(tmp_path):
+    write_tree(tmp_path, per_class=2)
+    csv = write_csv(tmp_path / "l.csv", _rows())
+    with pytest.raises(ValueError, match=r"header must be False for .*, whose first row .* "
+                                         r"names the image 'airplane/000.jpg': it is data"):
+        DataBundle.from_csv(csv, tmp_path, **KW)
+    data = DataBundle.from_csv(csv, tmp_path, header=False, valid_pct=0, **KW)
+    assert data.meta["n_train"] == 6
+
+
+def test_csv_empty_label_is_refused(tmp_path):
+    write_tree(tmp_path, per_class=2)
+    rows = ["fn,label"] + _rows()
+    rows[3] = rows[3].split(",")[0] + ", "
+    with pytest.raises(ValueError, match=r"label_col must hold a label on every row, got an "
+                                         r"empty one on line\(s\) \[4\]"):
+        DataBundle.from_csv(write_csv(tmp_path / "l.csv", rows), tmp_path, **KW)
+
+
+def test_csv_file_with_two_labels_is_refused(tmp_path):
+    write_tree(tmp_path, per_class=2)
+    rows = ["fn,label"] + _rows() + ["airplane/000.jpg,bird"]
+    with pytest.raises(ValueError, match=r"gives the file .*airplane/000.jpg' two labels, "
+                                         r"'airplane' \(line 2\) and 'bird' \(line 8\)"):
+        DataBundle.from_csv(write_csv(tmp_path / "l.csv", rows), tmp_path, **KW)
+
+
+def test_csv_duplicate_rows_are_used_once_never_in_both_splits(tmp_path):
+    write_tree(tmp_path, per_class=4)
+    rows = ["fn,label,valid"] + [r + ",0" for r in _rows(4)]
+    rows += [r + ",1" for r in _rows(4)]  # every row again, flagged for validation
+    with pytest.warns(UserWarning, match="lists 12 file.* again with the same label"):
+        data = DataBundle.from_csv(write_csv(tmp_path / "l.csv", rows), tmp_path,
+                                   valid_col="valid", **KW)
+    assert (data.meta["n_train"], data.meta["n_valid"]) == (12, 0)
+    with pytest.warns(UserWarning, match="again with the same label"):
+        split = DataBundle.from_csv(write_csv(tmp_path / "m.csv", ["fn,label"] + _rows(4) * 2),
+                                    tmp_path, valid_pct=0.25, **KW)
+    train, valid = split.meta["files"]["train"], split.meta["files"]["valid"]
+    assert len(train) + len(valid) == 12 and not set(train) & set(valid)
+
+
+def test_truncated_jpeg_is_caught_up_front(tmp_path):
+    images = write_tree(tmp_path, per_class=4)
+    for i, img in enumerate(images["bird"]):
+        data = tf.io.encode_jpeg(img, quality=90 + i).numpy()
+        (tmp_path / "bird" / f"cut{i}.jpg").write_bytes(data[:int(len(data) * 0.98)])
+    with pytest.raises(BadImageError) as e:
+        DataBundle.from_folder(tmp_path, valid_pct=0, **KW)
+    assert sorted(Path(f).name for f in e.value.files) == [f"cut{i}.jpg" for i in range(4)]
+
+
+@pytest.mark.parametrize("fmt,channels", [("BMP", 1), ("GIF", 1), ("JPEG", 4), ("GIF", 4)])
+def test_channels_the_format_cannot_decode_to_are_converted(tmp_path, fmt, channels):
+    from PIL import Image
+
+    rgb = np.random.default_rng(0).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    path = tmp_path / f"img.{fmt.lower()}"
+    Image.fromarray(rgb).save(path, format=fmt)
+    x = ImagePreprocessing((8, 8), channels=channels, scale=1.0).load(path)
+    decoded = tf.io.decode_image(path.read_bytes(), channels=3, expand_animations=False)
+    want = (tf.image.rgb_to_grayscale(decoded) if channels == 1 else
+            tf.concat([decoded, tf.fill([8, 8, 1], tf.constant(255, tf.uint8))], -1))
+    np.testing.assert_array_equal(x, tf.cast(want, tf.float32).numpy())
+
+
+def test_predicting_16_bit_pixels_is_refused_not_misscaled():
+    prep = ImagePreprocessing((4, 4), channels=3)
+    pixels = np.random.default_rng(0).integers(0, 256, (4, 4, 3))
+    np.testing.assert_array_equal(prep(pixels), prep(pixels.astype(np.uint8)))
+    with pytest.raises(ValueError, match=r"values in \[0, 255\], got dtype uint16 with values "
+                                         r"in \[65535, 65535\].*\(x // 257\)"):
+        prep(np.full((4, 4, 3), 65535, np.uint16))

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import zipfile
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -267,7 +270,7 @@ def test_tta_is_seeded_mixes_by_the_rule_and_leaves_state_alone():
     assert int(learn.data.rng_state[0].numpy()) == epoch
     for a, b in zip(weights, learn.model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
-    with pytest.raises(TypeError, match="augment must be a callable"):
+    with pytest.raises(TypeError, match="augment must be None or a callable"):
         learn.tta(augment="flip")
 
 
@@ -334,3 +337,97 @@ def test_load_learner_errors_name_the_problem(tmp_path):
     (path / MODEL_FILE).unlink()
     with pytest.raises(FileNotFoundError, match="model.keras is missing"):
         load_learner(path)
+
+
+def test_tampered_export_fails_to_load_with_a_clear_error(tmp_path):
+    learn, x, _ = _image_learner()
+    path = learn.export(tmp_path / "exp")
+    meta = json.loads((path / META_FILE).read_text())
+
+    def rewrite(**changes):
+        (path / META_FILE).write_text(json.dumps({**meta, **changes}))
+
+    five = ["a", "b", "c", "d", "e"]
+    for changes, words in [
+        ({"task": "bogus"}, r"has task='bogus'; expected one of \['sparse_categorical'"),
+        ({"classes": five}, r"has c=3; expected the number of classes \(5\)"),
+        ({"classes": five, "c": None}, r"outputs 3 values per item, but tflearner.json names 5 "
+                                       r"classes"),
+        ({"classes": "abc"}, r"has classes='abc'; expected null or a list"),
+        ({"activation": "relu"}, r"has activation='relu'"),
+        ({"input_spec": {"shape": [None, 12], "dtype": "float99"}}, r"has input_spec="),
+        ({"preprocess": {"kind": "audio"}}, r"has preprocess="),
+    ]:
+        rewrite(**changes)
+        with pytest.raises(ExportError, match=words):
+            load_learner(path)
+    rewrite()
+    assert load_learner(path).predict(x[0])[1] == learn.predict(x[0])[1]
+
+
+def test_a_swapped_valid_model_file_fails_the_checksum(tmp_path):
+    learn, x, _ = _image_learner(seed=0)
+    other, _, _ = _image_learner(seed=1)  # same architecture, other weights: a valid file
+    path, elsewhere = learn.export(tmp_path / "a"), other.export(tmp_path / "b")
+    (path / MODEL_FILE).write_bytes((elsewhere / MODEL_FILE).read_bytes())
+    with pytest.raises(ExportError, match=r"model.keras is corrupt or was replaced: its SHA-256"):
+        load_learner(path)
+
+
+def test_load_learner_of_the_model_file_names_the_folder(tmp_path):
+    learn, _, _ = _image_learner()
+    path = learn.export(tmp_path / "exp")
+    with pytest.raises(ExportError, match=r"is a file, not an export: pass the export folder "
+                                          r"written by learn.export\(path\) \(.*exp' holds "
+                                          r"one\)"):
+        load_learner(path / MODEL_FILE)
+
+
+def test_export_into_a_folder_that_cannot_be_written_is_a_clear_error(tmp_path):
+    learn, _, _ = _image_learner()
+    target = tmp_path / "ro"
+    target.mkdir()
+    target.chmod(0o555)
+    if os.access(target, os.W_OK):  # root: file modes do not stop it; sysfs refuses new files
+        target = Path("/sys/fs")
+        if not target.is_dir() or os.access(target, os.W_OK) and _writable(target):
+            pytest.skip("no folder here refuses writes")
+    with pytest.raises(ValueError, match=r"is a folder that cannot be written to \(.*\); pass "
+                                         r"a folder you can write to") as e:
+        learn.export(target)
+    assert ".tmp-" not in str(e.value)
+
+
+def _writable(folder: Path) -> bool:
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+def test_tta_takes_keras_layers_and_one_argument_functions():
+    learn, _, _ = _image_learner()
+    plain, targets = learn.get_preds()
+    flip = keras.layers.RandomFlip("horizontal")
+    p1, t1 = learn.tta(augment=flip, n=2)
+    p2, _ = learn.tta(augment=flip, n=2)
+    np.testing.assert_array_equal(p1, p2)  # the layer's generator is set per pass and batch
+    np.testing.assert_array_equal(t1, targets)
+    assert not np.allclose(p1, plain)
+    xv, _ = _valid_arrays(learn.data)
+    mirrored = learn.get_preds(tf.data.Dataset.from_tensor_slices(xv[:, :, ::-1]).batch(8))[0]
+    probs, _ = learn.tta(augment=tf.image.flip_left_right, n=2, beta=0.5)
+    np.testing.assert_allclose(probs, 0.5 * plain + 0.5 * mirrored, rtol=1e-5, atol=1e-6)
+    with pytest.raises(TypeError, match="augment must be a callable of one argument"):
+        learn.tta(augment=lambda a, b, c: a)
+
+
+def test_tta_refuses_a_dataset_that_reshuffles_between_passes():
+    learn, _, _ = _image_learner()
+    xv, yv = _valid_arrays(learn.data)
+    ds = (tf.data.Dataset.from_tensor_slices((xv, yv))
+          .shuffle(len(xv), seed=0, reshuffle_each_iteration=True).batch(4))
+    with pytest.raises(ValueError, match=r"other labels at the same positions on a second pass "
+                                         r"\(is it shuffled\?\); tta needs a dataset with a fixed"):
+        learn.tta(ds, augment=aug_transforms(), n=2)

@@ -5,6 +5,9 @@ tflearner touches a private attribute (so an upgrade breaks a test here, not a u
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import keras
@@ -182,6 +185,18 @@ def _private_uses(tree) -> list[tuple[int, str]]:
     return uses
 
 
+def test_op_determinism_enabled_follows_tensorflows_switch():
+    # a fresh interpreter: switching determinism on would change every later test's pipelines
+    code = ("import tensorflow as tf\n"
+            "from tflearner.core.internals import op_determinism_enabled as on\n"
+            "before = on()\n"
+            "tf.config.experimental.enable_op_determinism()\n"
+            "print(before, on())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert out.stdout.split() == ["False", "True"], out.stderr[-2000:]
+
+
 def test_no_private_keras_or_tf_attribute_outside_core_internals():
     trees = {path: ast.parse(path.read_text()) for path in sorted(PACKAGE.rglob("*.py"))}
     own = _defined_names(trees.values())
@@ -251,4 +266,5 @@ def test_the_private_import_guard_sees_from_imports_inside_functions():
 def test_core_internals_is_where_the_private_modules_are_imported():
     modules = {m for _, m in _private_imports(ast.parse(
         (PACKAGE / "core" / "internals.py").read_text()))}
-    assert modules == {"tensorflow.python.distribute", "keras.src.trainers.compile_utils"}
+    assert modules == {"tensorflow.python.distribute", "tensorflow.python.framework",
+                       "keras.src.trainers.compile_utils"}

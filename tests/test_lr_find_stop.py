@@ -10,9 +10,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import keras  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
 from conftest import blobs, mlp  # noqa: E402
 
 from tflearner import DataBundle, Learner  # noqa: E402
@@ -218,3 +220,30 @@ def test_guard_rail_compares_the_last_layer_groups_lr(blob_data):
     with pytest.warns(UserWarning, match="peak LR 2 "):
         learn.fit_one_cycle(1, slice(0.02, 2.0))
     assert learn.last_sweep is None  # said once per sweep
+
+
+class _Through(keras.layers.Layer):
+    """``x + 0 * w``: the loss is whatever the data says, whatever the LR."""
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(1,), initializer="zeros")
+
+    def call(self, x):
+        return x + 0.0 * self.w
+
+
+@pytest.mark.parametrize("second,stop", [(5.5, "end"), (5.5 + 1e-6, "diverged")])
+def test_a_smoothed_loss_exactly_on_the_threshold_does_not_stop_the_sweep(second, stop):
+    # beta 0.5, losses (MAE of x against 0) 1, `second`, 1, 1: the smoothed losses are
+    # 1, (0.25 + 0.5 second) / 0.75, ... in exact binary arithmetic, so second = 5.5 puts the
+    # second one on 4.0 = div_threshold * best: the rule is `smooth > div_threshold * best`.
+    x = np.array([[1.0], [second], [1.0], [1.0]], np.float32)
+    ds = tf.data.Dataset.from_tensor_slices((x, np.zeros_like(x))).batch(1)
+    model = keras.Sequential([keras.Input((1,)), _Through()])
+    learn = Learner(model, DataBundle.from_datasets(ds), loss_fn=keras.losses.MeanAbsoluteError(),
+                    quiet=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # four points: no suggestion to speak of
+        learn.lr_find(num_it=4, beta=0.5, div_threshold=4.0)
+    assert learn.recorder.lr_find_info["stop_reason"] == stop
+    assert len(learn.recorder.losses) == (4 if stop == "end" else 2)

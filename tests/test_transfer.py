@@ -305,3 +305,19 @@ def test_fine_tune_resumes_in_the_right_phase_at_the_right_batch(tmp_path, fine_
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
     assert again.recorder.iters == list(range(16))
     np.testing.assert_array_equal(again.recorder.losses, ref.recorder.losses)
+
+
+def test_default_splitter_finds_the_backbone_behind_augmentation_layers():
+    keras.utils.set_random_seed(0)
+    backbone = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3),
+                                 keras.layers.GlobalAveragePooling2D()], name="bb")
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.RandomFlip(name="flip"),
+                              keras.layers.RandomRotation(0.1, name="rot"), backbone,
+                              keras.layers.Dense(3, activation="softmax", name="head")])
+    rng = np.random.default_rng(0)
+    images = DataBundle.from_arrays(rng.integers(0, 256, (32, 8, 8, 3), dtype=np.uint8),
+                                    rng.integers(0, 3, 32), valid_pct=0, batch_size=16)
+    learn = Learner(model, images, quiet=True)
+    assert [g.name for g in learn.groups] == ["flip..bb", "head"]
+    learn.freeze()  # refused with one group
+    assert not backbone.trainable_weights and model.layers[-1].trainable_weights

@@ -62,6 +62,12 @@ def test_weighted_validation_equals_keras_evaluate():
     # unweighted validation of the same Learner: a (x, y) dataset still works
     plain = tf.data.Dataset.from_tensor_slices((xv, yv)).batch(20)
     assert learn.validate(plain)["loss"] != pytest.approx(got["loss"], rel=1e-3)
+    # per-item losses are unweighted (docs/images.md): validate() is mean(w * losses) with
+    # weights (Keras' sum over the count, not over sum(w)), mean(losses) without
+    losses = learn.get_preds(with_loss=True)[2]
+    assert got["loss"] == pytest.approx(float(np.mean(wv * losses)), rel=1e-5)
+    assert got["loss"] != pytest.approx(float(np.mean(losses)), rel=1e-2)
+    assert learn.validate(plain)["loss"] == pytest.approx(float(np.mean(losses)), rel=1e-5)
 
 
 def test_fit_class_weight_is_for_that_fit_only_and_errors_are_clear():

@@ -128,56 +128,60 @@ def _fraction(value: str) -> float:
     return pct
 
 
+def _common_options(sp: argparse.ArgumentParser, data: str, batch: int) -> None:
+    """The options of every training command."""
+    sp.add_argument("--data", default=data,
+                    help="cifar10, cifar10-sample, a CIFAR-10 folder / tar.gz, or an image "
+                         "folder (one sub-folder per class, or train/ + valid/) "
+                         f"(default: {data})")
+    sp.add_argument("--img-size", type=_positive_int, default=None, metavar="N",
+                    help=f"image folders: resize to N×N (default: {CIFAR_SIZE}; "
+                         f">= {MIN_IMG_SIZE} for LeNet-5)")
+    sp.add_argument("--valid-pct", type=_fraction, default=None, metavar="FRACTION",
+                    help="fraction held out for validation (default: 0.2 for a folder "
+                         "without valid/, 0.1 for CIFAR-10)")
+    sp.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                    help="image folders: aug_transforms() on the training split "
+                         "(default: on)")
+    sp.add_argument("--batch-size", type=_positive_int, default=batch)
+    sp.add_argument("--opt", default="sgd", help="Keras optimizer name (default: sgd)")
+    sp.add_argument("--seed", type=int, default=0, help="in [0, 2**32) (default: 0)")
+    sp.add_argument("--out", default="out",
+                    help="folder for plots, history, weights and (fit) export/")
+    sp.add_argument("--quiet", action="store_true", help="no progress bars or table")
+
+
+def _sweep_options(sp: argparse.ArgumentParser, end_lr: float,
+                   num_it: int = SWEEP_DEFAULTS["num_it"]) -> None:
+    """lr_find's sweep options (their defaults filled in by :func:`check_args`)."""
+    sp.add_argument("--start-lr", type=_positive_float, default=None, metavar="LR",
+                    help=f"lr_find's first LR (default: {SWEEP_DEFAULTS['start_lr']:g})")
+    sp.add_argument("--end-lr", type=_positive_float, default=None, metavar="LR",
+                    help=f"lr_find's last LR, > --start-lr (default: {end_lr:g})")
+    sp.add_argument("--num-it", type=_positive_int, default=None, metavar="N",
+                    help=f"lr_find's steps, >= 2 (default: {num_it})")
+    sp.add_argument("--repeats", type=_positive_int, default=None, metavar="K",
+                    help="lr_find sweeps from the same start with K data orders: the "
+                         "suggestion is their geometric median, with its spread (default: 1)")
+    sp.set_defaults(sweep_defaults={**SWEEP_DEFAULTS, "end_lr": end_lr, "num_it": num_it})
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tflearner", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True,
                            metavar="{demo,lr-find,fit,predict}")
-
-    def common(sp: argparse.ArgumentParser, data: str, batch: int) -> None:
-        sp.add_argument("--data", default=data,
-                        help="cifar10, cifar10-sample, a CIFAR-10 folder / tar.gz, or an image "
-                             "folder (one sub-folder per class, or train/ + valid/) "
-                             f"(default: {data})")
-        sp.add_argument("--img-size", type=_positive_int, default=None, metavar="N",
-                        help=f"image folders: resize to N×N (default: {CIFAR_SIZE}; "
-                             f">= {MIN_IMG_SIZE} for LeNet-5)")
-        sp.add_argument("--valid-pct", type=_fraction, default=None, metavar="FRACTION",
-                        help="fraction held out for validation (default: 0.2 for a folder "
-                             "without valid/, 0.1 for CIFAR-10)")
-        sp.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
-                        help="image folders: aug_transforms() on the training split "
-                             "(default: on)")
-        sp.add_argument("--batch-size", type=_positive_int, default=batch)
-        sp.add_argument("--opt", default="sgd", help="Keras optimizer name (default: sgd)")
-        sp.add_argument("--seed", type=int, default=0, help="in [0, 2**32) (default: 0)")
-        sp.add_argument("--out", default="out",
-                        help="folder for plots, history, weights and (fit) export/")
-        sp.add_argument("--quiet", action="store_true", help="no progress bars or table")
-
-    def sweep(sp: argparse.ArgumentParser, end_lr: float,
-              num_it: int = SWEEP_DEFAULTS["num_it"]) -> None:
-        sp.add_argument("--start-lr", type=_positive_float, default=None, metavar="LR",
-                        help=f"lr_find's first LR (default: {SWEEP_DEFAULTS['start_lr']:g})")
-        sp.add_argument("--end-lr", type=_positive_float, default=None, metavar="LR",
-                        help=f"lr_find's last LR, > --start-lr (default: {end_lr:g})")
-        sp.add_argument("--num-it", type=_positive_int, default=None, metavar="N",
-                        help=f"lr_find's steps, >= 2 (default: {num_it})")
-        sp.add_argument("--repeats", type=_positive_int, default=None, metavar="K",
-                        help="lr_find sweeps from the same start with K data orders: the "
-                             "suggestion is their geometric median, with its spread (default: 1)")
-        sp.set_defaults(sweep_defaults={**SWEEP_DEFAULTS, "end_lr": end_lr, "num_it": num_it})
-
     sp = sub.add_parser("lr-find", help="run the LR range test and save its plot")
-    common(sp, "cifar10", 128)
-    sweep(sp, SWEEP_DEFAULTS["end_lr"])
+    _common_options(sp, "cifar10", 128)
+    _sweep_options(sp, SWEEP_DEFAULTS["end_lr"])
     for name in ("fit", "demo"):
         sp = sub.add_parser(name, help="lr_find (if needed) then fit_one_cycle" if name == "fit"
                             else "the offline demo: fit on the shipped sample")
-        common(sp, "cifar10" if name == "fit" else "cifar10-sample", 128 if name == "fit" else 64)
+        _common_options(sp, "cifar10" if name == "fit" else "cifar10-sample",
+                        128 if name == "fit" else 64)
         if name == "fit":
-            sweep(sp, SWEEP_DEFAULTS["end_lr"])
+            _sweep_options(sp, SWEEP_DEFAULTS["end_lr"])
         else:
-            sweep(sp, DEMO_END_LR, DEMO_NUM_IT)
+            _sweep_options(sp, DEMO_END_LR, DEMO_NUM_IT)
         sp.add_argument("--epochs", type=_positive_int, default=10 if name == "fit" else 20)
         sp.add_argument("--max-lr", type=_max_lr, default="suggest",
                         help="one-cycle max LR, or 'suggest' for lr_find's (default)")
@@ -304,6 +308,11 @@ def _check_predict(args: argparse.Namespace) -> None:
     if export.is_dir() and not (export / META_FILE).is_file():
         raise ArgError(f"EXPORT {args.export!r} is not an export folder (it holds no "
                        f"{META_FILE}); {fix}", EXIT_DATA)
+    if export.is_file() and export.name != META_FILE:
+        inside = (f" (its folder {str(export.parent)!r} is one)"
+                  if (export.parent / META_FILE).is_file() else "")
+        raise ArgError(f"EXPORT {args.export!r} is a file, not an export folder{inside}; {fix}",
+                       EXIT_DATA)
 
 
 def _check_sweep(args: argparse.Namespace) -> None:
@@ -367,10 +376,6 @@ def _load_folder(args: argparse.Namespace) -> Any:
     except (ValueError, OSError) as exc:
         raise DataError(f"--data {args.data!r} is not a usable image folder: "
                         f"{exc}") from None
-    if len(data.classes) < 2:
-        raise DataError(f"--data {args.data!r} has {len(data.classes)} class folder "
-                        f"({', '.join(data.classes)}); a classifier needs at least 2, "
-                        "one sub-folder per class.")
     return data
 
 
@@ -378,14 +383,18 @@ def _load(args: argparse.Namespace) -> Any:
     if data_kind(args.data) == "folder":
         return _load_folder(args)
     from . import cifar10_data
-    from .data.cifar import CifarFormatError, CifarNotFoundError
+    from .data.cifar import FIX_HEADER, CifarFormatError, CifarNotFoundError, not_found_fixes
 
     try:
         if args.data == "cifar10-sample":
             return cifar10_data(args.batch_size, args.valid_pct, seed=args.seed, sample=True)
         path = None if args.data == "cifar10" else args.data
         return cifar10_data(args.batch_size, args.valid_pct, seed=args.seed, path=path)
-    except (CifarNotFoundError, CifarFormatError) as exc:
+    except CifarNotFoundError as exc:
+        places = str(exc).split(FIX_HEADER)[0].rstrip()
+        raise DataError("\n".join([places, *not_found_fixes("--data", "--data cifar10-sample")])
+                        ) from None
+    except CifarFormatError as exc:
         raise DataError(str(exc)) from None
 
 
@@ -497,6 +506,14 @@ def _train(args: argparse.Namespace) -> int:
     else:
         learn.fit(args.epochs, lr=max_lr)
     history["fit"] = _history(learn)
+    _report(learn, data, history, out)
+    return 0
+
+
+def _report(learn: Any, data: Any, history: dict[str, Any], out: Path) -> None:
+    """After ``fit``: the held-out metrics, the plots, the history, weights and the export."""
+    import matplotlib.pyplot as plt
+
     # CIFAR-10 has a test split; an image folder has none, so its validation split is reported
     split, ds = ("test", data.test) if data.test is not None else ("valid", data.valid)
     if ds is not None:
@@ -516,7 +533,6 @@ def _train(args: argparse.Namespace) -> int:
     saved += [out / "loss.png", out / "sched.png", out / "history.json", weights]
     print(f"saved: {', '.join(str(f) for f in saved)}")
     print(f"exported: {exported} (tflearner predict {exported} IMAGE...)")
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,9 +14,10 @@ from typing import Any
 import keras
 import tensorflow as tf
 from tensorflow.python.distribute import distribute_lib as _distribute_lib
+from tensorflow.python.framework import config as _tf_config
 
 __all__ = ["is_default_strategy", "metric_direction", "optimizer_variable_index",
-           "raw_iterations", "compile_loss", "compile_metrics",
+           "raw_iterations", "compile_loss", "compile_metrics", "op_determinism_enabled",
            "variable_strategy"]
 
 
@@ -90,3 +91,10 @@ def compile_metrics(metrics: Any, output_names: list[str] | None) -> Any:
     from keras.src.trainers.compile_utils import CompileMetrics
 
     return CompileMetrics(metrics, None, output_names=output_names)
+
+
+def op_determinism_enabled() -> bool:
+    """Whether TensorFlow's op determinism is on (``tf.config.experimental.
+    enable_op_determinism``, which ``set_seed`` turns on). TensorFlow has a public setter but no
+    public getter: this reads ``tensorflow.python.framework.config.is_op_determinism_enabled``."""
+    return bool(_tf_config.is_op_determinism_enabled())

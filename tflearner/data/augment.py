@@ -23,18 +23,37 @@ Steps 1-3 are the defaults of :func:`aug_transforms`; 4 and 5 are off unless ask
 This runs in the ``tf.data`` pipeline on the CPU. The GPU-friendly alternative is Keras'
 augmentation layers inside the model (``keras.layers.RandomFlip``, ``RandomRotation``, ...),
 which run on the accelerator and only in training; see ``docs/images.md``.
+
+:func:`as_augment` is what ``from_folder(augment=)`` and ``tta(augment=)`` accept, three kinds:
+
+* ``aug(image, seed) -> image`` (:class:`ImageAugment`, or any callable with that contract):
+  per image, keyed by ``(seed, epoch, file index)``; repeats exactly;
+* a Keras layer (``keras.layers.RandomFlip("horizontal")``, a ``keras.Sequential`` of them):
+  per *batch*, called with ``training=True``, as Keras users apply them in ``tf.data``. Every
+  ``keras.random.SeedGenerator`` the layer draws from (the ``generator`` of each
+  ``keras.layers.Random*`` layer) is set from ``(seed, epoch, first file index of the batch)``
+  before the batch, so these repeat exactly too; randomness from anything else in the layer is
+  its own. Pass a layer that is not also in the model (the two would share its generators);
+* ``f(image) -> image``: per image, with no seed: reproducible only if ``f`` is deterministic
+  (its own random ops, e.g. ``tf.image.random_flip_left_right``, draw anew every epoch and are
+  not restored by ``lr_find`` or checkpoints).
 """
 
 from __future__ import annotations
 
+import inspect
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+import keras
 import tensorflow as tf
 
 from ..core.checks import check_bool, check_int, check_real, fail
 
-__all__ = ["CUTOUT_FILL", "ImageAugment", "aug_transforms", "example_seed"]
+__all__ = ["CUTOUT_FILL", "Augmentation", "ImageAugment", "aug_transforms", "as_augment",
+           "example_seed"]
 
 _SALT = 0x617567  # "aug": keeps augmentation draws apart from the shuffle's (seed, epoch) key
 #: What cutout writes into its square: mid-grey, about CIFAR-10's mean pixel (0.49, 0.48, 0.45);
@@ -199,3 +218,71 @@ def aug_transforms(flip: bool = True, rotate: float = 10.0, zoom: float = 0.1,
         cutout=check_int("cutout", cutout, 0,
                          fix="the side of the cut-out square in pixels, e.g. cutout=8 (0: off)."),
     )
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """An accepted ``augment=`` (see :func:`as_augment`): ``self(x, seed)`` on one image
+    (``per_batch`` False) or on a batch (True), ``seed`` a ``[2]`` int64 stateless seed."""
+
+    fn: Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
+    per_batch: bool = False
+    source: Any = None
+
+    def __call__(self, x: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+        return self.fn(x, seed)
+
+
+def _layers(layer: Any) -> list:
+    out = [layer]
+    for inner in getattr(layer, "layers", None) or []:
+        out.extend(_layers(inner))
+    return out
+
+
+def _keras_layer(layer: keras.layers.Layer) -> Augmentation:
+    generators = [g for g in (getattr(sub, "generator", None) for sub in _layers(layer))
+                  if isinstance(g, keras.random.SeedGenerator)]
+
+    def apply(xb: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+        reseed = [g.state.assign(tf.cast(tf.random.experimental.stateless_fold_in(
+            seed, tf.constant(k, tf.int64)), g.state.dtype)) for k, g in enumerate(generators)]
+        with tf.control_dependencies(reseed):
+            return tf.cast(layer(tf.identity(xb), training=True), xb.dtype)
+
+    return Augmentation(apply, per_batch=True, source=layer)
+
+
+def _required_positional(fn: Callable) -> int | None:
+    """How many positional arguments ``fn`` needs (None: it takes ``*args`` or cannot say)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return None
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+               for p in params)
+
+
+def as_augment(augment: Any, name: str = "augment") -> Augmentation | None:
+    """``augment`` as an :class:`Augmentation` (None: None): a Keras layer (per batch), an
+    ``aug(image, seed)`` callable or a one-argument ``f(image)`` (per image); anything else is
+    refused here, before any work, naming the signatures accepted."""
+    if augment is None or isinstance(augment, Augmentation):
+        return augment
+    if isinstance(augment, keras.layers.Layer):
+        return _keras_layer(augment)
+    accepted = ("aug_transforms(), a Keras preprocessing layer such as "
+                "keras.layers.RandomFlip('horizontal') (applied per batch), a seeded "
+                "aug(image, seed) -> image or a one-argument f(image) -> image")
+    if not callable(augment):
+        raise fail(name, "None or a callable", augment, f"pass {accepted}.", error=TypeError,
+                   with_type=True)
+    n = _required_positional(augment)
+    if n == 1:
+        return Augmentation(lambda x, seed: augment(x), source=augment)
+    if n in (2, None):
+        return Augmentation(augment, source=augment)
+    raise fail(name, "a callable of one argument (image) or two (image, seed)", augment,
+               f"it needs {n} arguments; pass {accepted}.", error=TypeError, with_type=True)

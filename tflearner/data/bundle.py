@@ -27,7 +27,7 @@ from . import folder as _folder
 from .cifar import CIFAR10_CLASSES, load_cifar10
 from .items import items_dataset
 from .placement import PlacedArrays, resolve_device
-from .split import epoch_order, split_indices
+from .split import epoch_order, finish, integers_as, map_parallelism, split_indices
 
 __all__ = ["DataBundle", "Preprocessing", "cifar10_data", "split_indices", "TASKS",
            "preprocessing_from_dict"]
@@ -48,14 +48,15 @@ def _check_batch_size(name: str, batch_size: Any) -> int:
 
 def _batch_maker(xt: Any, yt: Any, wt: tf.Tensor | None, scale: float | None
                  ) -> Callable[[tf.Tensor], tuple]:
-    """``make(i)``: the batch of indices ``i`` gathered from the tensors and scaled: ``scale``
-    if given for one array; for several, uint8 entries only (``scale`` or 1/255)."""
+    """``make(i)``: the batch of indices ``i`` gathered from the tensors and scaled: one array
+    by ``scale`` if given; uint8 entries by ``scale`` or 1/255 (the only ones scaled when ``x``
+    has several)."""
     nested = tf.nest.is_nested(xt)
 
     def prep(a):
         if nested and a.dtype != tf.uint8:
             return a
-        s = scale if scale is not None else (1.0 / 255.0 if nested else None)
+        s = scale if scale is not None else (1.0 / 255.0 if a.dtype == tf.uint8 else None)
         return a if s is None else tf.cast(a, tf.float32) * tf.constant(s, tf.float32)
 
     def make(i):
@@ -96,8 +97,8 @@ def _array_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, scale: float 
     xt, yt = tf.nest.map_structure(tf.constant, x), tf.nest.map_structure(tf.constant, y)
     wt = None if w is None else tf.constant(w, tf.float32)
     ds = _index_batches(n, batch_size, shuffle_seed, epoch_counter)
-    return ds.map(_batch_maker(xt, yt, wt, scale),
-                  num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return finish(ds.map(_batch_maker(xt, yt, wt, scale),
+                         num_parallel_calls=map_parallelism(epoch_counter is not None)))
 
 
 def _placed(device: Any, train: tf.data.Dataset, x: Any, y: Any, w: np.ndarray | None,
@@ -113,7 +114,7 @@ def _placed(device: Any, train: tf.data.Dataset, x: Any, y: Any, w: np.ndarray |
         xt, yt = tf.nest.map_structure(tf.constant, x), tf.nest.map_structure(tf.constant, y)
         wt = None if w is None else tf.constant(w, tf.float32)
     indices = _index_batches(len(first_leaf(x)), batch_size, shuffle_seed, counter)
-    return PlacedArrays(name, indices.prefetch(tf.data.AUTOTUNE), train,
+    return PlacedArrays(name, finish(indices), train,
                         _batch_maker(xt, yt, wt, scale), nbytes)
 
 
@@ -146,12 +147,14 @@ class Preprocessing:
         """``x`` (raw, as passed to ``from_arrays``) preprocessed; refuses another dtype kind."""
         x = np.asarray(x)
         raw = np.dtype(self.raw_dtype)
+        what = f"scaled by {self.scale:g}" if self.scale is not None else "cast to float32"
         if x.dtype.kind != raw.kind and not (x.dtype.kind in "iu" and raw.kind in "iu"):
-            what = f"scaled by {self.scale:g}" if self.scale is not None else "cast to float32"
             raise TypeError(
                 f"x must be a raw {raw.name} array like the one the data was built from (it is "
                 f"{what} first), got dtype {x.dtype.name}; pass the raw array, or a "
                 "tf.data.Dataset of already-preprocessed batches.")
+        if raw.kind in "iu":
+            x = integers_as(x, raw, f"x ({what} like the {raw.name} data it was built from)")
         if self.scale is None:
             return x.astype(raw)
         return x.astype(np.float32) * np.float32(self.scale)
@@ -320,80 +323,9 @@ class DataBundle:
         eval_bs = (batch_size if eval_batch_size is None
                    else _check_batch_size("eval_batch_size", eval_batch_size))
         check_int("seed", seed, 0, allow_none=True, fix="e.g. seed=42, or None for a fresh one.")
-        if _nested(x) or _nested(y):
-            return cls._from_structured(x, y, valid, test, valid_pct, batch_size, eval_bs, seed,
-                                        scale, classes, task, sample_weight, device)
-        x, y = _check_arrays("x", "y", x, y)
-        w = _check_weights("sample_weight", sample_weight, len(x))
-        if scale is None and x.dtype == np.uint8:
-            scale = 1.0 / 255.0
-        if valid is None:
-            tr, va = split_indices(len(x), valid_pct, seed)
-            xv, yv, wv = x[va], y[va], None if w is None else w[va]
-            x, y, w = x[tr], y[tr], None if w is None else w[tr]
-        else:
-            xv, yv, wv = _split_triple("valid", valid)
-        xt = yt = wt = None
-        if test is not None:
-            xt, yt, wt = _split_triple("test", test)
-        if task is None and np.issubdtype(y.dtype, np.integer):
-            task = "sparse_categorical"
-        if task == "sparse_categorical" and not np.issubdtype(y.dtype, np.integer):
-            y, yv = _class_ids("y", y), _class_ids("valid[1]", yv)
-            yt = None if yt is None else _class_ids("test[1]", yt)
-        shuffle_seed = seed if seed is not None else int(np.random.default_rng().integers(2**62))
-        counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="tflearner_epoch")
-        train = _array_pipeline(x, y, batch_size, scale, shuffle_seed, counter, w)
-        placed = _placed(device, train, x, y, w, batch_size, scale, shuffle_seed, counter)
-        valid_ds = _array_pipeline(xv, yv, eval_bs, scale, w=wv) if len(xv) else None
-        test_ds = None if xt is None else _array_pipeline(xt, yt, eval_bs, scale, w=wt)
-        c = None
-        if task == "sparse_categorical" and classes is None:
-            labels = [y] + ([yv] if len(yv) else [])
-            c = int(max(int(a.max()) for a in labels)) + 1
-        return cls(train, valid_ds, test_ds, task=task, c=c, classes=classes,
-                   input_shape=tuple(x.shape[1:]), batch_size=batch_size,
-                   meta={"n_train": len(x), "n_valid": len(xv),
-                         "n_test": 0 if test is None else len(test[0]), "seed": seed},
-                   rng_state=[counter], preprocess=Preprocessing(x.dtype.name, scale),
-                   placed=placed)
-
-    @classmethod
-    def _from_structured(cls, x: Any, y: Any, valid: Any, test: Any, valid_pct: float,
-                         batch_size: int, eval_bs: int, seed: int | None, scale: float | None,
-                         classes: Any, task: str | None, sample_weight: Any,
-                         device: str = "auto") -> DataBundle:
-        """``from_arrays`` for several inputs and / or outputs (see its docstring)."""
-        x, y = _check_struct("x", x), _check_struct("y", y)
-        n = _struct_len("x/y", [x, y])
-        w = _check_weights("sample_weight", sample_weight, n)
-        pick = lambda s, idx: tf.nest.map_structure(lambda a: a[idx], s)  # noqa: E731
-        if valid is None:
-            tr, va = split_indices(n, valid_pct, seed)
-            xv, yv, wv = pick(x, va), pick(y, va), None if w is None else w[va]
-            x, y, w = pick(x, tr), pick(y, tr), None if w is None else w[tr]
-        else:
-            xv, yv, wv = _struct_split("valid", valid)
-        split_t = None if test is None else _struct_split("test", test)
-        if task is None and not _nested(y) and np.issubdtype(y.dtype, np.integer):
-            task = "sparse_categorical"
-        shuffle_seed = seed if seed is not None else int(np.random.default_rng().integers(2**62))
-        counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="tflearner_epoch")
-        n_valid = _struct_len("valid", [xv, yv])
-        train = _array_pipeline(x, y, batch_size, scale, shuffle_seed, counter, w)
-        placed = _placed(device, train, x, y, w, batch_size, scale, shuffle_seed, counter)
-        valid_ds = _array_pipeline(xv, yv, eval_bs, scale, w=wv) if n_valid else None
-        test_ds = None if split_t is None else _array_pipeline(*split_t[:2], eval_bs, scale,
-                                                               w=split_t[2])
-        c = None
-        if task == "sparse_categorical" and classes is None:
-            c = int(max(int(a.max()) for a in ([y, yv] if n_valid else [y]))) + 1
-        return cls(train, valid_ds, test_ds, task=task, c=c, classes=classes,
-                   batch_size=batch_size,
-                   meta={"n_train": _struct_len("x", [x]), "n_valid": n_valid,
-                         "n_test": 0 if split_t is None else _struct_len("test", split_t[:2]),
-                         "seed": seed}, rng_state=[counter], preprocess=None,
-                   placed=placed)
+        build = _structured_parts if _nested(x) or _nested(y) else _plain_parts
+        return cls(**build(x, y, valid, test, valid_pct, seed, scale, classes, task,
+                           sample_weight, _Batching(batch_size, eval_bs, device)))
 
     @classmethod
     def from_datasets(cls, train: tf.data.Dataset, valid: tf.data.Dataset | None = None,
@@ -416,8 +348,14 @@ class DataBundle:
         ``train=``, ``valid=``) they are used as given; otherwise ``valid_pct`` of the files
         (of ``path/train/`` if only that exists) is held out by the seeded
         :func:`split_indices`. Images are decoded, resized to ``img_size`` and scaled to
-        ``[0, 1]`` float32 by TensorFlow's ops, in parallel and prefetched; ``augment`` (e.g.
-        :func:`~tflearner.data.augment.aug_transforms`) applies to the training split only.
+        ``[0, 1]`` float32 by TensorFlow's ops, in parallel and prefetched; ``augment`` applies
+        to the training split only: :func:`~tflearner.data.augment.aug_transforms` or any
+        seeded ``aug(image, seed)`` per image, a Keras preprocessing layer such as
+        ``keras.layers.RandomFlip("horizontal")`` per batch (reseeded per batch: it repeats
+        exactly), or a one-argument ``f(image)`` per image (see
+        :func:`~tflearner.data.augment.as_augment` for what repeats). A real file reached
+        through two paths (symlinks) is listed once; one in two classes, or in both the
+        training and the validation split, is refused, and so is a single class.
         Keywords: ``channels=3``, ``eval_batch_size``, ``interpolation="bilinear"``,
         ``verify=True`` and ``on_bad_image="raise"`` (or ``"skip"``): every file is decoded
         once up front and a corrupt one raises ``BadImageError`` naming it. ``preprocess``
@@ -433,8 +371,10 @@ class DataBundle:
         ``folder``; ``suffix=`` is appended to each name). Columns by index or, with the
         default ``header=True``, by name; ``valid_col`` (true/false, 1/0) marks validation rows,
         otherwise ``valid_pct`` is held out. Classes are the sorted labels (numeric labels in
-        numeric order). A named file that does not exist is an error up front. Other keywords
-        as :meth:`from_folder`.
+        numeric order). Refused up front: a named file that does not exist, an empty label, a
+        file given two labels, and ``header=True`` when the first row names an image (pass
+        ``header=False``); a file listed again with the same label is used once, with a
+        warning. Other keywords as :meth:`from_folder`.
         """
         return cls(**_folder.csv_parts(csv, folder, fn_col, label_col, **kwargs))
 
@@ -491,6 +431,94 @@ class DataBundle:
         return f"DataBundle({', '.join(parts)})"
 
 
+@dataclass(frozen=True)
+class _Batching:
+    """``from_arrays``' batch sizes and the training arrays' device."""
+
+    batch_size: int
+    eval_batch_size: int
+    device: Any = "auto"
+
+
+def _array_datasets(train: tuple, valid: tuple, test: tuple | None, scale: float | None,
+                    seed: int | None, batching: _Batching) -> dict[str, Any]:
+    """The train / valid / test pipelines of ``(x, y, w)`` splits (``w`` may be None; an empty
+    valid split gives None) and the training order's counter, as ``DataBundle`` arguments."""
+    shuffle_seed = seed if seed is not None else int(np.random.default_rng().integers(2**62))
+    counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="tflearner_epoch")
+    bs, ebs = batching.batch_size, batching.eval_batch_size
+    (x, y, w), (xv, yv, wv) = train, valid
+    ds = _array_pipeline(x, y, bs, scale, shuffle_seed, counter, w)
+    placed = _placed(batching.device, ds, x, y, w, bs, scale, shuffle_seed, counter)
+    n_valid = len(first_leaf(xv))
+    return {"train": ds, "rng_state": [counter], "placed": placed, "batch_size": bs,
+            "valid": _array_pipeline(xv, yv, ebs, scale, w=wv) if n_valid else None,
+            "test": None if test is None else _array_pipeline(test[0], test[1], ebs, scale,
+                                                              w=test[2])}
+
+
+def _n_classes(task: str | None, classes: Any, labels: list[np.ndarray]) -> int | None:
+    """The class count of sparse labels (the largest id + 1) when no names give it."""
+    if task != "sparse_categorical" or classes is not None:
+        return None
+    return int(max(int(a.max()) for a in labels if len(a))) + 1
+
+
+def _plain_parts(x: Any, y: Any, valid: Any, test: Any, valid_pct: float, seed: int | None,
+                 scale: float | None, classes: Any, task: str | None, sample_weight: Any,
+                 batching: _Batching) -> dict[str, Any]:
+    """``from_arrays`` for one input array and one label array, as ``DataBundle`` arguments."""
+    x, y = _check_arrays("x", "y", x, y)
+    w = _check_weights("sample_weight", sample_weight, len(x))
+    if scale is None and x.dtype == np.uint8:
+        scale = 1.0 / 255.0
+    if valid is None:
+        tr, va = split_indices(len(x), valid_pct, seed)
+        xv, yv, wv = x[va], y[va], None if w is None else w[va]
+        x, y, w = x[tr], y[tr], None if w is None else w[tr]
+    else:
+        xv, yv, wv = _split_triple("valid", valid)
+    split_t = None if test is None else _split_triple("test", test)
+    if task is None and np.issubdtype(y.dtype, np.integer):
+        task = "sparse_categorical"
+    if task == "sparse_categorical" and not np.issubdtype(y.dtype, np.integer):
+        y, yv = _class_ids("y", y), _class_ids("valid[1]", yv)
+        if split_t is not None:
+            split_t = (split_t[0], _class_ids("test[1]", split_t[1]), split_t[2])
+    return {**_array_datasets((x, y, w), (xv, yv, wv), split_t, scale, seed, batching),
+            "task": task, "c": _n_classes(task, classes, [y, yv]), "classes": classes,
+            "input_shape": tuple(x.shape[1:]),
+            "meta": {"n_train": len(x), "n_valid": len(xv),
+                     "n_test": 0 if split_t is None else len(split_t[0]), "seed": seed},
+            "preprocess": Preprocessing(x.dtype.name, scale)}
+
+
+def _structured_parts(x: Any, y: Any, valid: Any, test: Any, valid_pct: float,
+                      seed: int | None, scale: float | None, classes: Any, task: str | None,
+                      sample_weight: Any, batching: _Batching) -> dict[str, Any]:
+    """``from_arrays`` for several inputs and / or outputs (see its docstring)."""
+    x, y = _check_struct("x", x), _check_struct("y", y, labels=True)
+    n = _struct_len("x/y", [x, y])
+    w = _check_weights("sample_weight", sample_weight, n)
+    pick = lambda s, idx: tf.nest.map_structure(lambda a: a[idx], s)  # noqa: E731
+    if valid is None:
+        tr, va = split_indices(n, valid_pct, seed)
+        xv, yv, wv = pick(x, va), pick(y, va), None if w is None else w[va]
+        x, y, w = pick(x, tr), pick(y, tr), None if w is None else w[tr]
+    else:
+        xv, yv, wv = _struct_split("valid", valid)
+    split_t = None if test is None else _struct_split("test", test)
+    if task is None and not _nested(y) and np.issubdtype(y.dtype, np.integer):
+        task = "sparse_categorical"
+    n_valid = _struct_len("valid", [xv, yv])
+    labels = [y, yv] if task == "sparse_categorical" else []
+    return {**_array_datasets((x, y, w), (xv, yv, wv), split_t, scale, seed, batching),
+            "task": task, "c": _n_classes(task, classes, labels), "classes": classes,
+            "meta": {"n_train": _struct_len("x", [x]), "n_valid": n_valid,
+                     "n_test": 0 if split_t is None else _struct_len("test", split_t[:2]),
+                     "seed": seed}, "preprocess": None}
+
+
 def _nested(value: Any) -> bool:
     """Several inputs / outputs: a dict, or a tuple / list of arrays (as ``model.fit`` reads
     them); a list of plain numbers or lists is one array."""
@@ -500,18 +528,18 @@ def _nested(value: Any) -> bool:
         isinstance(v, (np.ndarray, tf.Tensor, dict, tuple)) for v in value)
 
 
-def _check_struct(name: str, s: Any) -> Any:
-    """A (nested) structure of numeric arrays with one row per example, checked per entry."""
+def _check_struct(name: str, s: Any, labels: bool = False) -> Any:
+    """A (nested) structure of numeric arrays with one row per example, checked per entry
+    (``labels``: ``s`` holds the targets ``y``)."""
     if not _nested(s):
-        return _check_struct(name, (s,))[0]
+        return _check_struct(name, (s,), labels)[0]
     if isinstance(s, list):
         s = tuple(s)  # tf.nest: lists and tuples alike; tuples keep tf.data happy
     paths = [("/".join(map(str, p)), a) for p, a in _flat_with_paths(s)]
     out = []
     for path, a in paths:
         a = np.asarray(a)
-        if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
-            raise TypeError(f"{name}[{path}] must be a numeric array, got dtype {a.dtype}.")
+        _check_numeric(f"{name}[{path}]", a, labels)
         if a.ndim == 0:
             raise ValueError(f"{name}[{path}] must have one row per example, got a scalar.")
         if np.issubdtype(a.dtype, np.floating) and not np.all(np.isfinite(a)):
@@ -538,7 +566,7 @@ def _struct_split(name: str, value: Any) -> tuple:
     if not isinstance(value, (tuple, list)) or len(value) not in (2, 3):
         raise TypeError(f"{name} must be (x, y) or (x, y, sample_weight), got "
                         f"{type(value).__name__}.")
-    x, y = _check_struct(f"{name}[0]", value[0]), _check_struct(f"{name}[1]", value[1])
+    x, y = _check_struct(f"{name}[0]", value[0]), _check_struct(f"{name}[1]", value[1], True)
     n = _struct_len(name, [x, y])
     w = _check_weights(f"{name}[2]", value[2], n) if len(value) == 3 else None
     return x, y, w
@@ -573,15 +601,25 @@ def _pair(name: str, value: Any) -> tuple:
     return tuple(value)
 
 
+def _check_numeric(name: str, a: np.ndarray, labels: bool) -> None:
+    if labels and a.dtype.kind in "USO" and a.size and all(
+            isinstance(v, str) for v in a.ravel()[:100]):
+        raise TypeError(f"{name} must be a numeric array of class indices, got strings (e.g. "
+                        f"{str(a.ravel()[0])!r}); map the names to indices: classes, y = "
+                        "np.unique(y, return_inverse=True), then DataBundle.from_arrays(x, y, "
+                        "classes=classes).")
+    if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
+        raise TypeError(f"{name} must be a numeric array, got dtype {a.dtype} (e.g. strings or "
+                        f"mixed objects); convert it, e.g. {name}.astype('float32').")
+
+
 def _check_arrays(xname: str, yname: str, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     try:
         x, y = np.asarray(x), np.asarray(y)
     except ValueError as exc:  # ragged lists
         raise ValueError(f"{xname}/{yname} must be rectangular arrays: {exc}") from None
-    for name, a in ((xname, x), (yname, y)):
-        if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
-            raise TypeError(f"{name} must be a numeric array, got dtype {a.dtype} (e.g. strings "
-                            f"or mixed objects); convert it, e.g. {name}.astype('float32').")
+    for name, a, labels in ((xname, x, False), (yname, y, True)):
+        _check_numeric(name, a, labels)
     if np.issubdtype(x.dtype, np.floating) and not np.all(np.isfinite(x)):
         raise ValueError(f"{xname} contains {int(np.sum(~np.isfinite(x)))} NaN/Inf values; "
                          "clean or impute them before training.")
@@ -625,6 +663,12 @@ def _check_dataset(name: str, ds: Any) -> None:
             "ds.map(lambda d: ({'image': d['image'], 'meta': d['meta']}, d['label'])) for a "
             "model with two inputs.")
     x_spec, y_spec = spec[:2]
+    if any(s.dtype == tf.string for s in tf.nest.flatten(y_spec)):
+        raise TypeError(
+            f"{name}'s labels y are strings ({y_spec}), but a loss needs numbers: map class names "
+            "to indices first, e.g. lookup = keras.layers.StringLookup(vocabulary=classes, "
+            f"num_oov_indices=0); {name}.map(lambda x, y: (x, lookup(y))), and pass "
+            "classes=classes.")
     if tf.nest.is_nested(x_spec) or tf.nest.is_nested(y_spec):
         leaves = tf.nest.flatten(x_spec) + tf.nest.flatten(y_spec)
         if any(s.shape.rank == 0 for s in leaves):

@@ -53,6 +53,7 @@ __all__ = [
 ]
 
 ENV_VAR = "TFLEARNER_DATA"
+#: CIFAR-10's class names, in label order (label 0 is "airplane").
 CIFAR10_CLASSES: tuple[str, ...] = (
     "airplane",
     "automobile",
@@ -85,6 +86,10 @@ _OPENERS = {"gzip": gzip.open, "bzip2": bz2.open, "xz": lzma.open}
 
 Arrays = tuple[np.ndarray, np.ndarray]
 CifarData = tuple[Arrays, Arrays]
+
+
+#: The line that starts the not-found message's fixes (:func:`not_found_fixes`).
+FIX_HEADER = "How to fix it (any one):"
 
 
 class CifarNotFoundError(FileNotFoundError):
@@ -449,16 +454,21 @@ def _not_found_message(tried: list[str], download: str) -> str:
         f"Keras download (keras.datasets.cifar10.load_data() from {_ORIGIN_URL}): {download}",
     ]
     lines += [f"  {i}. {s}" for i, s in enumerate(steps, 1)]
-    lines += [
-        "How to fix it (any one):",
-        f"  - pass a local copy: load_cifar10(path=...) with a {BATCHES_DIR} folder, the folder "
-        f"that contains it, or {ARCHIVE_NAME};",
+    return "\n".join(lines + not_found_fixes(
+        "load_cifar10(path=...) with", "load_cifar10(sample=True) / cifar10_data(sample=True)"))
+
+
+def not_found_fixes(pass_path: str, sample: str) -> list[str]:
+    """The fix lines of the not-found message, in the caller's terms (Python or the CLI):
+    ``pass_path`` introduces a local copy, ``sample`` names the shipped sample."""
+    return [
+        FIX_HEADER,
+        f"  - pass a local copy: {pass_path} a {BATCHES_DIR} folder, the folder that contains "
+        f"it, or {ARCHIVE_NAME};",
         f"  - set the environment variable {ENV_VAR} to one of those;",
         f"  - go online so Keras can download it ({_ORIGIN_URL}, ~163 MB) into its cache;",
-        "  - for a quick offline run use the small sample shipped with tflearner: "
-        "load_cifar10(sample=True) / cifar10_data(sample=True).",
+        f"  - for a quick offline run use the small sample shipped with tflearner: {sample}.",
     ]
-    return "\n".join(lines)
 
 
 def find_cifar10(path: str | os.PathLike[str] | None = None) -> Path:

@@ -38,8 +38,8 @@ import numpy as np
 import tensorflow as tf
 
 from ..core.checks import check_bool, check_choice, check_int, check_type, fail
-from .augment import example_seed
-from .split import epoch_order, split_indices
+from .augment import as_augment, example_seed
+from .split import epoch_order, finish, integers_as, map_parallelism, split_indices
 
 __all__ = ["IMAGE_EXTENSIONS", "BadImageError", "ImagePreprocessing", "folder_parts",
            "csv_parts", "find_bad_images", "scan_class_folders", "write_image_folder"]
@@ -59,10 +59,37 @@ class BadImageError(ValueError):
 
 
 # ---- decoding: one definition shared by the pipelines and ImagePreprocessing ----------------
+#: The leading bytes of the formats whose TensorFlow decoder cannot give ``channels`` directly:
+#: BMP and GIF have no grey output, JPEG and GIF no alpha channel.
+_NO_NATIVE = {1: (b"BM", b"GIF8"), 4: (b"\xff\xd8\xff", b"GIF8")}
+
+
 def _decode(path: tf.Tensor, channels: int) -> tf.Tensor:
-    img = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+    img = _decode_bytes(tf.io.read_file(path), channels)
     img.set_shape((None, None, channels))
     return img
+
+
+def _decode_bytes(data: tf.Tensor, channels: int) -> tf.Tensor:
+    """``tf.io.decode_image(data, channels)``; where the format's decoder has no such output
+    (grey BMP / GIF, RGBA JPEG / GIF) the RGB decoding converted: ``rgb_to_grayscale``, or an
+    opaque alpha channel added."""
+    def native():
+        return tf.io.decode_image(data, channels=channels, expand_animations=False)
+
+    if channels not in _NO_NATIVE:
+        return native()
+
+    def converted():
+        rgb = tf.io.decode_image(data, channels=3, expand_animations=False)
+        if channels == 1:
+            return tf.image.rgb_to_grayscale(rgb)
+        return tf.concat([rgb, tf.fill(tf.concat([tf.shape(rgb)[:2], [1]], 0),
+                                       tf.constant(255, rgb.dtype))], axis=-1)
+
+    magic = _NO_NATIVE[channels]
+    other = tf.reduce_any([tf.strings.substr(data, 0, len(m)) == m for m in magic])
+    return tf.cond(other, converted, native)
 
 
 def _resize_scale(img: tf.Tensor, img_size: tuple[int, int], scale: float,
@@ -96,6 +123,8 @@ class ImagePreprocessing:
                 f"they are resized and scaled by {self.scale:g} first), got dtype "
                 f"{x.dtype.name}; pass the raw pixels, a file path to load(), or a "
                 "tf.data.Dataset of already-preprocessed batches.")
+        x = integers_as(x, np.dtype(np.uint8), f"x (pixels as decoded from an image file, "
+                        f"scaled by {self.scale:g})")
         if x.ndim == 3:
             x = x[None]
         if x.ndim != 4 or x.shape[-1] != self.channels:
@@ -130,12 +159,40 @@ def _is_image(name: str) -> bool:
     return name.lower().endswith(IMAGE_EXTENSIONS)
 
 
-def _images_under(folder: Path) -> list[str]:
+def _images_under(folder: Path, seen_dirs: set[str], revisited: list[str]) -> list[str]:
+    """The images under ``folder``, sorted, following symlinks; a folder whose real path is in
+    ``seen_dirs`` already (a symlink loop, or a second link to one folder) is not entered again
+    (its path goes to ``revisited``)."""
     out = []
     for root, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen_dirs:
+            revisited.append(root)
+            dirs[:] = []
+            continue
+        seen_dirs.add(real)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         out.extend(os.path.join(root, f) for f in sorted(files) if _is_image(f))
     return out
+
+
+def _unique_files(files: list[str], labels: list[int], classes: Sequence[str],
+                  where: str) -> tuple[list[str], list[int]]:
+    """Each real file once: a file reached through two paths with one label keeps its first
+    path; with two different labels it is an error (it would train as both classes)."""
+    first: dict[str, int] = {}
+    keep = []
+    for k, (f, label) in enumerate(zip(files, labels, strict=True)):
+        real = os.path.realpath(f)
+        if real not in first:
+            first[real] = k
+            keep.append(k)
+        elif labels[first[real]] != label:
+            raise ValueError(f"{where}: the file {real!r} is in two classes, "
+                             f"{classes[labels[first[real]]]!r} ({files[first[real]]!r}) and "
+                             f"{classes[label]!r} ({f!r}); each image needs one label: remove "
+                             "one of the links or copies.")
+    return [files[k] for k in keep], [labels[k] for k in keep]
 
 
 def _check_dir(name: str, path: Any) -> Path:
@@ -169,11 +226,16 @@ def scan_class_folders(root: Path, classes: Sequence[str] | None = None
             raise ValueError(f"{str(root)!r} has class folders {extra} that the training folder "
                              f"does not have (classes: {list(classes)}); add them to the "
                              "training folder or remove them.")
-    files, labels = [], []
+    files, labels, seen, revisited = [], [], set(), []
     for i, name in enumerate(classes):
-        found = _images_under(root / name) if (root / name).is_dir() else []
+        found = _images_under(root / name, seen, revisited) if (root / name).is_dir() else []
         files.extend(found)
         labels.extend([i] * len(found))
+    if revisited:
+        warnings.warn(f"{str(root)!r} reaches {len(revisited)} folder(s) a second time through "
+                      f"symlinks (e.g. {revisited[0]!r}: a loop, or two links to one folder); "
+                      "each image there is listed once.", stacklevel=4)
+    files, labels = _unique_files(files, labels, classes, repr(str(root)))
     if not files:
         raise ValueError(f"path must hold images ({', '.join(IMAGE_EXTENSIONS)}) in its class "
                          f"folders, got {str(root)!r}, whose sub-folders {subdirs[:10]} hold "
@@ -194,7 +256,8 @@ def find_bad_images(files: Sequence[str], channels: int = 3) -> list[str]:
         return i
 
     ds = tf.data.Dataset.range(len(files)).map(probe, num_parallel_calls=tf.data.AUTOTUNE)
-    ok = set(int(i) for i in ds.ignore_errors().as_numpy_iterator())
+    # the readable indices in a few large batches: Python sees 4,096 files per step, not one
+    ok = {int(i) for b in ds.ignore_errors().batch(4096).as_numpy_iterator() for i in b}
     return [f for i, f in enumerate(files) if i not in ok]
 
 
@@ -218,14 +281,16 @@ def _drop_bad(files: list[str], labels: np.ndarray, on_bad_image: str, channels:
 
 # ---- pipelines --------------------------------------------------------------------------------
 def image_pipeline(files: Sequence[str], labels: np.ndarray, batch_size: int,
-                   prep: ImagePreprocessing, augment: Callable | None = None,
+                   prep: ImagePreprocessing, augment: Any = None,
                    shuffle_seed: int | None = None,
                    epoch_counter: tf.Variable | None = None) -> tf.data.Dataset:
-    """``indices -> read + decode + resize + scale [+ augment] -> batch -> prefetch``; shuffled
-    (and augmented) by ``stateless_shuffle(range(n), (shuffle_seed, epoch))`` when
-    ``epoch_counter`` is given, exactly like the array pipeline."""
+    """``indices -> read + decode + resize + scale [+ augment] -> batch [+ augment] ->
+    prefetch``; shuffled (and augmented: per image, or per batch for a Keras layer) by
+    ``stateless_shuffle(range(n), (shuffle_seed, epoch))`` when ``epoch_counter`` is given,
+    exactly like the array pipeline."""
     n = len(files)
     paths, ys = tf.constant(list(files)), tf.constant(labels)
+    augment = as_augment(augment)
     if augment is not None and epoch_counter is None:
         raise ValueError("augment needs an epoch_counter (augmentation is for training only).")
     if epoch_counter is None:
@@ -233,17 +298,26 @@ def image_pipeline(files: Sequence[str], labels: np.ndarray, batch_size: int,
     else:
         seed = tf.constant(shuffle_seed, tf.int64)  # also keys the augmentation
         idx = epoch_order(n, shuffle_seed, epoch_counter, with_epoch=True)
+    by_batch = augment is not None and augment.per_batch
 
     def load(i, epoch):
         x = prep._prep(_decode(paths[i], prep.channels))
+        if by_batch:
+            return x, ys[i], i, epoch
         if augment is not None:
             x = tf.ensure_shape(augment(x, example_seed(seed, epoch, i)), x.shape)
         return x, ys[i]
 
-    ds = idx.map(load, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
+    def per_batch(x, y, i, epoch):  # one seed per batch: its epoch and first file index
+        return tf.ensure_shape(augment(x, example_seed(seed, epoch[0], i[0])), x.shape), y
+
+    ds = idx.map(load, num_parallel_calls=map_parallelism(epoch_counter is not None))
+    ds = ds.batch(batch_size)
+    if by_batch:  # serial: the layer's generators are set before each batch
+        ds = ds.map(per_batch)
     if epoch_counter is not None:
         ds = ds.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return finish(ds)
 
 
 # ---- DataBundle keyword arguments ---------------------------------------------------------------
@@ -264,11 +338,8 @@ def _common_args(img_size, batch_size, seed, augment, channels, eval_batch_size,
     ebs = bs if eval_batch_size is None else check_int(
         "eval_batch_size", eval_batch_size, 1, fix="the examples per evaluation batch.")
     check_int("seed", seed, 0, allow_none=True, fix="e.g. seed=42, or None for a fresh one.")
-    if augment is not None and not callable(augment):
-        raise fail("augment", "None or a callable aug(image, seed)", augment,
-                   "e.g. augment=aug_transforms().", error=TypeError, with_type=True)
     return {"img_size": _img_size(img_size), "batch_size": bs, "eval_batch_size": ebs,
-            "seed": seed, "augment": augment,
+            "seed": seed, "augment": augment, "augmentation": as_augment(augment),
             "channels": check_choice("channels", channels, (1, 3, 4),
                                      fix="1 (grey), 3 (RGB) or 4 (RGBA)."),
             "interpolation": check_choice("interpolation", interpolation, INTERPOLATIONS),
@@ -276,9 +347,27 @@ def _common_args(img_size, batch_size, seed, augment, channels, eval_batch_size,
             "on_bad_image": check_choice("on_bad_image", on_bad_image, ("raise", "skip"))}
 
 
+def _check_disjoint(train: list[str], valid: list[str], source: str) -> None:
+    """No file (by real path) in both splits."""
+    both = sorted({os.path.realpath(f) for f in train} & {os.path.realpath(f) for f in valid})
+    if both:
+        raise ValueError(f"{len(both)} files of {source!r} are in both the training and the "
+                         f"validation split (one file reached through two paths, e.g. "
+                         f"{both[0]!r}); validation would score images the model trained on. "
+                         "Remove the duplicates or links.")
+
+
 def _parts(train: tuple[list[str], np.ndarray], valid: tuple[list[str], np.ndarray],
            classes: list[str], args: dict[str, Any], source: str, layout: str) -> dict[str, Any]:
     """Verify the files, build the pipelines and return ``DataBundle(**parts)`` arguments."""
+    if len(classes) < 2:
+        kind = "label" if layout == "csv" else "class folder"
+        fix = ("two or more labels in the CSV" if layout == "csv" else
+               "one sub-folder per class (root/cat/1.jpg, root/dog/2.jpg)")
+        raise ValueError(f"{source!r} has {len(classes)} {kind}{'' if len(classes) == 1 else 's'}"
+                         f" ({', '.join(classes)}); a classifier needs at least 2 classes: "
+                         f"{fix}.")
+    _check_disjoint(train[0], valid[0], source)
     skipped: list[str] = []
     if args["verify"]:
         (tf_, tl), (vf, vl) = train, valid
@@ -294,8 +383,8 @@ def _parts(train: tuple[list[str], np.ndarray], valid: tuple[list[str], np.ndarr
                               interpolation=args["interpolation"])
     shuffle_seed = seed if seed is not None else int(np.random.default_rng().integers(2**62))
     counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="tflearner_epoch")
-    train_ds = image_pipeline(*train, args["batch_size"], prep, args["augment"], shuffle_seed,
-                              counter)
+    train_ds = image_pipeline(*train, args["batch_size"], prep, args["augmentation"],
+                              shuffle_seed, counter)
     valid_ds = (image_pipeline(*valid, args["eval_batch_size"], prep) if len(valid[0])
                 else None)
     for i, name in enumerate(classes):
@@ -356,6 +445,75 @@ _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f", ""}
 
 
+def _read_rows(csv_path: Path, delimiter: str) -> list[tuple[int, list[str]]]:
+    """The CSV's non-blank rows with their line numbers (1-based)."""
+    with open(csv_path, newline="", encoding="utf-8-sig") as fh:
+        return [(n, r) for n, r in enumerate(csv.reader(fh, delimiter=delimiter), start=1)
+                if any(c.strip() for c in r)]
+
+
+def _csv_files(rows: list[tuple[int, list[str]]], cols: tuple[int, int, int | None],
+               root: Path, suffix: str, where: str) -> list[str]:
+    """The files the rows name (each checked to exist); every row needs its columns."""
+    need = max(c for c in cols if c is not None)
+    for n, r in rows:
+        if len(r) <= need:
+            raise ValueError(f"line {n} of {where} has {len(r)} columns, but column {need} is "
+                             "needed; fix the row.")
+    files = [str(root / (r[cols[0]].strip() + suffix)) for _, r in rows]
+    missing = [f for f in files if not os.path.isfile(f)]
+    if missing:
+        shown = ", ".join(repr(m) for m in missing[:10])
+        raise FileNotFoundError(f"{len(missing)} of {len(files)} files named in {where} do not "
+                                f"exist under {str(root)!r}: {shown}; check folder, fn_col and "
+                                "suffix.")
+    return files
+
+
+def _check_header(head: list[str] | None, fi: int, root: Path, suffix: str, where: str) -> None:
+    """A header whose file-name cell names an existing file is a data row: header=False."""
+    if head is not None and fi < len(head) and head[fi] and (
+            os.path.isfile(root / (head[fi] + suffix))):
+        raise ValueError(f"header must be False for {where}, whose first row ({', '.join(head)})"
+                         f" names the image {head[fi] + suffix!r}: it is data, not a header, and "
+                         "header=True would drop it; pass header=False.")
+
+
+def _dedupe_rows(rows: list, files: list[str], names: list[str], where: str) -> list[int]:
+    """The row positions to keep: each real file once. A file listed twice with one label keeps
+    its first row (with a warning); with two labels it is an error."""
+    first: dict[str, int] = {}
+    keep, repeated = [], []
+    for k, f in enumerate(files):
+        real = os.path.realpath(f)
+        if real not in first:
+            first[real] = k
+            keep.append(k)
+            continue
+        j = first[real]
+        if names[j] != names[k]:
+            raise ValueError(f"{where} gives the file {files[k]!r} two labels, {names[j]!r} "
+                             f"(line {rows[j][0]}) and {names[k]!r} (line {rows[k][0]}); each "
+                             "image needs one label (multi-label data is not supported).")
+        repeated.append(rows[k][0])
+    if repeated:
+        warnings.warn(f"{where} lists {len(repeated)} file(s) again with the same label (lines "
+                      f"{repeated[:10]}); each file is used once, from its first row.",
+                      stacklevel=4)
+    return keep
+
+
+def _valid_flags(rows: list, vi: int, where: str) -> np.ndarray:
+    flags = []
+    for n, r in rows:
+        v = r[vi].strip().lower()
+        if v not in _TRUE | _FALSE:
+            raise ValueError(f"valid_col must hold true/false or 1/0, got {r[vi]!r} on line {n} "
+                             f"of {where}.")
+        flags.append(v in _TRUE)
+    return np.asarray(flags, bool)
+
+
 def csv_parts(csv_file: Any, folder: Any, fn_col: int | str = 0, label_col: int | str = 1, *,
               valid_col: int | str | None = None, valid_pct: float = 0.2,
               img_size: Any = (224, 224), batch_size: int = 64, seed: int | None = 42,
@@ -371,43 +529,30 @@ def csv_parts(csv_file: Any, folder: Any, fn_col: int | str = 0, label_col: int 
     if not csv_path.is_file():
         raise FileNotFoundError(f"csv must be an existing CSV file, got {str(csv_path)!r}; "
                                 "check the path.")
-    root = _check_dir("folder", folder)
+    root, where = _check_dir("folder", folder), repr(str(csv_path))
     check_bool("header", header)
-    with open(csv_path, newline="", encoding="utf-8-sig") as fh:
-        rows = [r for r in csv.reader(fh, delimiter=delimiter) if any(c.strip() for c in r)]
-    head = [c.strip() for c in rows.pop(0)] if header and rows else None
+    rows = _read_rows(csv_path, delimiter)
+    head = [c.strip() for c in rows.pop(0)[1]] if header and rows else None
     if not rows:
-        raise ValueError(f"csv must have at least one data row, got {str(csv_path)!r}, which "
-                         "has none.")
+        raise ValueError(f"csv must have at least one data row, got {where}, which has none.")
     fi, li = _column("fn_col", fn_col, head), _column("label_col", label_col, head)
     vi = None if valid_col is None else _column("valid_col", valid_col, head)
-    need = max(c for c in (fi, li, vi) if c is not None)
-    for n, r in enumerate(rows, start=2 if head else 1):
-        if len(r) <= need:
-            raise ValueError(f"line {n} of {str(csv_path)!r} has {len(r)} columns, but column "
-                             f"{need} is needed; fix the row.")
-    files = [str(root / (r[fi].strip() + suffix)) for r in rows]
-    missing = [f for f in files if not os.path.isfile(f)]
-    if missing:
-        shown = ", ".join(repr(m) for m in missing[:10])
-        raise FileNotFoundError(f"{len(missing)} of {len(files)} files named in "
-                                f"{str(csv_path)!r} do not exist under {str(root)!r}: {shown}; "
-                                "check folder, fn_col and suffix.")
-    names = [r[li].strip() for r in rows]
+    _check_header(head, fi, root, suffix, where)
+    files = _csv_files(rows, (fi, li, vi), root, suffix, where)
+    names = [r[li].strip() for _, r in rows]
+    empty = [n for (n, _), name in zip(rows, names, strict=True) if not name]
+    if empty:
+        raise ValueError(f"label_col must hold a label on every row, got an empty one on line(s) "
+                         f"{empty[:10]} of {where}; fill them in or remove those rows.")
+    keep = _dedupe_rows(rows, files, names, where)
+    rows, files, names = [rows[k] for k in keep], [files[k] for k in keep], [names[k] for k in keep]
     classes = _sort_labels(set(names))
     index = {c: i for i, c in enumerate(classes)}
     labels = np.asarray([index[c] for c in names], np.int64)
     if vi is None:
         tr, va = _split(files, labels, valid_pct, seed)
     else:
-        flags = []
-        for n, r in enumerate(rows, start=2 if head else 1):
-            v = r[vi].strip().lower()
-            if v not in _TRUE | _FALSE:
-                raise ValueError(f"valid_col must hold true/false or 1/0, got {r[vi]!r} on "
-                                 f"line {n} of {str(csv_path)!r}.")
-            flags.append(v in _TRUE)
-        is_valid = np.asarray(flags)
+        is_valid = _valid_flags(rows, vi, where)
         tr = ([f for f, v in zip(files, is_valid, strict=True) if not v], labels[~is_valid])
         va = ([f for f, v in zip(files, is_valid, strict=True) if v], labels[is_valid])
     return _parts(tr, va, classes, args, str(csv_path), "csv")

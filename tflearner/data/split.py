@@ -1,5 +1,19 @@
 """What every DataBundle constructor (arrays, folders, CSV files) shares: the seeded train/valid
-split and the restorable training order."""
+split, the restorable training order and how a pipeline is finished (:func:`finish`).
+
+Two things TensorFlow would otherwise log about our pipelines, and their causes:
+
+* the epoch counter is a variable that the training pipeline increments, a stateful op. Under
+  op determinism (``set_seed``) tf.data then rewrites every parallel map of that pipeline into
+  a serial one and turns its prefetch off, and the rewrite logs an ``E0000 ... NodeDef mentions
+  attribute use_unbounded_threadpool`` line. :func:`map_parallelism` builds those maps serial
+  in the first place when determinism is on (what TensorFlow would run anyway), so there is
+  nothing to rewrite;
+* under a ``tf.distribute`` strategy, the default ``AutoShardPolicy.AUTO`` looks for files to
+  shard, finds none (the pipelines read files by index inside a map) and falls back to sharding
+  by element, with a ``W0000 ... auto-shard`` line per dataset and epoch. :func:`finish` sets
+  ``AutoShardPolicy.DATA``, the policy AUTO falls back to, so nothing changes but the lines.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +21,26 @@ import numpy as np
 import tensorflow as tf
 
 from ..core.checks import check_real
+from ..core.internals import op_determinism_enabled
 
-__all__ = ["split_indices", "epoch_order"]
+__all__ = ["split_indices", "epoch_order", "finish", "integers_as", "map_parallelism"]
+
+
+def map_parallelism(stateful: bool) -> int | None:
+    """``num_parallel_calls`` for a map of a pipeline: ``AUTOTUNE``, or None (serial) for a
+    ``stateful`` pipeline (one with the epoch counter) under op determinism, where tf.data
+    would make it serial anyway (see the module docstring)."""
+    return None if stateful and op_determinism_enabled() else tf.data.AUTOTUNE
+
+
+_OPTIONS = tf.data.Options()
+_OPTIONS.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+
+
+def finish(ds: tf.data.Dataset) -> tf.data.Dataset:
+    """``ds`` prefetched, with the distribute options of every DataBundle pipeline (shard by
+    element under a multi-worker strategy, as AUTO does for them, without its log lines)."""
+    return ds.with_options(_OPTIONS).prefetch(tf.data.AUTOTUNE)
 
 
 def split_indices(n: int, valid_pct: float, seed: int | None) -> tuple[np.ndarray, np.ndarray]:
@@ -43,3 +75,15 @@ def epoch_order(n: int, shuffle_seed: int, epoch_counter: tf.Variable,
                                                   else perm)
 
     return tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)).flat_map(one_epoch)
+
+
+def integers_as(x: np.ndarray, raw: np.dtype, name: str) -> np.ndarray:
+    """Integer ``x`` as dtype ``raw``, refused when a value lies outside ``raw``'s range (e.g.
+    uint16 pixels for uint8 data: scaling them by 1/255 would be silently wrong)."""
+    info = np.iinfo(raw)
+    if x.size and (int(x.min()) < info.min or int(x.max()) > info.max):
+        hint = " (16-bit pixels: (x // 257).astype('uint8'))" if raw == np.uint8 else ""
+        raise ValueError(f"{name} must hold values in [{info.min}, {info.max}], got dtype "
+                         f"{x.dtype.name} with values in [{int(x.min())}, {int(x.max())}]; "
+                         f"convert them to {raw.name} first{hint}.")
+    return x.astype(raw, copy=False)

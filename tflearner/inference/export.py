@@ -28,8 +28,9 @@ import keras
 import tensorflow as tf
 
 from .._version import __version__
-from ..data.bundle import preprocessing_from_dict
+from ..data.bundle import TASKS, preprocessing_from_dict
 from .layout import EXPORT_FORMAT, EXPORT_VERSION, META_FILE, MODEL_FILE
+from .outputs import ACTIVATIONS, CLASSIFICATION
 from .predictor import InferenceLearner
 
 __all__ = ["EXPORT_FORMAT", "EXPORT_VERSION", "ExportError", "export", "load_learner",
@@ -72,7 +73,11 @@ def export(model: keras.Model, path: str | os.PathLike, *, task: str,
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ValueError(f"path={str(path)!r} cannot be created as a folder: {exc}.") from None
-    fd, tmp_model = tempfile.mkstemp(dir=path, prefix=".tmp-", suffix=".keras")
+    try:
+        fd, tmp_model = tempfile.mkstemp(dir=path, prefix=".tmp-", suffix=".keras")
+    except OSError as exc:
+        raise ValueError(f"path={str(path)!r} is a folder that cannot be written to "
+                         f"({exc.strerror}); pass a folder you can write to.") from None
     os.close(fd)
     try:
         model.save(tmp_model, overwrite=True)
@@ -102,7 +107,65 @@ def _meta_path(path: str | os.PathLike) -> Path:
         raise FileNotFoundError(
             f"path={str(path)!r} does not exist; pass the folder written by learn.export(path) "
             f"(it holds {META_FILE} and {MODEL_FILE}).")
+    if path.name != META_FILE:
+        folder = (f" ({str(path.parent)!r} holds one)" if (path.parent / META_FILE).is_file()
+                  else "")
+        raise ExportError(f"path={str(path)!r} is a file, not an export: pass the export folder "
+                          f"written by learn.export(path){folder}, which holds {META_FILE} and "
+                          f"{MODEL_FILE}.")
     return path
+
+
+def _check_values(meta: dict[str, Any], meta_path: Path) -> None:
+    """The entries a loaded model relies on hold what ``export`` writes."""
+    def bad(key: str, want: str) -> ExportError:
+        return ExportError(f"{meta_path} has {key}={meta.get(key)!r}; expected {want}. It was "
+                           "not written by learn.export (or was edited): export the Learner "
+                           "again.")
+
+    if meta["task"] not in TASKS:
+        raise bad("task", f"one of {list(TASKS)}")
+    classes, c = meta["classes"], meta.get("c")
+    if classes is not None and not (isinstance(classes, list)
+                                    and all(isinstance(k, str) for k in classes)):
+        raise bad("classes", "null or a list of class names")
+    if c is not None and (not isinstance(c, int) or (classes is not None and c != len(classes))):
+        raise bad("c", "the number of classes" + (f" ({len(classes)})" if classes else ""))
+    if meta["activation"] not in ACTIVATIONS:
+        raise bad("activation", f"one of {list(ACTIVATIONS)}")
+    spec = meta["input_spec"]
+    if not (isinstance(spec, dict) and isinstance(spec.get("shape"), list) and spec["shape"]
+            and all(d is None or isinstance(d, int) for d in spec["shape"])
+            and isinstance(spec.get("dtype"), str)):
+        raise bad("input_spec", '{"shape": [null, ...], "dtype": "float32"}')
+    try:
+        tf.as_dtype(spec["dtype"])
+    except TypeError:
+        raise bad("input_spec", "a TensorFlow dtype name in it") from None
+    try:
+        preprocessing_from_dict(meta["preprocess"])
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+        raise bad("preprocess", "what learn.export writes") from None
+
+
+def _check_outputs(model: Any, meta: dict[str, Any], model_path: Path) -> None:
+    """A classifier's output width is its number of classes."""
+    classes = meta["classes"]
+    if classes is None or meta["task"] not in CLASSIFICATION:
+        return
+    shape = meta["input_spec"]["shape"][1:]
+    outputs = getattr(model, "outputs", None)
+    if outputs and len(outputs) == 1:
+        width = outputs[0].shape[-1]
+    elif all(d is not None for d in shape):
+        width = model(tf.zeros([1, *shape], meta["input_spec"]["dtype"]),
+                      training=False).shape[-1]
+    else:
+        return
+    if width is not None and int(width) != len(classes):
+        raise ExportError(f"{model_path} outputs {int(width)} values per item, but "
+                          f"{META_FILE} names {len(classes)} classes; the files do not belong "
+                          "together: export the Learner again.")
 
 
 def read_export_meta(path: str | os.PathLike) -> dict[str, Any]:
@@ -129,6 +192,7 @@ def read_export_meta(path: str | os.PathLike) -> dict[str, Any]:
                            "preprocess", "classes") if k not in meta]
     if missing:
         raise ExportError(f"{meta_path} lacks the entries {missing}; export the Learner again.")
+    _check_values(meta, meta_path)
     meta["_dir"] = str(meta_path.parent)
     return meta
 
@@ -157,6 +221,7 @@ def load_learner(path: str | os.PathLike, custom_objects: dict | None = None,
         raise ExportError(f"Keras could not load {model_path}: "
                           f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}. "
                           "Custom layers need custom_objects=.") from None
+    _check_outputs(model, meta, model_path)
     spec = meta["input_spec"]
     return InferenceLearner(model, task=meta["task"], input_shape=tuple(spec["shape"][1:]),
                             x_dtype=spec["dtype"], classes=meta["classes"],

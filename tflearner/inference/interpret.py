@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from ..core.checks import check_bool, check_int
 from ..data.show import check_images, image_grid
-from .outputs import CLASSIFICATION, class_targets
+from .outputs import CLASSIFICATION, check_same_order, class_targets
 
 __all__ = ["ClassificationInterpretation", "show_results", "fetch_inputs"]
 
@@ -32,15 +32,12 @@ def fetch_inputs(ds: tf.data.Dataset, idxs: np.ndarray, targets: np.ndarray | No
     pos, last = 0, int(idxs.max()) if len(idxs) else -1
     for elem in ds:
         x = np.asarray(elem[0] if isinstance(elem, tuple) else elem)
-        y = np.asarray(elem[1]) if isinstance(elem, tuple) else None
+        if targets is not None and isinstance(elem, tuple):
+            check_same_order(targets[pos:pos + len(x)], np.asarray(elem[1]),
+                             "the interpretation")
         for j in range(len(x)):
             k = want.get(pos + j)
             if k is not None:
-                if targets is not None and y is not None and not np.array_equal(
-                        y[j], targets[pos + j]):
-                    raise ValueError("the dataset yielded other labels at the same positions "
-                                     "on a second pass (is it shuffled?); interpret a dataset "
-                                     "with a fixed order, such as learn.data.valid.")
                 out[k] = x[j]
         pos += len(x)
         if pos > last:

@@ -14,11 +14,22 @@ import numpy as np
 import tensorflow as tf
 
 __all__ = ["ACTIVATIONS", "activation_for", "activate", "decode", "per_item_losses",
-           "class_targets", "assemble"]
+           "class_targets", "assemble", "check_same_order"]
 
 #: Output activations an export records: ``"softmax"`` (logits in) or None (as they are).
 ACTIVATIONS = ("softmax", None)
 CLASSIFICATION = ("sparse_categorical", "categorical")
+
+
+def check_same_order(first: np.ndarray, again: np.ndarray, what: str) -> None:
+    """Refuse a dataset whose second pass yielded other labels at the same positions than its
+    first (``first``, ``again``: the labels of the two passes, or equal-length prefixes): it
+    reshuffles, so results matched by position between passes would be wrong."""
+    first, again = np.asarray(first), np.asarray(again)
+    if first.shape != again.shape or not np.array_equal(first, again):
+        raise ValueError("the dataset yielded other labels at the same positions on a second "
+                         f"pass (is it shuffled?); {what} needs a dataset with a fixed order, "
+                         "such as learn.data.valid.")
 
 
 def activation_for(task: str, loss_fn: Any, outputs_probabilities: bool) -> str | None:
@@ -71,7 +82,9 @@ def per_item_losses(loss_fn: Any, targets: np.ndarray, out: np.ndarray,
                     batch_size: int = 1024) -> np.ndarray:
     """The loss of each item, ``(n,)`` float32: ``loss_fn`` with its reduction turned off when
     it is a Keras loss, otherwise ``loss_fn`` called on each item alone (vectorised). The
-    model's regularisation losses are not included (as in fastai)."""
+    model's regularisation losses are not included (as in fastai), nor sample weights: with
+    weights ``w``, ``validate()``'s loss is Keras' weighted mean ``mean(w * losses)`` (divided
+    by the item count, not by ``sum(w)``); without, it is ``mean(losses)``."""
     fn = _unreduced(loss_fn)
     pieces = []
     for i in range(0, len(out), batch_size):

@@ -18,7 +18,7 @@ from ..data.show import check_images
 from .interpret import fetch_inputs
 from .interpret import show_results as draw_results
 from .outputs import assemble
-from .tta import augmented, tta_mix
+from .tta import tta_mix, tta_passes
 
 __all__ = ["PredictHandle", "validation_dataset", "preds_dataset", "get_preds", "show_results",
            "tta"]
@@ -123,16 +123,11 @@ def tta(learn: PredictHandle, ds: Any = None, n: int = 4, beta: float | None = 0
     if augment is None:
         raise ValueError("augment is None and the data has no training augmentation to "
                          "reuse; pass one, e.g. learn.tta(augment=aug_transforms()).")
-    if not callable(augment):
-        raise TypeError(f"augment must be a callable aug(image, seed), got "
-                        f"{type(augment).__name__}.")
     seed = check_int("seed", seed if seed is not None else learn.data.meta.get("seed") or 0,
                      0, fix="e.g. seed=0.")
     dataset = preds_dataset(learn, ds)
     spec = dataset.element_spec
     check_images(spec[0] if learn.runner.labelled(spec) else spec, "tta")
-    plain, targets = get_preds(learn, dataset)
-    bs = learn.data.batch_size or 64
-    aug = np.stack([get_preds(learn, augmented(dataset, augment, seed, k, bs))[0]
-                    for k in range(n)])
+    aug, plain, targets = tta_passes(lambda d: get_preds(learn, d), dataset, augment, seed, n,
+                                     learn.data.batch_size or 64)
     return tta_mix(aug, plain, beta, use_max), targets

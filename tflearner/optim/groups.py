@@ -39,14 +39,15 @@ class Group:
 
 
 def default_splitter(model: Any) -> list[list]:
-    """``[backbone, rest]`` when the model's first layer with variables is a ``keras.Model`` (a
-    pretrained backbone, possibly after parameter-free preprocessing layers, which join it);
+    """``[backbone, rest]`` when the model's first layer with weights is a ``keras.Model`` (a
+    pretrained backbone, possibly after weightless preprocessing layers, which join it: random
+    augmentation layers count as weightless, their seed-generator state is not a weight);
     else ``[all layers]``."""
     import keras
 
     layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     for i, layer in enumerate(layers):
-        if layer.variables:
+        if layer.weights:  # not .variables: those include RandomFlip's seed state
             if isinstance(layer, keras.Model) and i + 1 < len(layers):
                 return [layers[:i + 1], layers[i + 1:]]
             break
