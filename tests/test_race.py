@@ -116,11 +116,14 @@ def test_pick_does_not_give_an_end_the_benefit_of_its_missing_neighbour():
 
 def test_pick_treats_a_diverged_trial_as_at_least_as_bad_as_the_untrained_model():
     t = trials([float("inf"), 0.4, 0.5, 0.45])
-    # inf -> 2.3 (the baseline); smoothed: (2.3+2.3+0.4)/3, (2.3+0.4+0.5)/3, (0.4+0.5+0.45)/3,
-    # (0.5+0.45+2.3)/3: the middle, away from the diverged neighbour, wins
+    # inf -> 4.6 (2 x the baseline); smoothed: the middle, away from the diverged one, wins
     assert race.pick(t, baseline=2.3) == 2
-    np.testing.assert_allclose(race.penalised([float("nan"), 0.4, 3.0], 2.3), [3.0, 0.4, 3.0])
-    np.testing.assert_allclose(race.penalised([float("inf"), 0.4], 2.3), [2.3, 0.4])
+    # capped at 2 x the baseline: a diverged trial counts as that, a blown-up finite one too
+    np.testing.assert_allclose(race.penalised([float("nan"), 0.4, 3.0], 2.3), [4.6, 0.4, 3.0])
+    np.testing.assert_allclose(race.penalised([1e27, 0.4], 2.3), [4.6, 0.4])
+    np.testing.assert_allclose(race.penalised([float("inf"), 0.4], float("nan")), [0.4, 0.4])
+    assert race.failed(trials([float("inf"), 5.0, 4.6]), 2.3)
+    assert not race.failed(trials([float("inf"), 5.0, 4.5]), 2.3)
 
 
 def test_informative_gate_at_seventy_percent_of_the_baseline():

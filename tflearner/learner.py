@@ -36,6 +36,7 @@ from .loop.steps import StepConfig
 from .loop.train_loop import TrainLoop
 from .lr_finder import driver
 from .lr_finder.finder import DEFAULT_SUGGESTIONS
+from .lr_finder.verify import DEFAULT_BUDGET
 from .optim.groups import set_trainable
 from .schedules import ONE_CYCLE_DEFAULTS as _ONE_CYCLE
 from .schedules import group_lrs
@@ -423,31 +424,36 @@ class Learner:
     def lr_find(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100,
                 stop_div: bool = True, beta: float | None = None, div_threshold: float = 4.0,
                 suggest_funcs=DEFAULT_SUGGESTIONS, show_plot: bool = False, mode: str = "exp",
-                quiet: bool | None = None, repeats: int = 1, snapshot: str = "auto"):
+                quiet: bool | None = None, repeats: int = 1, snapshot: str = "auto",
+                extend: bool = True, verify: bool = False, epochs: int | None = None,
+                budget: float = DEFAULT_BUDGET):
         """Learning-rate range test with zero side effects; returns ``SuggestedLRs``.
 
         Sweeps ``lr_i = start_lr * (end_lr/start_lr) ** (i/(num_it-1))`` (``mode="linear"``:
         evenly spaced), one training step each, smoothing the loss with a debiased EMA of factor
-        ``beta`` (None: ``1 - 2/num_it``, 0.98 at 100 steps). It stops early when the smoothed
-        loss exceeds ``div_threshold`` times its best (``stop_div``) or on a NaN/Inf loss, then
-        restores every variable bit for bit (also after an exception or Ctrl-C). The curve and
-        the suggestions stay in ``learn.recorder`` (``recorder.plot()`` draws them);
-        ``learn.suggested_lr`` holds the first suggestion, for ``fit_one_cycle(max_lr=None)``;
-        when the first method has none (``robust``: the curve never descends beyond its noise),
-        the next method's, with a warning that names it (``None`` if no method has one).
+        ``beta`` (None: ``1 - 2/num_it``). It stops when the smoothed loss exceeds
+        ``div_threshold`` times its best (``stop_div``) or on a NaN/Inf loss; a sweep that ran
+        to ``end_lr`` with the loss still falling runs again to 100 x ``end_lr`` (``extend``, at
+        most twice). Every variable is restored bit for bit (also after an exception or
+        Ctrl-C). The curve and the suggestions stay in ``learn.recorder``; ``learn.suggested_lr``
+        (what ``fit_one_cycle(max_lr=None)`` uses) is the first method's suggestion, else the
+        next one's, with a warning.
 
-        ``repeats=k`` runs ``k`` sweeps, each from the same restored state but with its own
-        data order (and augmentation); each suggestion is then the geometric median of the
-        ``k``, ``result.spread[name]`` their ``max / min``, and a spread of the first method
-        above :data:`~tflearner.lr_finder.repeats.SPREAD_WARN` warns. ``recorder.sweeps`` holds
-        the ``k`` curves; the recorder's own lists hold the first (the one ``repeats=1`` gives).
+        ``verify=True`` (with the ``epochs`` of the one-cycle fit you will run) then races
+        candidate LRs with short trial fits of that fit, scored on the validation set
+        (:mod:`tflearner.lr_finder.verify`): the result's first field is ``verified``, and
+        ``learn.suggested_lr`` is it; ``result.sure`` says whether to trust it (a warning says
+        why not), ``result.cost`` what the sweep and race cost in fits of that size (at most
+        ``budget``). ``fit_one_cycle(epochs, max_lr="auto")`` does both in one call.
 
-        ``snapshot``: where the copy restored at the end lives, ``"device"``, ``"host"`` (no
-        second copy of the training state on an accelerator; slower) or ``"auto"`` (host only
-        for a state over 1 GiB on an accelerator), see :meth:`snapshot`.
+        ``repeats=k``: ``k`` sweeps from the same state with their own data orders; each
+        suggestion is their geometric median and ``result.spread[name]`` their ``max / min``.
+        ``snapshot``: where the copy restored at the end lives (``"device"``, ``"host"`` or
+        ``"auto"``, see :meth:`snapshot`).
         """
         return driver.lr_find(self, start_lr, end_lr, num_it, stop_div, beta, div_threshold,
-                              suggest_funcs, show_plot, mode, quiet, repeats, snapshot)
+                              suggest_funcs, show_plot, mode, quiet, repeats, snapshot, extend,
+                              verify, epochs, budget)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Save weights, optimizer state and hyper-parameters to one ``.npz`` file (atomic).

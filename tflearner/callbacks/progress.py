@@ -14,7 +14,8 @@ Where the output goes decides its form (``mode="auto"``, the default):
 
   The values are the epoch table's (4 decimals); the epoch counts from 1, out of the fit's
   epochs (the table's ``epoch`` column and ``recorder.values`` count from 0). ``lr_find``
-  prints one line when the sweep ends: the iterations run and why it stopped.
+  prints one line when the sweep ends: the iterations run and why it stopped; a verified
+  ``lr_find`` one line per round of its race.
 
 The mode can be forced: ``ProgressCallback(mode="bar" | "plain")``, or the environment variable
 ``TFLEARNER_PROGRESS=bar | plain | auto``, read when a fit starts and used when the callback's
@@ -38,8 +39,8 @@ from ..core.checks import check_choice, fail
 from ..core.events import Callback
 from ..core.fit_state import FitState
 
-__all__ = ["ENV_VAR", "MODES", "ProgressCallback", "SweepProgress", "default_bar",
-           "format_time", "progress_mode"]
+__all__ = ["ENV_VAR", "MODES", "ProgressCallback", "RaceProgress", "SweepProgress",
+           "default_bar", "format_time", "progress_mode"]
 
 #: The environment variable that sets the mode of callbacks left at ``mode="auto"``.
 ENV_VAR = "TFLEARNER_PROGRESS"
@@ -264,3 +265,47 @@ class SweepProgress(Callback):
             write = self.write if self.write is not None else _printer(self.stream)
             write(f"lr_find: {self.done}/{self.total} iterations, stopped: {reason} "
                   f"(lr {state.lr:.2e}, smooth loss {state.smooth_loss:.4f})")
+
+
+class RaceProgress(Callback):
+    """One round of the verified LR finder's race (``n`` trial fits of ``updates`` updates
+    each), given to every trial of the round: in bar mode one bar over the round's batches
+    with the trial's LR; in plain mode one line when the round ends (:meth:`close`), e.g.
+    ``race: round 1: 6 trials x 40 updates, best valid_loss 0.4321 at lr 1.23e-02``.
+    ``bar``, ``mode``, ``stream``, ``write``: as :class:`SweepProgress`'s."""
+
+    order = 50
+
+    def __init__(self, label: str, n: int, updates: int, bar: Callable[..., Any] | None = None,
+                 mode: str = "auto", stream: TextIO | None = None,
+                 write: Callable[[str], None] | None = None) -> None:
+        self.mode = check_choice("mode", mode, MODES, "e.g. mode='plain' for one line.")
+        self.label, self.n, self.updates = label, n, updates
+        self.bar_cls, self.stream, self.write, self.bar = bar, stream, write, None
+        self.mode = progress_mode(self.mode, stream, bar)
+
+    def before_fit(self, state: FitState) -> None:
+        if self.mode == "bar" and self.bar is None:
+            bar_cls = self.bar_cls if self.bar_cls is not None else default_bar()
+            kw = {"file": self.stream} if self.stream is not None else {}
+            self.bar = bar_cls(total=self.n * self.updates, desc=self.label, unit="step",
+                               leave=False, dynamic_ncols=True, **kw)
+        if self.bar is not None:
+            self.bar.set_postfix(lr=f"{state.hypers.lr:.2e}", refresh=False)
+
+    def after_batch(self, state: FitState) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self, trials: list) -> None:
+        """End the round: close the bar; in plain mode, say how the round went."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        if self.mode != "plain":
+            return
+        finite = [t for t in trials if t.loss < float("inf")]
+        best = (f"best valid_loss {min(t.loss for t in finite):.4f} at lr "
+                f"{min(finite, key=lambda t: t.loss).lr:.2e}" if finite else "every trial diverged")
+        write = self.write if self.write is not None else _printer(self.stream)
+        write(f"{self.label}: {len(trials)} trials x {self.updates} updates, {best}")

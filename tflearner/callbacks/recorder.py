@@ -54,6 +54,10 @@ class Recorder(Callback):
 
     def __init__(self) -> None:
         self._reset()
+        #: the last ``lr_find(verify=True)``'s :class:`~tflearner.lr_finder.verify.Race` (its
+        #: trials, their curves and the verified LR); kept across fits, None after a plain
+        #: ``lr_find``
+        self.race = None
 
     def _reset(self) -> None:
         self.lrs: list[float] = []
@@ -176,7 +180,13 @@ class Recorder(Callback):
         ax.set_ylabel("loss")
         self._title(ax)
         ax.grid(True, which="both", alpha=0.25)
-        ax.legend(fontsize=8)
+        handles, labels = ax.get_legend_handles_labels()
+        if self.race is not None and self.lr_find_info:  # this sweep's race, on its own axis
+            twin = ax.twinx()
+            _draw_race(twin, self.race)
+            more = twin.get_legend_handles_labels()
+            handles, labels = handles + more[0], labels + more[1]
+        ax.legend(handles, labels, fontsize=8)
         if show:
             _pyplot().show()
         return ax
@@ -201,6 +211,27 @@ class Recorder(Callback):
             title += ("\nall layer groups at the same LR" if all(m == 1 for m in mults) else
                       f"\nLR of the last layer group; the others at × {ratios} of it")
         ax.set_title(title, fontsize=10 if len(mults) > 1 else None)
+
+    def plot_race(self, ax=None, show: bool = False):
+        """The last verified ``lr_find``'s race: each trial's validation loss against its LR
+        (round 1, the refinement and round 2 marked apart), the untrained model's loss, and
+        the verified LR, titled with how sure it is and what it cost. Returns the Axes."""
+        if self.race is None:
+            raise ValueError("No race to plot: run learn.lr_find(verify=True, epochs=...) or "
+                             "learn.fit_one_cycle(epochs, max_lr='auto') first.")
+        if ax is None:
+            _, ax = _pyplot().subplots(figsize=(6.5, 4.2))
+        _draw_race(ax, self.race)
+        ax.set_xscale("log")
+        ax.set_xlabel("learning rate")
+        race = self.race
+        ax.set_title(f"LR race: {'sure' if race.sure else 'not sure'}, cost "
+                     f"{race.cost:.2g} fits of {race.planned.updates} updates")
+        ax.grid(True, which="both", alpha=0.25)
+        ax.legend(fontsize=8)
+        if show:
+            _pyplot().show()
+        return ax
 
     def plot_sched(self, keys: tuple[str, ...] = ("lr", "mom"), axes=None):
         """Learning rate and momentum (or ``wd``) per batch, one panel per key with values.
@@ -297,3 +328,22 @@ def _draw_suggestions(ax, suggestions: dict, lrs: np.ndarray, smooth: np.ndarray
             low, high = sug.lr_range
             ax.axvspan(low, high, color=f"C{i + 1}", alpha=0.12,
                        label=f"{name} range: {low:.1e} – {high:.1e}")
+
+
+def _draw_race(ax, race) -> None:
+    """The race's trials (validation loss against LR, one marker style per round), the
+    untrained model's loss and the verified LR."""
+    styles = ("o", "^")
+    for r, trials in enumerate(race.rounds):
+        finite = [t for t in trials if np.isfinite(t.loss)]
+        steps = trials[0].steps if trials else 0
+        ax.plot([t.lr for t in finite], [t.loss for t in finite], styles[r % 2] + "--",
+                color=f"C{5 + r}", ms=6, lw=0.8, alpha=0.9,
+                label=f"trials, round {r + 1} ({steps} updates): valid loss")
+        for t in trials:
+            if not np.isfinite(t.loss):
+                ax.plot([t.lr], [race.baseline], "x", color=f"C{5 + r}", ms=7)
+    ax.axhline(race.baseline, color="grey", ls=":", lw=1, label="untrained: valid loss")
+    ax.axvline(race.lr, color="C3", lw=2, alpha=0.8,
+               label=f"verified: {race.lr:.2e} ({'sure' if race.sure else 'not sure'})")
+    ax.set_ylabel("trial validation loss")

@@ -44,8 +44,8 @@ import numpy as np
 from ..core.checks import check_int, check_real
 
 __all__ = ["CLIFF_RISE", "N_CANDIDATES", "SPACING", "FIRST_BUDGET", "GATE", "SECOND_FACTOR",
-           "FINE_SPACING", "HORIZON_EXPONENT", "MAX_EXTENSIONS", "MIN_TRIAL_STEPS", "Trial",
-           "Verdict", "assess", "beyond", "candidate_lrs", "cliff_lr", "horizon_lr",
+           "FINE_SPACING", "HORIZON_EXPONENT", "MAX_EXTENSIONS", "MIN_TRIAL_STEPS", "FAILED", "Trial",
+           "Verdict", "assess", "beyond", "candidate_lrs", "cliff_lr", "failed", "horizon_lr",
            "informative", "penalised", "pick", "refine", "second_round", "smoothed",
            "trial_steps"]
 
@@ -69,17 +69,21 @@ HORIZON_EXPONENT = 0.35
 MAX_EXTENSIONS = 2
 #: No trial is shorter than this many steps.
 MIN_TRIAL_STEPS = 8
+#: A trial that ends at this many times the untrained model's loss, or diverges, has failed.
+FAILED = 2.0
 
 
 @dataclass(frozen=True)
 class Trial:
     """One trial fit: its peak ``lr`` (the last layer group's), ``steps``, the validation
-    ``loss`` it ended with (``inf`` when it diverged) and its ``metrics``."""
+    ``loss`` it ended with (``inf`` when it diverged), its ``metrics`` and ``curve``: the
+    smoothed training loss of every batch."""
 
     lr: float
     steps: int
     loss: float
     metrics: dict[str, float] = field(default_factory=dict)
+    curve: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,13 +139,22 @@ def trial_steps(total_steps: int, fraction: float, min_steps: int = MIN_TRIAL_ST
 
 
 def penalised(losses: Sequence[float], baseline: float) -> np.ndarray:
-    """The trials' losses with each non-finite one (a diverged trial) replaced by the worse of
-    ``baseline`` (the untrained model's loss) and the worst finite loss."""
+    """The trials' losses, each capped at :data:`FAILED` x ``baseline`` (the untrained model's
+    loss; a non-finite loss, a diverged trial, counts as that cap), so one blown-up trial
+    cannot outweigh its neighbours in :func:`smoothed`. Without a finite baseline: the worst
+    finite loss stands in for the cap."""
     a = np.asarray(losses, dtype=np.float64)
     finite = a[np.isfinite(a)]
-    worst = max([baseline, *finite.tolist()]) if math.isfinite(baseline) else (
-        finite.max() if len(finite) else 0.0)
-    return np.where(np.isfinite(a), a, worst)
+    if math.isfinite(baseline):
+        cap = FAILED * baseline if baseline > 0 else baseline
+    else:
+        cap = float(finite.max()) if len(finite) else 0.0
+    return np.where(np.isfinite(a), np.minimum(a, cap), cap)
+
+
+def failed(trials: Sequence[Trial], baseline: float) -> bool:
+    """Whether every trial diverged or ended at :data:`FAILED` x ``baseline`` or worse."""
+    return bool(np.all(penalised([t.loss for t in trials], baseline) >= FAILED * baseline))
 
 
 def smoothed(losses: Sequence[float]) -> np.ndarray:

@@ -17,8 +17,8 @@ import keras
 
 from .sgd import SGD
 
-__all__ = ["BETA_1_OPTIMIZERS", "Momentum", "learning_rate_problem", "learning_rate_variable",
-           "momentum_of", "unwrap"]
+__all__ = ["BETA_1_OPTIMIZERS", "NORMALIZED_OPTIMIZERS", "Momentum", "is_normalized",
+           "learning_rate_problem", "learning_rate_variable", "momentum_of", "unwrap"]
 
 #: Optimizers whose ``update_step`` reads ``self.beta_1`` on every step (checked in
 #: ``tests/test_optim.py``), so a variable put there after ``build`` is honoured without a
@@ -26,6 +26,15 @@ __all__ = ["BETA_1_OPTIMIZERS", "Momentum", "learning_rate_problem", "learning_r
 BETA_1_OPTIMIZERS: tuple[type, ...] = tuple(
     getattr(keras.optimizers, name) for name in ("Adam", "AdamW", "Nadam", "Adamax", "Lion", "Lamb")
     if hasattr(keras.optimizers, name))  # Lamb only where this Keras has it
+
+#: Optimizers whose step does not scale with the gradient (it is divided by a running RMS, or
+#: is a sign or an orthogonalized matrix): the best LR of a longer fit is lower for them.
+#: Subclasses count too; SGD (the step scales with the gradient) and Adagrad (its accumulator
+#: anneals the step by itself) are not among them.
+NORMALIZED_OPTIMIZERS: tuple[type, ...] = tuple(
+    getattr(keras.optimizers, name) for name in (
+        "Adam", "AdamW", "Nadam", "Adamax", "Lion", "Lamb", "RMSprop", "Muon", "Adafactor",
+        "ScheduleFreeAdamW") if hasattr(keras.optimizers, name))
 
 _CYCLABLE = ("tflearner.SGD(momentum=...) or an Adam-family optimizer ("
              + ", ".join(c.__name__ for c in BETA_1_OPTIMIZERS) + ", or a subclass)")
@@ -129,3 +138,10 @@ def learning_rate_problem(optimizer: keras.optimizers.Optimizer) -> str | None:
                                                                      "__lambda__"):
         return f"{config['class_name']} (a LearningRateSchedule)"
     return "a callable"
+
+
+
+def is_normalized(optimizer: keras.optimizers.Optimizer) -> bool:
+    """Whether ``optimizer`` (looked through a ``LossScaleOptimizer``) is one of the
+    :data:`NORMALIZED_OPTIMIZERS` (or a subclass)."""
+    return isinstance(unwrap(optimizer), NORMALIZED_OPTIMIZERS)

@@ -12,7 +12,8 @@ trainable variables and non-layers. One learning rate per group (``lr=slice(...)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,8 @@ import numpy as np
 
 from ..core.checks import fail
 
-__all__ = ["Group", "default_splitter", "check_groups", "trainable_capable", "set_trainable"]
+__all__ = ["Group", "default_splitter", "check_groups", "trainable_capable", "set_trainable",
+           "kept_trainable"]
 
 
 @dataclass(frozen=True)
@@ -130,15 +132,23 @@ def trainable_capable(model: Any, groups: Sequence[Group]) -> list[list]:
     group's optimizer is built for). Every trainable flag is put back as it was."""
     import keras
 
-    layer_flags = [(layer, layer.trainable) for layer in _all_layers(model)]
-    var_flags = [(v, v.trainable) for v in model.variables]
-    try:
+    with kept_trainable(model):
         model.trainable = True
         for g in groups:
             for item in g.layers:
                 if not isinstance(item, keras.layers.Layer):
                     item.trainable = True  # a variable given directly
         return [[v for v in g.variables if v.trainable] for g in groups]
+
+
+@contextlib.contextmanager
+def kept_trainable(model: Any) -> Iterator[None]:
+    """Every layer's and variable's ``trainable`` flag of ``model`` put back as it was when
+    the block ends (also after an exception)."""
+    layer_flags = [(layer, layer.trainable) for layer in _all_layers(model)]
+    var_flags = [(v, v.trainable) for v in model.variables]
+    try:
+        yield
     finally:
         for layer, flag in layer_flags:  # parents first: a parent's setter resets its children
             layer.trainable = flag

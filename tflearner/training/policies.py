@@ -21,12 +21,15 @@ from ..callbacks.scheduler import ParamScheduler
 from ..core.caller import warn_at_caller
 from ..core.fit_state import FitState
 from ..core.state_io import schedule_hash
+from ..core.checks import check_real
+from ..lr_finder.driver import verified_lr
 from ..lr_finder.finder import above_divergence
+from ..lr_finder.verify import Planned, planned_fit
 from ..optim.accumulate import UpdateClock
 from ..schedules import fit_plan, sgdr_epochs
 from .fitting import FitArgs, FitHandle, check_epochs, run_fit
 
-__all__ = ["fit_policy", "peak_lrs", "total_updates"]
+__all__ = ["fit_policy", "peak_lrs", "total_updates", "auto_lr"]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,22 @@ def total_updates(learn: PolicyHandle, epochs: int) -> int:
         raise ValueError(f"this fit of {epochs * n_iter} batches applies no optimizer update "
                          f"(gradient_accumulation_steps={clock.k}); train for more epochs.")
     return updates
+
+
+def check_wd(wd: Any) -> float | None:
+    return check_real("wd", wd, 0.0, allow_none=True, fix="e.g. wd=0.01, or None to keep it.")
+
+
+def auto_lr(learn: PolicyHandle, value: str, name: str, quiet: bool | None,
+            planned: Planned) -> float:
+    """``name="auto"``: the verified LR of ``lr_find``'s sweep and a race sized to ``planned``
+    (:func:`~tflearner.lr_finder.driver.verified_lr`); ``planned`` is built, and with it every
+    argument of the fit checked, before the sweep."""
+    if value != "auto":
+        raise ValueError(f"{name}={value!r} is not a learning rate; pass a number, a slice, None "
+                         "(the last lr_find suggestion) or 'auto' (lr_find verified by trial "
+                         "fits of this fit).")
+    return verified_lr(learn, planned, quiet)
 
 
 def peak_lrs(learn: PolicyHandle, max_lr: Any, name: str = "max_lr") -> Any:
@@ -102,9 +121,13 @@ def fit_policy(learn: PolicyHandle, policy: str, epochs: int | None, max_lr: Any
                args: FitArgs, wd: float | None = None, name: str = "max_lr",
                **options: Any) -> FitState:
     """Fit ``policy`` (``"one_cycle"``, ``"flat_cos"``, ``"sgdr"``) for ``epochs`` epochs
-    (``None`` for ``"sgdr"``: its cycles' epochs) from peak ``max_lr`` (``name`` in errors);
-    ``options`` are the policy's (:func:`~tflearner.schedules.fit_plan`)."""
+    (``None`` for ``"sgdr"``: its cycles' epochs) from peak ``max_lr`` (``name`` in errors;
+    ``"auto"``: :func:`auto_lr`); ``options`` are the policy's
+    (:func:`~tflearner.schedules.fit_plan`)."""
     epochs = sgdr_epochs(**options) if policy == "sgdr" else check_epochs(epochs)
+    if isinstance(max_lr, str):
+        max_lr = auto_lr(learn, max_lr, name, args.quiet,
+                         planned_fit(learn, policy, epochs, check_wd(wd), **options))
     max_lr = peak_lrs(learn, max_lr, name)
     plan = fit_plan(policy, total_updates(learn, epochs), max_lr, len(learn.groups), name,
                     **options)

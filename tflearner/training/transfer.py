@@ -7,16 +7,20 @@ they can be laid out for any number of steps); each phase is a
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from ..core.checks import check_int
 from ..core.fit_state import FitState
 from ..schedules import FASTAI_ONE_CYCLE, fine_tune_phases
 from .fitting import check_epochs, fit_args
-from .policies import PolicyHandle, fit_policy
+from ..lr_finder.verify import planned_fit
+from ..optim.groups import kept_trainable
+from .policies import PolicyHandle, auto_lr, check_wd, fit_policy
 
-__all__ = ["fine_tune"]
+__all__ = ["fine_tune", "frozen_for_sweep"]
 
 
 class TransferHandle(PolicyHandle, Protocol):
@@ -37,8 +41,14 @@ def fine_tune(learn: TransferHandle, epochs: int, base_lr: float = 2e-3, freeze_
         if name in kwargs:
             raise TypeError(f"fine_tune() sets {name} itself; pass base_lr / epochs.")
     form = {k: v for k, v in kwargs.items() if k in FASTAI_ONE_CYCLE}
-    wd = kwargs.pop("wd", None)
+    wd = check_wd(kwargs.pop("wd", None))
     args = {k: v for k, v in kwargs.items() if k not in FASTAI_ONE_CYCLE and k != "wd"}
+    fit_args(**args)  # every argument's error before any sweep or training
+    if isinstance(base_lr, str):
+        planned = planned_fit(learn, "fine_tune", epochs, wd, freeze_epochs=freeze_epochs,
+                              lr_mult=lr_mult, pct_start=pct_start, div=div, **form)
+        with frozen_for_sweep(learn, freeze_epochs):
+            base_lr = auto_lr(learn, base_lr, "base_lr", args.get("quiet"), planned)
     (frozen_lr, frozen), (unfrozen_lr, unfrozen) = fine_tune_phases(
         base_lr, lr_mult, pct_start, div, **form)  # every phase's error before any training
     sub = (lambda name: None) if checkpoint is None else (
@@ -55,3 +65,13 @@ def fine_tune(learn: TransferHandle, epochs: int, base_lr: float = 2e-3, freeze_
     phases.append(learn.recorder.history_state())
     learn.recorder.phases = tuple(phases)
     return tuple(states)
+
+
+@contextlib.contextmanager
+def frozen_for_sweep(learn: TransferHandle, freeze_epochs: int) -> Iterator[None]:
+    """``base_lr="auto"``'s sweep and race start as ``fine_tune`` does: frozen when it has a
+    frozen phase (as fastai sweeps a frozen Learner); every trainable flag put back after."""
+    with kept_trainable(learn.model):
+        if freeze_epochs:
+            learn.freeze()
+        yield
