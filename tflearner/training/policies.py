@@ -19,9 +19,9 @@ from typing import Any, Protocol
 
 from ..callbacks.scheduler import ParamScheduler
 from ..core.caller import warn_at_caller
+from ..core.checks import check_real
 from ..core.fit_state import FitState
 from ..core.state_io import schedule_hash
-from ..core.checks import check_real
 from ..lr_finder.driver import verified_lr
 from ..lr_finder.finder import above_divergence
 from ..lr_finder.verify import Planned, planned_fit

@@ -14,10 +14,10 @@ from typing import Any, Protocol
 
 from ..core.checks import check_int
 from ..core.fit_state import FitState
-from ..schedules import FASTAI_ONE_CYCLE, fine_tune_phases
-from .fitting import check_epochs, fit_args
 from ..lr_finder.verify import planned_fit
 from ..optim.groups import kept_trainable
+from ..schedules import FASTAI_ONE_CYCLE, fine_tune_phases
+from .fitting import check_epochs, fit_args
 from .policies import PolicyHandle, auto_lr, check_wd, fit_policy
 
 __all__ = ["fine_tune", "frozen_for_sweep"]
