@@ -98,7 +98,7 @@ def test_smoothed_averages_neighbours_and_counts_the_worst_loss_past_the_ends():
     s = race.smoothed([1.0, 2.0, 4.0, 1.0])
     # ends: (4 + 1 + 2) / 3 and (4 + 1 + 4) / 3 (the worst, 4, stands in); inside: 3-point means
     np.testing.assert_allclose(s, [7 / 3, 7 / 3, 7 / 3, 3.0])
-    np.testing.assert_allclose(race.smoothed([3.0, 1.0]), [3.0, 1.0])  # too few to smooth
+    np.testing.assert_allclose(race.smoothed([3.0, 1.0, 2.0]), [3.0, 1.0, 2.0])  # too few
 
 
 def test_pick_prefers_a_wide_basin_to_a_lone_spike():

@@ -160,13 +160,14 @@ def failed(trials: Sequence[Trial], baseline: float) -> bool:
 def smoothed(losses: Sequence[float]) -> np.ndarray:
     """Each loss averaged with its neighbours' (in LR order). At either end the missing
     neighbour counts as the worst loss of all, so an end wins only by being clearly best
-    with a good neighbour. One or two losses: as given.
+    with a good neighbour. Fewer than four losses (round 2's bracket of three): as given,
+    since three points have no inside to smooth toward.
 
-    >>> smoothed([1.0, 2.0, 4.0]).tolist()
-    [2.3333333333333335, 2.3333333333333335, 3.3333333333333335]
+    >>> smoothed([1.0, 2.0, 4.0, 3.0]).tolist()
+    [2.3333333333333335, 2.3333333333333335, 3.0, 3.6666666666666665]
     """
     a = np.asarray(losses, dtype=np.float64)
-    if len(a) < 3:
+    if len(a) < 4:
         return a.copy()
     padded = np.concatenate([[a.max()], a, [a.max()]])
     return (padded[:-2] + padded[1:-1] + padded[2:]) / 3.0

@@ -1,0 +1,163 @@
+"""How the race's rules and constants were chosen: replay them on recorded trials (tuning set only).
+
+``benchmarks/results/race_lab-2026-12-05.json`` holds, for 29 (problem, seed) pairs of the LR
+battery's tuning set and 58 of our own small problems (87 in all; digits, wine, breast cancer,
+1-D convolutions, embeddings; SGD, SGD with momentum, Adam, AdamW, Adamax, Nadam, RMSprop,
+Adagrad, Lion, Muon), the sweep's cliff and, at eleven LRs 1/3 of a decade apart below it
+(``cliff / 10**(k/3)``, ``k = 1..11``), a trial fit (the one-cycle fit compressed to 1/9 and to
+1/3 of its updates, scored by validation loss) and the full fit (scored by test accuracy on the
+battery's problems, validation accuracy on ours). ``race_lab.py`` recorded them. Because every
+candidate was trained at every budget, any rule built from these pieces can be replayed without
+training: this script replays the shipped rule (:mod:`tflearner.lr_finder.race`) and the
+alternatives that were tried, and prints each one's regret (best full-fit score of the eleven
+minus the score at its answer, interpolated in log LR between the recorded LRs) and cost.
+
+Three of our problems resemble held-out problems of the battery (the demo on the shipped sample,
+``cancer-mlp-adamw``, ``digits-mlp-sgdmom``); they are excluded here, as every rule was chosen
+without them. Rounds that would extend past the eleven recorded LRs stop at the last one.
+
+    python benchmarks/race_rules.py [benchmarks/results/race_lab-2026-12-05.json]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from tflearner.lr_finder import race as R
+
+DATA = Path(__file__).parent / "results" / "race_lab-2026-12-05.json"
+HELD_OUT_LIKE = ("sample-lenet", "cancer-mlp-adamw", "digits-mlp-sgdmom")
+NORMALIZED = ("adam", "adamw", "adamax", "nadam", "lion", "muon", "rmsprop")
+BUDGET = {"0.1111": 1 / 9, "0.3333": 1 / 3}
+N = 11  # recorded LRs: index k is cliff / 10 ** ((k + 1) / 3)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One way to run the race on the recorded trials."""
+
+    name: str
+    gamma_normalized: float = R.HORIZON_EXPONENT
+    gamma_other: float = 0.0
+    coarse: tuple[int, ...] = (0, 2, 4, 6, 8, 10)  # = race.candidate_lrs
+    smooth: bool = True
+    refine: bool = True
+    second: bool = True
+    gate: float = R.GATE
+    first: str = "0.1111"
+
+
+def optimizer(problem: str) -> str:
+    for name in ("adamw", "adamax", "adagrad", "adam", "nadam", "lion", "muon", "rmsprop",
+                 "sgdmom", "sgd"):
+        if name in problem:
+            return name
+    return "?"
+
+
+def full_score(rec: dict, x: float) -> float:
+    """The full fit's score at fractional index ``x`` (linear in log LR between records)."""
+    full = [t.get("test", t.get("acc")) for t in rec["budgets"]["1.0000"]]
+    x = min(max(x, 0.0), N - 1.0)
+    i, f = int(math.floor(x)), x - math.floor(x)
+    return full[i] if f == 0 or i + 1 >= N else (1 - f) * full[i] + f * full[i + 1]
+
+
+def trials(rec: dict, key: str, idx: list[int]) -> list[R.Trial]:
+    rows = rec["budgets"][key]
+    return [R.Trial(rec["cands"][i], 0, rows[i]["loss"] if rows[i]["loss"] < 1e8 else math.inf)
+            for i in idx]
+
+
+def read(rec: dict, key: str, idx: list[int], rule: Rule, baseline: float) -> int:
+    t = trials(rec, key, idx)
+    if rule.smooth:
+        return idx[R.pick(t, baseline)]
+    return idx[int(np.argmin(R.penalised([x.loss for x in t], baseline)))]
+
+
+def replay(rec: dict, rule: Rule) -> tuple[float, float, bool]:
+    """``(fractional index answered, cost in race fits, sure)`` of ``rule`` on ``rec``."""
+    baseline = rec["baseline"]
+    idx = list(rule.coarse)
+    cost = len(idx) * BUDGET[rule.first]
+    w = read(rec, rule.first, idx, rule, baseline)
+    informative = R.informative(trials(rec, rule.first, idx), baseline, rule.gate)
+    rounds, shade_budget = 1, BUDGET[rule.first]
+    if informative and rule.refine:
+        more = [i for i in (w - 1, w + 1) if 0 <= i < N and i not in idx]
+        idx, cost = sorted(idx + more), cost + len(more) * BUDGET[rule.first]
+        w = read(rec, rule.first, idx, rule, baseline)
+    elif not informative and rule.second:
+        a = max(0, min(w - 1, N - 3))
+        idx, cost, rounds = [a, a + 1, a + 2], cost + 3 * BUDGET["0.3333"], 2
+        w = read(rec, "0.3333", idx, rule, baseline)
+    gamma = rule.gamma_normalized if optimizer(rec["problem"]) in NORMALIZED else rule.gamma_other
+    shade = (math.log10(1 / shade_budget) * gamma * 3) if rounds == 1 else 0.0
+    edge = w in (idx[0], idx[-1])
+    return w + shade, cost, informative and not edge
+
+
+def regrets(records: list[dict], rule: Rule) -> dict:
+    out = {"regret": [], "cost": [], "sure": []}
+    for rec in records:
+        x, cost, sure = replay(rec, rule)
+        best = max(t.get("test", t.get("acc")) for t in rec["budgets"]["1.0000"])
+        out["regret"].append(best - full_score(rec, x))
+        out["cost"].append(cost)
+        out["sure"].append(sure)
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+RULES = [
+    Rule("shipped (race.py)"),
+    Rule("no horizon shade", gamma_normalized=0.0),
+    Rule("shade 0.35 for every optimizer", gamma_other=0.35),
+    Rule("shade 0.2 normalized", gamma_normalized=0.2),
+    Rule("shade 0.5 normalized", gamma_normalized=0.5),
+    Rule("no neighbour smoothing", smooth=False),
+    Rule("no refinement", refine=False),
+    Rule("no round 2", second=False),
+    Rule("gate 0.2", gate=0.2),
+    Rule("gate 0.4", gate=0.4),
+    Rule("round 1 at 1/3 of the fit", first="0.3333", second=False),
+    Rule("other six candidates (odd k)", coarse=(1, 3, 5, 7, 9)),
+    Rule("four candidates a decade apart", coarse=(0, 3, 6, 9)),
+]
+
+
+def main(path: str | Path = DATA) -> dict:
+    records = [r for r in json.loads(Path(path).read_text())
+               if not r["problem"].startswith(HELD_OUT_LIKE)]
+    for r in records:  # our own problems' baseline: a uniform prediction's loss, ln(classes)
+        if r.get("baseline") is None:
+            c = 3 if r["problem"].startswith("wine") else 2 if "cancer" in r["problem"] else 10
+            r["baseline"] = math.log(c)
+    print(f"{len(records)} (problem, seed) pairs of the tuning set; regret in points, cost in "
+          "fits (trials only; the sweep comes on top)")
+    print(f"{'rule':34s} {'mean':>5s} {'median':>6s} {'worst':>6s} {'>3':>3s} {'cost':>5s} "
+          f"{'sure':>5s} {'sure, worst':>11s}")
+    table = {}
+    for rule in RULES:
+        r = regrets(records, rule)
+        sure = r["sure"]
+        table[rule.name] = {"mean": float(r["regret"].mean()), "worst": float(r["regret"].max()),
+                            "median": float(np.median(r["regret"])),
+                            "over_3": int((r["regret"] > 3).sum()),
+                            "cost": float(r["cost"].mean()), "sure": int(sure.sum()),
+                            "sure_worst": float(r["regret"][sure].max()) if sure.any() else None}
+        t = table[rule.name]
+        print(f"{rule.name:34s} {t['mean']:5.2f} {t['median']:6.2f} {t['worst']:6.1f} "
+              f"{t['over_3']:3d} {t['cost']:5.2f} {t['sure']:5d} "
+              f"{t['sure_worst'] if t['sure_worst'] is not None else float('nan'):11.1f}")
+    return table
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
