@@ -7,7 +7,7 @@ updates (:func:`tflearner.lr_finder.verify.run_trial`: the one-cycle fit compres
 validation loss) and the full ``fit_one_cycle`` (scored on the battery's test split for its
 problems, on the validation split for ours). ``race_rules.py`` replays rules on the records.
 
-    python benchmarks/race_lab.py OUT.json --problems digits-mlp-sgd,wine-mlp-sgdmom --seeds 0,1,2
+    python -m benchmarks.race_lab OUT.json --problems digits-mlp-sgd,wine-mlp-sgdmom --seeds 0,1,2
 
 ``--problems`` takes the LR battery's tuning problems (``benchmarks/lr_battery/problems.py``);
 held-out problems are refused. The committed records

@@ -16,7 +16,7 @@ Three of our problems resemble held-out problems of the battery (the demo on the
 ``cancer-mlp-adamw``, ``digits-mlp-sgdmom``); they are excluded here, as every rule was chosen
 without them. Rounds that would extend past the eleven recorded LRs stop at the last one.
 
-    python benchmarks/race_rules.py [benchmarks/results/race_lab-2026-12-05.json]
+    python -m benchmarks.race_rules [benchmarks/results/race_lab-2026-12-05.json]
 """
 
 from __future__ import annotations
