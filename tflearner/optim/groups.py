@@ -2,9 +2,9 @@
 
 A *splitter* maps a model to an ordered list of groups, each a list of layers or variables; the
 first group is the one closest to the input (a pretrained backbone), the last the head.
-:func:`default_splitter` splits a model whose first layer with variables is itself a
-``keras.Model`` (the ``keras.applications`` pattern) into ``[backbone, rest]``, and anything else
-into one group.
+:func:`default_splitter` splits a model that names its backbone (a KerasHub task, LoRA
+included) or whose first layer with variables is itself a ``keras.Model`` (the
+``keras.applications`` pattern) into ``[backbone, rest]``, and anything else into one group.
 :func:`check_groups` turns a splitter's answer into variable lists and refuses overlaps, missed
 trainable variables and non-layers.
 
@@ -86,11 +86,15 @@ class Group:
 
 
 def default_splitter(model: Any) -> list[list]:
-    """``[backbone, rest]`` when the model's first layer with variables is a ``keras.Model`` (a
-    pretrained backbone, possibly after parameter-free preprocessing layers, which join it);
-    else ``[all layers]``."""
+    """``[backbone, rest]`` for a KerasHub task (``model.backbone``; a LoRA backbone as its
+    LoRA-trainable variables, see :func:`_task_split`) or when the model's first layer with
+    variables is a ``keras.Model`` (a pretrained backbone, possibly after parameter-free
+    preprocessing layers, which join it); else ``[all layers]``."""
     import keras
 
+    task = _task_split(model)
+    if task is not None:
+        return task
     layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     for i, layer in enumerate(layers):
         if layer.variables:
@@ -98,6 +102,30 @@ def default_splitter(model: Any) -> list[list]:
                 return [layers[:i + 1], layers[i + 1:]]
             break
     return [layers]
+
+
+def _task_split(model: Any) -> list[list] | None:
+    """``[backbone, head]`` for a model that names its backbone (a KerasHub task:
+    ``model.backbone`` is one of its layers; the head is every other layer), else None.
+
+    A backbone with LoRA (``backbone.enable_lora(rank)``; Keras names the factors ``lora_*``)
+    joins as the variables that train under LoRA: the factors and whatever else in it is
+    trainable when the Learner is built (KerasHub leaves the biases of the layers it wraps
+    trainable). Freezing and unfreezing it then toggles only those; the weights LoRA froze
+    stay frozen."""
+    import keras
+
+    backbone = getattr(model, "backbone", None)
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    if not isinstance(backbone, keras.Model) or not any(la is backbone for la in layers):
+        return None
+    head = [layer for layer in layers if layer is not backbone]
+    if not head:
+        return None
+    if any(v.name.startswith("lora_") for v in backbone.variables):
+        lora = [v for v in backbone.variables if v.trainable or v.name.startswith("lora_")]
+        return [lora, head]
+    return [[backbone], head]
 
 
 def _variables_of(item: Any, where: str) -> tuple[str, list]:
