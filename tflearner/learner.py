@@ -128,6 +128,17 @@ def _one_group(model: keras.Model) -> list[list]:
     return [[layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]]
 
 
+def _input_fix(model: keras.Model) -> str:
+    """What the probe's input error suggests: a task that preprocesses only inside its own
+    ``fit`` (KerasHub: ``preprocessor`` + ``preprocess_samples``) needs its data mapped first."""
+    if getattr(model, "preprocessor", None) is not None and callable(
+            getattr(model, "preprocess_samples", None)):
+        return ("The model preprocesses its inputs only inside its own fit / predict (a KerasHub "
+                "task); map the datasets through its preprocessor first: "
+                "ds.map(model.preprocess_samples).")
+    return "Make the model's input_shape match the data."
+
+
 def _outputs_probabilities(model: keras.Model, probe_out: np.ndarray) -> bool:
     """True if the model ends in a softmax (so the loss must use ``from_logits=False``).
 
@@ -403,8 +414,7 @@ class Learner:
             raise ValueError(
                 f"The model cannot take the data's inputs: x has example shape "
                 f"{tuple(x_spec.shape[1:])} and dtype {x_spec.dtype.name}; the model said: "
-                f"{str(exc).splitlines()[0]}. Make the model's input_shape match the data."
-            ) from None
+                f"{str(exc).splitlines()[0]} {_input_fix(self.model)}") from None
         if isinstance(out, (list, tuple, dict)):
             return tf.nest.map_structure(np.asarray, out)
         return np.asarray(out)
