@@ -1,5 +1,6 @@
-"""KerasHub tasks on a Learner: the default [backbone, head] split, freeze, fine_tune with
-discriminative LRs, lr_find restoring bitwise, LoRA training only its variables and the head.
+"""KerasHub tasks on a Learner: the default [backbone, head] split, freeze, lr_find frozen and
+unfrozen restoring bitwise, fine_tune with discriminative LRs, LoRA training only its variables
+and the head.
 
 Every model is a tiny KerasHub backbone built from its config with random weights (no download):
 a ResNet ``ImageClassifier``, a ViT ``ViTImageClassifier`` and a BERT ``BertTextClassifier``
@@ -19,6 +20,7 @@ import pytest
 import tensorflow as tf
 
 from tflearner import FASTAI_ONE_CYCLE, DataBundle, Learner, one_cycle
+from tflearner.optim.groups import default_splitter
 
 if os.environ.get("CI"):
     import keras_hub
@@ -44,7 +46,7 @@ def resnet_classifier(seed: int = 0) -> keras.Model:
 
 def vit_classifier(seed: int = 0) -> keras.Model:
     keras.utils.set_random_seed(seed)
-    backbone = keras_hub.models.ViTBackbone(image_shape=(16, 16, 3), patch_size=8, num_layers=2,
+    backbone = keras_hub.models.ViTBackbone(image_shape=(16, 16, 3), patch_size=8, num_layers=1,
                                             num_heads=2, hidden_dim=16, mlp_dim=32)
     return keras_hub.models.ViTImageClassifier(backbone=backbone, num_classes=3, compile=False)
 
@@ -55,7 +57,7 @@ def bert_classifier(seed: int = 0) -> keras.Model:
     preprocessor = keras_hub.models.BertTextClassifierPreprocessor(tokenizer,
                                                                    sequence_length=8)
     backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=len(VOCAB), num_layers=2, num_heads=2, hidden_dim=16,
+        vocabulary_size=len(VOCAB), num_layers=1, num_heads=2, hidden_dim=16,
         intermediate_dim=32, max_sequence_length=8)
     return keras_hub.models.BertTextClassifier(backbone, num_classes=2,
                                                preprocessor=preprocessor, compile=False)
@@ -120,6 +122,21 @@ def test_a_task_splits_into_its_backbone_and_its_head(kind, head):
     assert {id(v) for v in learn.groups[0].variables} == backbone_ids
 
 
+def test_layers_before_a_named_backbone_join_it_unless_they_train():
+    keras.utils.set_random_seed(0)
+    backbone = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8)], name="bb")
+    inputs = keras.Input((4,))
+    scaled = keras.layers.Rescaling(0.5, name="pre")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2, name="head")(backbone(scaled)))
+    model.backbone = backbone
+    assert default_splitter(model) == [[model.get_layer("pre"), backbone],
+                                       [model.get_layer("head")]]
+    trained = keras.layers.Dense(4, name="pre")(inputs)  # weights before it: no backbone split
+    model = keras.Model(inputs, keras.layers.Dense(2, name="head")(backbone(trained)))
+    model.backbone = backbone
+    assert len(default_splitter(model)) == 1
+
+
 def test_string_batches_reach_the_task_only_through_its_preprocessor():
     task = bert_classifier()
     with pytest.raises(ValueError, match=r"preprocessor first: ds\.map\(model\.preprocess"):
@@ -128,9 +145,16 @@ def test_string_batches_reach_the_task_only_through_its_preprocessor():
     assert set(spec) == {"token_ids", "segment_ids", "padding_mask"}
 
 
-# ---- freeze, fine_tune, lr_find ---------------------------------------------------------------
+# ---- freeze, lr_find, fine_tune ---------------------------------------------------------------
+def restores(learn: Learner) -> bool:
+    """Whether lr_find leaves every variable of the Learner bitwise as it found it."""
+    before = state_copy(learn)
+    learn.lr_find(num_it=6)
+    return all(np.array_equal(a, b) for a, b in zip(before, state_copy(learn), strict=True))
+
+
 @pytest.mark.parametrize("kind", ["image", "text"])
-def test_freeze_trains_the_head_only_then_fine_tune_trains_both_at_a_slice(kind):
+def test_freeze_trains_the_head_lr_find_restores_and_fine_tune_trains_both_at_a_slice(kind):
     learn = build(kind)
     backbone = values(weights(learn.model.backbone.variables))
     head = values(weights(learn.groups[1].variables))
@@ -141,6 +165,9 @@ def test_freeze_trains_the_head_only_then_fine_tune_trains_both_at_a_slice(kind)
         np.testing.assert_array_equal(a, v.numpy(), err_msg=v.path)
     assert not any(np.array_equal(a, v.numpy())
                    for a, v in zip(head, weights(learn.groups[1].variables), strict=True))
+    assert restores(learn)  # frozen: the head's optimizer has slots and a step count
+    learn.unfreeze()
+    assert restores(learn) and len(learn.recorder.lrs) == 6
     learn.fine_tune(1, base_lr=1e-2)
     g2 = np.array(learn.recorder.phases[1]["group_lrs"])
     np.testing.assert_allclose(g2[:, 1], one_cycle(3, 5e-3, **{**FASTAI_ONE_CYCLE,
@@ -150,20 +177,6 @@ def test_freeze_trains_the_head_only_then_fine_tune_trains_both_at_a_slice(kind)
     trained = [v for v in weights(learn.model.backbone.variables) if v.trainable]
     assert trained and all(not np.array_equal(a, v.numpy()) for a, v in zip(
         backbone, weights(learn.model.backbone.variables), strict=True) if v.trainable)
-
-
-@pytest.mark.parametrize("kind", ["image", "text"])
-def test_lr_find_frozen_and_unfrozen_restores_the_task_bitwise(kind):
-    learn = build(kind)
-    learn.fit_one_cycle(1, slice(1e-4, 1e-2))  # give both optimizers slots and a step count
-    before = state_copy(learn)
-    learn.freeze()
-    learn.lr_find(num_it=6)
-    assert all(np.array_equal(a, b) for a, b in zip(before, state_copy(learn), strict=True))
-    learn.unfreeze()
-    learn.lr_find(num_it=6)
-    assert all(np.array_equal(a, b) for a, b in zip(before, state_copy(learn), strict=True))
-    assert len(learn.recorder.lrs) == 6
 
 
 # ---- LoRA -------------------------------------------------------------------------------------
@@ -184,7 +197,7 @@ def lora_learner(kind: str) -> tuple[Learner, set[int]]:
 
 
 @pytest.mark.parametrize("kind", ["image", "text"])
-def test_lora_trains_only_its_variables_and_the_head_through_fine_tune(kind):
+def test_lora_trains_only_its_variables_and_the_head_and_lr_find_restores(kind):
     learn, keras_trains = lora_learner(kind)
     backbone = learn.model.backbone
     lora = [v for v in backbone.variables if v.name.startswith("lora_")]
@@ -199,11 +212,4 @@ def test_lora_trains_only_its_variables_and_the_head_through_fine_tune(kind):
     assert {id(v) for v in weights(learn.groups[1].variables)} <= changed  # and the head
     frozen = [v for v in weights(backbone.variables) if id(v) not in keras_trains]
     assert frozen and not any(v.trainable for v in frozen)  # unfreeze kept LoRA's freeze
-
-
-def test_lora_lr_find_restores_bitwise():
-    learn, _ = lora_learner("image")
-    learn.fit(1, 1e-2)
-    before = state_copy(learn)
-    learn.lr_find(num_it=6)
-    assert all(np.array_equal(a, b) for a, b in zip(before, state_copy(learn), strict=True))
+    assert restores(learn)

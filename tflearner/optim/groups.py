@@ -106,7 +106,9 @@ def default_splitter(model: Any) -> list[list]:
 
 def _task_split(model: Any) -> list[list] | None:
     """``[backbone, head]`` for a model that names its backbone (a KerasHub task:
-    ``model.backbone`` is one of its layers; the head is every other layer), else None.
+    ``model.backbone`` is one of its layers), else None. Layers before the backbone join it
+    (None if one of them has trainable variables: not a backbone-first model); the head is every
+    layer after it.
 
     A backbone with LoRA (``backbone.enable_lora(rank)``; Keras names the factors ``lora_*``)
     joins as the variables that train under LoRA: the factors and whatever else in it is
@@ -117,15 +119,16 @@ def _task_split(model: Any) -> list[list] | None:
 
     backbone = getattr(model, "backbone", None)
     layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
-    if not isinstance(backbone, keras.Model) or not any(la is backbone for la in layers):
+    at = [i for i, layer in enumerate(layers) if layer is backbone]
+    if not isinstance(backbone, keras.Model) or not at:
         return None
-    head = [layer for layer in layers if layer is not backbone]
-    if not head:
+    before, head = layers[:at[0]], layers[at[0] + 1:]
+    if not head or any(layer.trainable_variables for layer in before):
         return None
     if any(v.name.startswith("lora_") for v in backbone.variables):
         lora = [v for v in backbone.variables if v.trainable or v.name.startswith("lora_")]
-        return [lora, head]
-    return [[backbone], head]
+        return [before + lora, head]
+    return [before + [backbone], head]
 
 
 def _variables_of(item: Any, where: str) -> tuple[str, list]:
