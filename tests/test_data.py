@@ -83,6 +83,29 @@ def test_from_datasets_accepts_any_batched_xy_dataset():
     assert data.task == "sparse_categorical"
 
 
+def test_batches_of_strings_train_a_model_that_vectorizes_its_own_text():
+    import keras
+
+    from tflearner import Learner
+
+    texts = np.array(["good film", "bad plot", "great movie", "awful film"] * 8)
+    labels = np.array([1, 0, 1, 0] * 8)
+    raw = tf.data.Dataset.from_tensor_slices((texts, labels))
+    with pytest.raises(ValueError, match="looks unbatched"):
+        DataBundle.from_datasets(raw)
+    data = DataBundle.from_datasets(raw.batch(8))  # x: a (batch,) string tensor
+    assert data.input_shape == () and data.task == "sparse_categorical"
+    keras.utils.set_random_seed(0)
+    vectorize = keras.layers.TextVectorization(max_tokens=10, output_sequence_length=4)
+    vectorize.adapt(texts)
+    inputs = keras.Input((), dtype="string")
+    x = keras.layers.Embedding(10, 8)(vectorize(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.GlobalAveragePooling1D()(x)))
+    learn = Learner(model, data, opt="adam", quiet=True)
+    learn.fit(8, 3e-2)
+    assert learn.validate(data.train)["accuracy"] == 1.0
+
+
 @pytest.mark.parametrize("make,err,words", [
     (lambda: DataBundle.from_datasets([1, 2]), TypeError, "train must be a tf.data.Dataset"),
     (lambda: DataBundle.from_datasets(tf.data.Dataset.range(3).batch(2)), ValueError,

@@ -684,7 +684,10 @@ def _check_dataset(name: str, ds: Any) -> None:
             raise ValueError(f"{name}'s third element (sample weights) must be floats of shape "
                              f"(batch,) or (batch, 1), got {w}; cast them, e.g. "
                              "ds.map(lambda x, y, w: (x, y, tf.cast(w, tf.float32))).")
-    if y_spec.shape.rank == 0 or x_spec.shape.rank in (0, 1):
+    x_rank = x_spec.shape.rank
+    if x_spec.dtype == tf.string and x_rank == 1:
+        x_rank = 2  # a batch of strings (a model with its own text preprocessing takes them)
+    if y_spec.shape.rank == 0 or x_rank in (0, 1):
         raise ValueError(f"{name} looks unbatched (element_spec={spec}); call "
                          f"{name}.batch(batch_size) first.")
     n = int(ds.cardinality())

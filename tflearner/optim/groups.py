@@ -2,9 +2,9 @@
 
 A *splitter* maps a model to an ordered list of groups, each a list of layers or variables; the
 first group is the one closest to the input (a pretrained backbone), the last the head.
-:func:`default_splitter` splits a model whose first layer with variables is itself a
-``keras.Model`` (the ``keras.applications`` pattern) into ``[backbone, rest]``, and anything else
-into one group.
+:func:`default_splitter` splits a model that names its backbone (a KerasHub task, LoRA
+included) or whose first layer with variables is itself a ``keras.Model`` (the
+``keras.applications`` pattern) into ``[backbone, rest]``, and anything else into one group.
 :func:`check_groups` turns a splitter's answer into variable lists and refuses overlaps, missed
 trainable variables and non-layers. One learning rate per group (``lr=slice(...)``) is
 :func:`tflearner.schedules.group_lrs`.
@@ -41,12 +41,16 @@ class Group:
 
 
 def default_splitter(model: Any) -> list[list]:
-    """``[backbone, rest]`` when the model's first layer with weights is a ``keras.Model`` (a
-    pretrained backbone, possibly after weightless preprocessing layers, which join it: random
-    augmentation layers count as weightless, their seed-generator state is not a weight);
-    else ``[all layers]``."""
+    """``[backbone, rest]`` for a KerasHub task (``model.backbone``; a LoRA backbone as its
+    LoRA-trainable variables, see :func:`_task_split`) or when the model's first layer with
+    weights is a ``keras.Model`` (a pretrained backbone, possibly after weightless preprocessing
+    layers, which join it: random augmentation layers count as weightless, their seed-generator
+    state is not a weight); else ``[all layers]``."""
     import keras
 
+    task = _task_split(model)
+    if task is not None:
+        return task
     layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     for i, layer in enumerate(layers):
         if layer.weights:  # not .variables: those include RandomFlip's seed state
@@ -54,6 +58,33 @@ def default_splitter(model: Any) -> list[list]:
                 return [layers[:i + 1], layers[i + 1:]]
             break
     return [layers]
+
+
+def _task_split(model: Any) -> list[list] | None:
+    """``[backbone, head]`` for a model that names its backbone (a KerasHub task:
+    ``model.backbone`` is one of its layers), else None. Layers before the backbone join it
+    (None if one of them has trainable variables: not a backbone-first model); the head is every
+    layer after it.
+
+    A backbone with LoRA (``backbone.enable_lora(rank)``; Keras names the factors ``lora_*``)
+    joins as the variables that train under LoRA: the factors and whatever else in it is
+    trainable when the Learner is built (KerasHub leaves the biases of the layers it wraps
+    trainable). Freezing and unfreezing it then toggles only those; the weights LoRA froze
+    stay frozen."""
+    import keras
+
+    backbone = getattr(model, "backbone", None)
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    at = [i for i, layer in enumerate(layers) if layer is backbone]
+    if not isinstance(backbone, keras.Model) or not at:
+        return None
+    before, head = layers[:at[0]], layers[at[0] + 1:]
+    if not head or any(layer.trainable_variables for layer in before):
+        return None
+    if any(v.name.startswith("lora_") for v in backbone.variables):
+        lora = [v for v in backbone.variables if v.trainable or v.name.startswith("lora_")]
+        return [before + lora, head]
+    return [before + [backbone], head]
 
 
 def _variables_of(item: Any, where: str) -> tuple[str, list]:

@@ -50,6 +50,17 @@ class TrainingSetup:
     class_weight: np.ndarray | None
 
 
+
+def _input_fix(model: keras.Model) -> str:
+    """What the probe's input error suggests: a task that preprocesses only inside its own
+    ``fit`` (KerasHub: ``preprocessor`` + ``preprocess_samples``) needs its data mapped first."""
+    if getattr(model, "preprocessor", None) is not None and callable(
+            getattr(model, "preprocess_samples", None)):
+        return ("The model preprocesses its inputs only inside its own fit / predict (a KerasHub "
+                "task); map the datasets through its preprocessor first: "
+                "ds.map(model.preprocess_samples).")
+    return "Make the model's input_shape match the data."
+
 def build_setup(model: keras.Model, data: Any, loss_fn: Any = None, metrics: Any = None,
                 loss_weights: Any = None, train_metrics: bool = False,
                 class_weight: dict | None = None,
@@ -116,7 +127,7 @@ def probe_model(model: keras.Model, x_spec: Any) -> Any:
         raise ValueError(
             f"The model cannot take the data's inputs: x has example shape "
             f"{tuple(x_spec.shape[1:])} and dtype {x_spec.dtype.name}; the model said: "
-            f"{said}. Make the model's input_shape match the data.") from None
+            f"{said}. {_input_fix(model)}") from None
     if tf.nest.is_nested(x_spec) or isinstance(out, (list, tuple, dict)):
         return tf.nest.map_structure(np.asarray, out)
     return np.asarray(out)
