@@ -194,10 +194,13 @@ def test_valid_pct_outside_0_1_is_an_argparse_error(capsys):
     (["fit", "--num-it", "1"], "--num-it must be an integer >= 2, got 1"),
     (["lr-find", "--num-it", "1"], "--num-it must be an integer >= 2, got 1"),
     (["fit", "--max-lr", "0.1", "--repeats", "3"],
-     "--repeats sets the LR finder's sweep, which runs only with --max-lr suggest"),
+     "--repeats sets the LR finder's sweep, which runs only with --max-lr auto or suggest"),
     (["fit", "--max-lr", "0.1", "--end-lr", "100"],
-     "--end-lr sets the LR finder's sweep, which runs only with --max-lr suggest, got --max-lr "
-     "0.1; leave it out, or pass --max-lr suggest."),
+     "--end-lr sets the LR finder's sweep, which runs only with --max-lr auto or suggest, got "
+     "--max-lr 0.1; leave it out, or pass --max-lr auto."),
+    (["fit", "--schedule", "constant"],
+     "--max-lr auto races short trial fits of the schedule you train with, and --schedule "
+     "constant has no peak to race"),
 ])
 def test_sweep_options_are_checked_before_loading(tmp_path, capsys, args, words):
     assert main([*args, "--data", "cifar10-sample", "--out", str(tmp_path / "run")]) == 2
@@ -220,11 +223,20 @@ class _Swept(Exception):
     pass
 
 
+_AUTO = {"verify": True, "epochs": 10, "policy": "one_cycle"}
+
+
 @pytest.mark.parametrize("command,flags,expected", [
-    ("fit", ["--start-lr", "1e-5", "--end-lr", "3", "--num-it", "7", "--repeats", "3"],
-     {"start_lr": 1e-5, "end_lr": 3.0, "num_it": 7, "repeats": 3}),
-    ("fit", [], {"start_lr": 1e-7, "end_lr": 10.0, "num_it": 100, "repeats": 1}),  # lr_find's
-    ("demo", [], {"start_lr": 1e-7, "end_lr": 100.0, "num_it": 200, "repeats": 1}),  # demo's
+    ("fit", ["--start-lr", "1e-5", "--end-lr", "3", "--num-it", "7", "--repeats", "3",
+             "--max-lr", "suggest"], {"start_lr": 1e-5, "end_lr": 3.0, "num_it": 7, "repeats": 3}),
+    ("fit", ["--max-lr", "suggest"],
+     {"start_lr": 1e-7, "end_lr": 10.0, "num_it": 100, "repeats": 1}),  # lr_find's
+    ("fit", [], {"start_lr": 1e-7, "end_lr": 10.0, "num_it": 100, "repeats": 1, **_AUTO}),
+    ("fit", ["--schedule", "flat-cos", "--epochs", "4"],
+     {"start_lr": 1e-7, "end_lr": 10.0, "num_it": 100, "repeats": 1, **_AUTO, "epochs": 4,
+      "policy": "flat_cos"}),
+    ("demo", [], {"start_lr": 1e-7, "end_lr": 100.0, "num_it": 200, "repeats": 1, **_AUTO,
+                  "epochs": 20}),  # the demo's sweep, verified
 ])
 def test_fit_max_lr_suggest_passes_the_sweep_options_to_lr_find(tmp_path, monkeypatch, capsys,
                                                                 command, flags, expected):

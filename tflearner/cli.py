@@ -2,7 +2,7 @@
 
     tflearner demo                                   # offline: the shipped CIFAR-10 sample
     tflearner lr-find --data cifar10 --out runs/a    # sweep, plot, suggestions as JSON
-    tflearner fit --data PATH --epochs 10 --max-lr suggest --opt adam --out runs/b
+    tflearner fit --data PATH --epochs 10 --opt adam --out runs/b   # verified max LR
     tflearner fit --data pets/ --img-size 64 --epochs 5 --max-lr 0.01 --out runs/c
     tflearner predict runs/c/export cat.jpg dog.png [--json]
 
@@ -14,13 +14,18 @@ sub-folder per class (``pets/cat/1.jpg``; ``--valid-pct`` of it held out, defaul
 options: ``--img-size N`` (images resized to N×N, default 32; CIFAR-10 is 32 only),
 ``--augment/--no-augment`` (``aug_transforms()`` on the training split; default on). The
 model is LeNet-5 for ``(N, N, 3)`` inputs and one output per class.
+``--max-lr`` (``fit`` / ``demo``): ``auto`` (the default) runs lr_find and then races short
+trial fits of the planned fit (one-cycle or flat-cos) to pick the peak LR, saying how sure it
+is and what it cost (``Learner.lr_find(verify=True)``); ``suggest`` takes lr_find's suggestion
+without the race; a number is used as given.
 ``--start-lr``, ``--end-lr``, ``--num-it``, ``--repeats``: the LR finder's sweep (``lr-find``,
-and ``fit`` / ``demo`` with ``--max-lr suggest``; refused with a numeric ``--max-lr``), by
-default lr_find's ``1e-7``, ``10``, ``100``, ``1``; the demo sweeps to ``--end-lr 100`` in
-``--num-it 200`` steps (see ``DEMO_END_LR``, ``DEMO_NUM_IT``). ``--repeats K`` runs K
-sweeps and reports the suggestions' spread.
-``--out DIR`` receives ``lr_find.png``, ``loss.png``, ``sched.png``, ``history.json`` (the
-recorder's per-batch and per-epoch history and the suggestions), ``weights.npz`` and, after
+and ``fit`` / ``demo`` with ``--max-lr auto`` or ``suggest``; refused with a numeric
+``--max-lr``), by default lr_find's ``1e-7``, ``10``, ``100``, ``1``; the demo sweeps to
+``--end-lr 100`` in ``--num-it 200`` steps (see ``DEMO_END_LR``, ``DEMO_NUM_IT``). ``--repeats
+K`` runs K sweeps and reports the suggestions' spread.
+``--out DIR`` receives ``lr_find.png``, ``race.png`` (with ``--max-lr auto``), ``loss.png``,
+``sched.png``, ``history.json`` (the recorder's per-batch and per-epoch history, the
+suggestions and the race), ``weights.npz`` and, after
 ``fit`` / ``demo``, ``export/`` (``model.keras`` + ``tflearner.json``, for ``load_learner``
 and ``tflearner predict``). CIFAR-10 runs report the test split; folder runs, which have none,
 the validation split.
@@ -84,13 +89,13 @@ class DataError(Exception):
 
 
 def _max_lr(value: str) -> float | str:
-    if value == "suggest":
+    if value in ("auto", "suggest"):
         return value
     try:
         lr = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"--max-lr must be a positive number or 'suggest', got {value!r}") from None
+            f"--max-lr must be a positive number, 'auto' or 'suggest', got {value!r}") from None
     if not (math.isfinite(lr) and lr > 0):
         raise argparse.ArgumentTypeError(f"--max-lr must be a positive number, got {value!r}")
     return lr
@@ -183,8 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             _sweep_options(sp, DEMO_END_LR, DEMO_NUM_IT)
         sp.add_argument("--epochs", type=_positive_int, default=10 if name == "fit" else 20)
-        sp.add_argument("--max-lr", type=_max_lr, default="suggest",
-                        help="one-cycle max LR, or 'suggest' for lr_find's (default)")
+        sp.add_argument("--max-lr", type=_max_lr, default="auto",
+                        help="the peak LR: 'auto' (default: lr_find, then a race of short "
+                             "trial fits of this fit picks it), 'suggest' (lr_find's "
+                             "suggestion, no race) or a number")
         sp.add_argument("--schedule", choices=["one-cycle", "constant", "flat-cos"],
                         default="one-cycle")
     sp = sub.add_parser("predict", help="classify image files with an exported model")
@@ -317,17 +324,23 @@ def _check_predict(args: argparse.Namespace) -> None:
 
 def _check_sweep(args: argparse.Namespace) -> None:
     """``--start-lr`` / ``--end-lr`` / ``--num-it``: only where lr_find runs (``lr-find``, or
-    ``--max-lr suggest``), with ``end > start`` and ``num_it >= 2``; fills in the defaults as
-    ``args.sweep`` (``learn.lr_find``'s keywords)."""
+    ``--max-lr auto`` / ``suggest``), with ``end > start`` and ``num_it >= 2``; fills in the
+    defaults as ``args.sweep`` (``learn.lr_find``'s keywords). ``--max-lr auto`` races trial
+    fits of a one-cycle or flat-cos fit, so it refuses ``--schedule constant``."""
     given = [f"--{k.replace('_', '-')}" for k in SWEEP_DEFAULTS if getattr(args, k) is not None]
-    if getattr(args, "max_lr", "suggest") != "suggest":
+    max_lr = getattr(args, "max_lr", "suggest")
+    if max_lr not in ("auto", "suggest"):
         if given:
             raise ArgError(f"{', '.join(given)} set{'s' if len(given) == 1 else ''} the LR "
-                           f"finder's sweep, which runs only with --max-lr suggest, got --max-lr "
-                           f"{args.max_lr:g}; leave {'it' if len(given) == 1 else 'them'} out, "
-                           "or pass --max-lr suggest.")
+                           f"finder's sweep, which runs only with --max-lr auto or suggest, got "
+                           f"--max-lr {max_lr:g}; leave {'it' if len(given) == 1 else 'them'} "
+                           "out, or pass --max-lr auto.")
         args.sweep = None
         return
+    if max_lr == "auto" and getattr(args, "schedule", "one-cycle") == "constant":
+        raise ArgError("--max-lr auto races short trial fits of the schedule you train with, "
+                       "and --schedule constant has no peak to race; pass --max-lr suggest or a "
+                       "number, or --schedule one-cycle / flat-cos.")
     sweep = {k: v if getattr(args, k) is None else getattr(args, k)
              for k, v in args.sweep_defaults.items()}
     if sweep["num_it"] < 2:
@@ -483,11 +496,12 @@ def _train(args: argparse.Namespace) -> int:
     print(f"data: {args.data} {data}")
     history: dict[str, Any] = {}
     max_lr = getattr(args, "max_lr", "suggest")
-    if args.command == "lr-find" or max_lr == "suggest":
-        found = learn.lr_find(**args.sweep)
+    if args.command == "lr-find" or max_lr in ("auto", "suggest"):
+        found = learn.lr_find(**args.sweep, **_verify(args))
         print(f"lr_find: {found}")
         learn.recorder.plot().figure.savefig(out / "lr_find.png", dpi=110, bbox_inches="tight")
         history["lr_find"] = _history(learn)
+        _race_report(learn, history, out)
         if args.command == "lr-find":
             (out / "history.json").write_text(json.dumps(history, indent=1))
             plt.close("all")
@@ -510,6 +524,25 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify(args: argparse.Namespace) -> dict[str, Any]:
+    """``lr_find``'s race keywords for ``--max-lr auto`` (none otherwise)."""
+    if args.command == "lr-find" or args.max_lr != "auto":
+        return {}
+    policy = "flat_cos" if args.schedule == "flat-cos" else "one_cycle"
+    return {"verify": True, "epochs": args.epochs, "policy": policy}
+
+
+def _race_report(learn: Any, history: dict[str, Any], out: Path) -> None:
+    """After a verified sweep: one line on the race, its plot and its record in the history."""
+    race = learn.recorder.race
+    if race is None:
+        return
+    print(f"race: verified max_lr {race.lr:.3g} ({'sure' if race.sure else 'not sure'}); "
+          f"sweep and race cost {race.cost:.2g} fits of this one")
+    learn.recorder.plot_race().figure.savefig(out / "race.png", dpi=110, bbox_inches="tight")
+    history["race"] = race.as_dict()
+
+
 def _report(learn: Any, data: Any, history: dict[str, Any], out: Path) -> None:
     """After ``fit``: the held-out metrics, the plots, the history, weights and the export."""
     import matplotlib.pyplot as plt
@@ -530,6 +563,7 @@ def _report(learn: Any, data: Any, history: dict[str, Any], out: Path) -> None:
     weights = learn.save(out / "weights")
     exported = learn.export(out / "export")
     saved = [out / "lr_find.png"] if "lr_find" in history else []
+    saved += [out / "race.png"] if "race" in history else []
     saved += [out / "loss.png", out / "sched.png", out / "history.json", weights]
     print(f"saved: {', '.join(str(f) for f in saved)}")
     print(f"exported: {exported} (tflearner predict {exported} IMAGE...)")

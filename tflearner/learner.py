@@ -426,7 +426,7 @@ class Learner:
                 suggest_funcs=DEFAULT_SUGGESTIONS, show_plot: bool = False, mode: str = "exp",
                 quiet: bool | None = None, repeats: int = 1, snapshot: str = "auto",
                 extend: bool = True, verify: bool = False, epochs: int | None = None,
-                budget: float = DEFAULT_BUDGET):
+                budget: float = DEFAULT_BUDGET, policy: str = "one_cycle"):
         """Learning-rate range test with zero side effects; returns ``SuggestedLRs``.
 
         Sweeps ``lr_i = start_lr * (end_lr/start_lr) ** (i/(num_it-1))`` (``mode="linear"``:
@@ -439,8 +439,9 @@ class Learner:
         (what ``fit_one_cycle(max_lr=None)`` uses) is the first method's suggestion, else the
         next one's, with a warning.
 
-        ``verify=True`` (with the ``epochs`` of the one-cycle fit you will run) then races
-        candidate LRs with short trial fits of that fit, scored on the validation set
+        ``verify=True`` (with the ``epochs`` of the fit you will run, ``policy="one_cycle"`` or
+        ``"flat_cos"``) then races candidate LRs with short trial fits of that fit, scored on
+        the validation set
         (:mod:`tflearner.lr_finder.verify`): the result's first field is ``verified``, and
         ``learn.suggested_lr`` is it; ``result.sure`` says whether to trust it (a warning says
         why not), ``result.cost`` what the sweep and race cost in fits of that size (at most
@@ -453,7 +454,7 @@ class Learner:
         """
         return driver.lr_find(self, start_lr, end_lr, num_it, stop_div, beta, div_threshold,
                               suggest_funcs, show_plot, mode, quiet, repeats, snapshot, extend,
-                              verify, epochs, budget)
+                              verify, epochs, budget, policy)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Save weights, optimizer state and hyper-parameters to one ``.npz`` file (atomic).

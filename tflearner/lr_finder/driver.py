@@ -25,7 +25,7 @@ import numpy as np
 
 from ..callbacks.progress import SweepProgress
 from ..core.caller import warn_at_caller
-from ..core.checks import check_bool, check_int
+from ..core.checks import check_bool, check_choice, check_int
 from ..core.events import CallbackList
 from ..core.fit_state import StopLimits
 from ..core.snapshot import preserved
@@ -215,7 +215,8 @@ def lr_find(learn: SweepHandle, start_lr: float = 1e-7, end_lr: float = 10.0, nu
             suggest_funcs: Any = DEFAULT_SUGGESTIONS, show_plot: bool = False,
             mode: str = "exp", quiet: bool | None = None, repeats: int = 1,
             snapshot: str = "auto", extend: bool = True, verify: bool = False,
-            epochs: int | None = None, budget: float = DEFAULT_BUDGET):
+            epochs: int | None = None, budget: float = DEFAULT_BUDGET,
+            policy: str = "one_cycle"):
     """See :meth:`Learner.lr_find <tflearner.Learner.lr_find>`."""
     start_lr, end_lr, num_it, _, div_threshold = check_sweep_args(
         start_lr, end_lr, num_it, beta, div_threshold, mode, stop_div)
@@ -230,7 +231,10 @@ def lr_find(learn: SweepHandle, start_lr: float = 1e-7, end_lr: float = 10.0, nu
             raise ValueError("verify=True races trial fits sized to the fit you will run: pass "
                              "its epochs (e.g. lr_find(verify=True, epochs=10)), or call "
                              "fit_one_cycle(10, max_lr='auto').")
-        planned = planned_fit(learn, "one_cycle", check_int(
+        check_choice("policy", policy, ("one_cycle", "flat_cos"),
+                     fix="fit_sgdr(..., lr_max='auto') and fine_tune(..., base_lr='auto') race "
+                         "their own fits.")
+        planned = planned_fit(learn, policy, check_int(
             "epochs", epochs, 1, fix="the epochs of the fit the race is sized to."))
     elif epochs is not None:
         raise ValueError(f"epochs={epochs!r} sizes the race of verify=True; pass verify=True "
