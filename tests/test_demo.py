@@ -79,7 +79,7 @@ def test_cli_lr_find_and_fit_through_a_subprocess(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args,code,words", [
-    (["fit", "--max-lr", "fast"], 2, "--max-lr must be a positive number or 'suggest'"),
+    (["fit", "--max-lr", "fast"], 2, "--max-lr must be a positive number, 'auto' or 'suggest'"),
     (["fit", "--max-lr", "-1"], 2, "--max-lr must be a positive number"),
     (["fit", "--epochs", "0"], 2, "expected a positive integer"),
     (["teach"], 2, "invalid choice"),
