@@ -11,7 +11,7 @@ problems, on the validation split for ours). ``race_rules.py`` replays rules on 
 
 ``--problems`` takes the LR battery's tuning problems (``benchmarks/lr_battery/problems.py``);
 held-out problems are refused. The committed records
-(``benchmarks/results/race_lab-2026-12-05.json``) also hold 19 small problems of our own
+(``benchmarks/results/race_lab-2026-12-05.json``) also hold 17 small problems of our own
 (digits, wine and breast-cancer MLPs and conv nets with ten optimizers), recorded the same way
 before the battery existed; three of them resemble held-out problems and ``race_rules.py`` leaves
 them out. About 20-100 s of CPU per (problem, seed) on this machine.

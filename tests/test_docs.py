@@ -146,21 +146,6 @@ def _spans(page: Path) -> list[str]:
     return inline + [ln.strip() for b in blocks for ln in b.splitlines()]
 
 
-def _resolve(dotted: str) -> bool:
-    parts = dotted.split(".")
-    for cut in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        for name in parts[cut:]:
-            if not hasattr(obj, name):
-                return False
-            obj = getattr(obj, name)
-        return True
-    return False
-
-
 @pytest.fixture(scope="module")
 def objects():
     import numpy as np
@@ -189,10 +174,10 @@ def _missing_names(page: Path, objects) -> list[str]:
     for span in _spans(page):
         for module, names in _IMPORT.findall(span):
             for name in filter(None, (n.strip() for n in names.split(","))):
-                if name != "(" and not _resolve(f"{module}.{name.split(' as ')[0]}"):
+                if name != "(" and not _resolves(f"{module}.{name.split(' as ')[0]}"):
                     missing.append(f"from {module} import {name}")
         for word in re.findall(r"[\w./\-]+", span):
-            if _SPAN_DOTTED.match(word) and not word.endswith((".json", ".py")) and not _resolve(
+            if _SPAN_DOTTED.match(word) and not word.endswith((".json", ".py")) and not _resolves(
                     _SPAN_DOTTED.match(word).group(0)):
                 missing.append(word)
         m = _ATTR.match(span)
@@ -202,7 +187,7 @@ def _missing_names(page: Path, objects) -> list[str]:
                 obj = learn
             elif owner == "data":
                 obj = data
-                if not hasattr(obj, attr) and _resolve(f"tflearner.data.{attr}"):
+                if not hasattr(obj, attr) and _resolves(f"tflearner.data.{attr}"):
                     continue
             elif owner in tl.__all__:
                 obj = getattr(tl, owner)
