@@ -243,9 +243,8 @@ def assess(rounds: Sequence[Sequence[Trial]], baseline: float, winner: int,
     if all(not math.isfinite(t.loss) for t in last):
         reasons.append("every trial of the last round diverged; lower start_lr / check the data")
     elif not edge_ok and len(last) > 2 and winner in (0, len(last) - 1):
-        side = "highest" if winner == 0 else "lowest"
+        side, other = ("highest", "twice") if winner == 0 else ("lowest", "half")
         reasons.append(
-            f"the winner is the {side} candidate, so the best LR may lie beyond the race; "
-            f"look at learn.recorder.plot() and try a fit at "
-            f"{'half' if winner == 0 else 'a third of'} it")
+            f"the winner is the {side} LR the race tried, so the best may lie beyond it; "
+            f"compare with a fit at {other} it (learn.recorder.plot_race() shows the trials)")
     return Verdict(sure=not reasons, reasons=tuple(reasons))
