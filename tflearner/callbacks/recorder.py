@@ -171,7 +171,9 @@ class Recorder(Callback):
             skip_start, end = 0, len(curve["lrs"])  # too short to trim: show everything
         sl = slice(skip_start, end)
         if ax is None:
-            _, ax = _pyplot().subplots(figsize=(6.5, 4.2))
+            race = self.race is not None and bool(self.lr_find_info)
+            _, ax = _pyplot().subplots(figsize=(6.5, 5.4 if race else 4.2),
+                                       layout="constrained")
         _draw_curve(ax, curve, sl, show_raw)
         if suggest and self.suggestions:
             _draw_suggestions(ax, self.suggestions, curve["lrs"], curve["smooth"])
@@ -180,13 +182,17 @@ class Recorder(Callback):
         ax.set_ylabel("loss")
         self._title(ax)
         ax.grid(True, which="both", alpha=0.25)
-        handles, labels = ax.get_legend_handles_labels()
         if self.race is not None and self.lr_find_info:  # this sweep's race, on its own axis
             twin = ax.twinx()
             _draw_race(twin, self.race)
-            more = twin.get_legend_handles_labels()
-            handles, labels = handles + more[0], labels + more[1]
-        ax.legend(handles, labels, fontsize=8)
+            handles, labels = (a + b for a, b in zip(ax.get_legend_handles_labels(),
+                                                      twin.get_legend_handles_labels(),
+                                                      strict=True))
+            # below the axes, two columns: the trials sit where a legend inside would go
+            ax.legend(handles, labels, fontsize=7, ncol=2, loc="upper center",
+                      bbox_to_anchor=(0.5, -0.14))
+        else:
+            ax.legend(fontsize=8)
         if show:
             _pyplot().show()
         return ax
