@@ -3,8 +3,8 @@
 ``benchmarks/results/race_lab-2026-12-05.json`` holds, for 36 (problem, seed) pairs of the LR
 battery's tuning set (12 problems, 3 seeds) and 51 of 17 small problems of our own (87 in all;
 digits, wine, breast cancer, diabetes, 1-D convolutions, embeddings; SGD, SGD with momentum,
-Adam, AdamW, Adamax, Nadam, RMSprop, Adagrad, Lion, Muon), the sweep's cliff and, at eleven LRs 1/3 of a decade apart below it
-(``cliff / 10**(k/3)``, ``k = 1..11``), a trial fit (the one-cycle fit compressed to 1/9 and to
+Adam, AdamW, Adamax, Nadam, RMSprop, Adagrad, Lion, Muon), the sweep's cliff and, at eleven
+LRs 1/3 of a decade apart below it (``cliff / 10**(k/3)``, ``k = 1..11``), a trial fit (the one-cycle fit compressed to 1/9 and to
 1/3 of its updates, scored by validation loss) and the full fit (scored by test accuracy on the
 battery's problems, validation accuracy on ours). ``race_lab.py`` recorded them. Because every
 candidate was trained at every budget, any rule built from these pieces can be replayed without
