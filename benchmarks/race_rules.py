@@ -2,15 +2,15 @@
 
 ``benchmarks/results/race_lab-2026-12-05.json`` holds, for 36 (problem, seed) pairs of the LR
 battery's tuning set (12 problems, 3 seeds) and 51 of 17 small problems of our own (87 in all;
-digits, wine, breast cancer, diabetes, 1-D convolutions, embeddings; SGD, SGD with momentum,
-Adam, AdamW, Adamax, Nadam, RMSprop, Adagrad, Lion, Muon), the sweep's cliff and, at eleven
-LRs 1/3 of a decade apart below it (``cliff / 10**(k/3)``, ``k = 1..11``), a trial fit (the one-cycle fit compressed to 1/9 and to
-1/3 of its updates, scored by validation loss) and the full fit (scored by test accuracy on the
-battery's problems, validation accuracy on ours). ``race_lab.py`` recorded them. Because every
-candidate was trained at every budget, any rule built from these pieces can be replayed without
-training: this script replays the shipped rule (:mod:`tflearner.lr_finder.race`) and the
-alternatives that were tried, and prints each one's regret (best full-fit score of the eleven
-minus the score at its answer, interpolated in log LR between the recorded LRs) and cost.
+digits, wine, breast cancer, diabetes, 1-D convolutions, embeddings; SGD, SGD with momentum, Adam,
+AdamW, Adamax, Nadam, RMSprop, Adagrad, Lion, Muon), the sweep's cliff and, at eleven LRs 1/3 of a
+decade apart below it (``cliff / 10**(k/3)``, ``k = 1..11``), a trial fit (the one-cycle fit
+compressed to 1/9 and to 1/3 of its updates, scored by validation loss) and the full fit (scored by
+test accuracy on the battery's problems, validation accuracy on ours). ``race_lab.py`` recorded
+them. Because every candidate was trained at every budget, any rule built from these pieces can be
+replayed without training: this script replays the shipped rule (:mod:`tflearner.lr_finder.race`)
+and the alternatives that were tried, and prints each one's regret (best full-fit score of the
+eleven minus the score at its answer, interpolated in log LR between the recorded LRs) and cost.
 
 Three of our problems resemble held-out problems of the battery (the demo on the shipped sample,
 ``cancer-mlp-adamw``, ``digits-mlp-sgdmom``); they are excluded here, as every rule was chosen
