@@ -101,7 +101,8 @@ def replay(rec: dict, rule: Rule) -> tuple[float, float, bool]:
     gamma = rule.gamma_normalized if optimizer(rec["problem"]) in NORMALIZED else rule.gamma_other
     shade = (math.log10(1 / shade_budget) * gamma * 3) if rounds == 1 else 0.0
     edge = w in (idx[0], idx[-1])
-    return w + shade, cost, informative and not edge
+    steps = round(rec["T"] * (BUDGET[rule.first] if rounds == 1 else BUDGET["0.3333"]))
+    return w + shade, cost, informative and not edge and steps >= R.MIN_SURE_STEPS
 
 
 def regrets(records: list[dict], rule: Rule) -> dict:

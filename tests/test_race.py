@@ -9,9 +9,9 @@ from tflearner.lr_finder import race
 from tflearner.lr_finder.race import Trial
 
 
-def trials(losses, lrs=None):
+def trials(losses, lrs=None, steps=30):
     lrs = lrs or [10.0 ** -i for i in range(len(losses))]
-    return [Trial(lr, 10, loss) for lr, loss in zip(lrs, losses, strict=True)]
+    return [Trial(lr, steps, loss) for lr, loss in zip(lrs, losses, strict=True)]
 
 
 # ---- the cliff -------------------------------------------------------------------------------
@@ -154,3 +154,10 @@ def test_not_sure_at_an_edge_of_the_candidates(winner, word):
 def test_not_sure_when_every_trial_of_the_last_round_diverged():
     v = race.assess([trials([0.5, 0.6, 0.7]), trials([math.inf] * 3)], 2.3, winner=1)
     assert not v.sure and any("diverged" in r for r in v.reasons)
+
+
+def test_not_sure_when_the_trials_were_too_short_to_tell():
+    short = trials([2.0, 0.5, 0.4, 0.6], steps=race.MIN_SURE_STEPS - 1)
+    v = race.assess([short], 2.3, winner=2)
+    assert not v.sure and "only 19 updates long" in v.reasons[0]
+    assert race.assess([trials([2.0, 0.5, 0.4, 0.6], steps=race.MIN_SURE_STEPS)], 2.3, 2).sure

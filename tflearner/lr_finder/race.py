@@ -45,7 +45,7 @@ from ..core.checks import check_int, check_real
 
 __all__ = ["CLIFF_RISE", "N_CANDIDATES", "SPACING", "TOP", "FIRST_BUDGET", "GATE",
            "SECOND_FACTOR", "FINE_SPACING", "HORIZON_EXPONENT", "MAX_EXTENSIONS",
-           "MIN_TRIAL_STEPS", "FAILED", "Trial", "Verdict", "assess", "beyond", "candidate_lrs",
+           "MIN_TRIAL_STEPS", "MIN_SURE_STEPS", "FAILED", "Trial", "Verdict", "assess", "beyond", "candidate_lrs",
            "cliff_lr", "failed", "horizon_lr", "informative", "penalised", "pick", "refine",
            "second_round", "smoothed", "trial_steps"]
 
@@ -71,6 +71,8 @@ MAX_EXTENSIONS = 2
 MIN_TRIAL_STEPS = 8
 #: A trial that ends at this many times the untrained model's loss, or diverges, has failed.
 FAILED = 2.0
+#: A race whose last trials were shorter than this many updates is never sure.
+MIN_SURE_STEPS = 20
 
 
 @dataclass(frozen=True)
@@ -228,13 +230,20 @@ def assess(rounds: Sequence[Sequence[Trial]], baseline: float, winner: int,
            edge_ok: bool = False) -> Verdict:
     """How sure the race is about the trial at index ``winner`` of its last round.
 
-    Not sure when no round was :func:`informative` (no trial learned enough to compare), or
-    when the winner is the lowest or highest candidate of its round (the best LR may lie
-    beyond the candidates; ``edge_ok`` skips that test), or when every trial of the last round
-    diverged. Each reason says what to do.
+    Not sure when no round was :func:`informative` (no trial learned enough to compare), when
+    the last round's trials were shorter than :data:`MIN_SURE_STEPS` updates (a fit that
+    short leaves its trials too few steps to tell a good LR from a lucky one), when the winner
+    is the lowest or highest candidate of its round (the best LR may lie beyond the
+    candidates; ``edge_ok`` skips that test), or when every trial of the last round diverged.
+    Each reason says what to do.
     """
     reasons = []
     last = rounds[-1]
+    if last and last[0].steps < MIN_SURE_STEPS:
+        reasons.append(
+            f"its trials were only {last[0].steps} updates long (the fit's share for them), too "
+            "short to tell a good LR from a lucky one; train more epochs, or compare fits at half "
+            "and twice the LR")
     if not any(informative(r, baseline) for r in rounds):
         reasons.append(
             "no trial learned enough to tell the candidates apart (the best validation loss "
