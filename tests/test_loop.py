@@ -302,6 +302,13 @@ def test_freezing_layers_retraces_once_and_trains_only_unfrozen(blob_data):
     for a, b in zip(frozen, after, strict=True):
         np.testing.assert_array_equal(a, b)
     assert learn.loop.trace_counts["train"] == 2
+    # back and forth (as a fine_tune race does for every trial): the steps built for each
+    # trainable set are reused, not traced again
+    learn.model.get_layer("hidden").trainable = True
+    learn.fit(1)
+    learn.model.get_layer("hidden").trainable = False
+    learn.fit(1)
+    assert learn.loop.trace_counts["train"] == 2
 
 
 def test_ctrl_c_during_a_compiled_call_reports_the_whole_chunk(blob_data):

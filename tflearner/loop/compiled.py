@@ -2,9 +2,10 @@
 runner.
 
 :class:`Compiled` builds :class:`~tflearner.loop.steps.CompiledSteps` from one frozen
-:class:`~tflearner.loop.steps.StepConfig` and rebuilds them only when the set of trainable
-variables changes (freezing, unfreezing) or the configuration does (a class weight given to a
-later ``fit``). It also owns what every dataset must match: the training data's specs with a
+:class:`~tflearner.loop.steps.StepConfig`, one set for each set of trainable variables it has
+seen (freezing and unfreezing switch between them without tracing again: a ``fine_tune`` race
+toggles them for every trial), and builds them anew when the configuration changes (a class
+weight given to a later ``fit``). It also owns what every dataset must match: the training data's specs with a
 free batch dimension, so no dataset passed later retraces a step.
 """
 
@@ -56,8 +57,9 @@ class Compiled:
         #: the training data's sample-weight spec (None: (x, y) batches)
         self.w_spec = _relaxed(spec[2], "w") if len(spec) > 2 else None
         self.trace_counts: Counter[str] = Counter()
-        #: the steps as last built (evaluation and prediction use them as they are)
+        #: the steps as last used for training (evaluation and prediction use them as they are)
         self.steps = self._build()
+        self._by_trainable = {self.steps.trainable_key: self.steps}
         self.distributed = self.steps.distributed
 
     def _build(self) -> CompiledSteps:
@@ -65,11 +67,13 @@ class Compiled:
                              self.trace_counts)
 
     def for_training(self) -> CompiledSteps:
-        """The steps for the current trainable variables: rebuilt when they changed since the
-        last build (a fit after freezing or unfreezing), else the same."""
-        if tuple(id(v) for v in self.config.model.trainable_variables) != (
-                self.steps.trainable_key):
-            self.steps = self._build()
+        """The steps for the current trainable variables: those built for this set before
+        (a fit after freezing or unfreezing back), else built now."""
+        key = tuple(id(v) for v in self.config.model.trainable_variables)
+        if key != self.steps.trainable_key:
+            if key not in self._by_trainable:
+                self._by_trainable[key] = self._build()
+            self.steps = self._by_trainable[key]
         return self.steps
 
     def set_class_weight(self, class_weight: tf.Variable) -> None:
@@ -77,6 +81,7 @@ class Compiled:
         once: the weighting is part of the compiled step)."""
         self.config = self.config.replace(class_weight=class_weight)
         self.steps = self._build()
+        self._by_trainable = {self.steps.trainable_key: self.steps}
 
     # ---- data -------------------------------------------------------------------------------
     def labelled(self, spec: Any) -> bool:
