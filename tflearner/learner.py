@@ -40,6 +40,7 @@ from .lr_finder.verify import DEFAULT_BUDGET
 from .optim.groups import set_trainable
 from .schedules import ONE_CYCLE_DEFAULTS as _ONE_CYCLE
 from .schedules import group_lrs
+from .training.averaging import Averaging
 from .training.fitting import (
     ClassWeights,
     check_callbacks,
@@ -97,8 +98,8 @@ def _loop(model: keras.Model, data: DataBundle, setup: TrainingSetup, parts: Gro
     return TrainLoop(compiled, runner, steps_per_execution), runner
 
 
-def _inference_view(model: keras.Model, data: DataBundle,
-                    setup: TrainingSetup) -> InferenceLearner | None:
+def _inference_view(model: keras.Model, data: DataBundle, setup: TrainingSetup,
+                    reading: Any) -> InferenceLearner | None:
     """An :class:`InferenceLearner` over the same model (``predict(item)`` runs through what
     ``load_learner`` returns: identical outputs); None for several inputs or outputs."""
     if data.structured or setup.multi_output:
@@ -107,7 +108,8 @@ def _inference_view(model: keras.Model, data: DataBundle,
     return InferenceLearner(model, task=data.task, input_shape=tuple(x_spec.shape[1:]),
                             x_dtype=x_spec.dtype.name, classes=data.classes,
                             preprocess=data.preprocess, activation=setup.activation,
-                            loss_fn=setup.loss_fn, batch_size=data.batch_size or 64)
+                            loss_fn=setup.loss_fn, batch_size=data.batch_size or 64,
+                            reading=reading)
 
 
 class Learner:
@@ -180,10 +182,11 @@ class Learner:
         self.warned: set[str] = set()  # the once-per-Learner hints already given
         self._snapshot: Snapshot | None = None
         self.class_weights = ClassWeights(self.setup.class_weight, self.scope)
+        self.averaging = Averaging(model, parts.opts, parts.group_variables, data, self.scope)
         self.loop, self.runner = _loop(model, data, self.setup, parts, self.strategy,
                                        self.class_weights.variable, jit_compile,
                                        steps_per_execution)
-        self.inference = _inference_view(model, data, self.setup)
+        self.inference = _inference_view(model, data, self.setup, self.averaging.reading)
 
     # ---- what the setup decided -----------------------------------------------------------------
     loss_fn = property(lambda self: self.setup.loss_fn, doc="The loss the step calls.")
@@ -334,7 +337,8 @@ class Learner:
     def validate(self, ds: tf.data.Dataset | None = None) -> dict[str, float]:
         """Loss and metrics over ``ds`` (default: the validation set), e.g.
         ``{"loss": 1.02, "accuracy": 0.64}``."""
-        return self.runner.evaluate(predictions.validation_dataset(self, ds))
+        with self.averaging.reading():
+            return self.runner.evaluate(predictions.validation_dataset(self, ds))
 
     def preds_dataset(self, ds: Any = None) -> tf.data.Dataset:
         """The dataset :meth:`get_preds` reads: None or ``"valid"`` the validation set,
@@ -392,10 +396,12 @@ class Learner:
             raise ValueError("export supports models with one input and one output for now; "
                              "save this one with learn.model.save('model.keras').")
         x_spec = self.loop.compiled.x_spec
-        return export_folder(self.model, path, task=self.data.task, classes=self.data.classes,
-                             c=self.setup.n_classes or self.data.c, activation=self.activation,
-                             preprocess=self.data.preprocess,
-                             input_shape=tuple(x_spec.shape[1:]), x_dtype=x_spec.dtype.name)
+        with self.averaging.reading():
+            return export_folder(
+                self.model, path, task=self.data.task, classes=self.data.classes,
+                c=self.setup.n_classes or self.data.c, activation=self.activation,
+                preprocess=self.data.preprocess, input_shape=tuple(x_spec.shape[1:]),
+                x_dtype=x_spec.dtype.name)
 
     # ---- state --------------------------------------------------------------------------------
     def state_variables(self) -> dict[str, list]:

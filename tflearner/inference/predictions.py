@@ -34,6 +34,7 @@ class PredictHandle(Protocol):
     multi_output: bool
     activation: str | None
     loss_fn: Any
+    averaging: Any
 
 
 def validation_dataset(learn: PredictHandle, ds: tf.data.Dataset | None) -> tf.data.Dataset:
@@ -83,7 +84,8 @@ def get_preds(learn: PredictHandle, ds: Any = None, with_input: bool = False,
         raise ValueError("with_loss / with_decoded need one output; this model has "
                          f"{len(learn.model.outputs)}: get_preds returns each output as "
                          "the model gives it.")
-    out, y, x = learn.runner.gather(dataset, inputs=with_input)
+    with learn.averaging.reading():
+        out, y, x = learn.runner.gather(dataset, inputs=with_input)
     if learn.multi_output:
         return (x, out, y) if with_input else (out, y)
     return assemble(out, y, x, task=learn.data.task, activation=learn.activation,

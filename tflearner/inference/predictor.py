@@ -9,6 +9,8 @@ Learner builds one over its own model, so ``learn.predict(item)`` and
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -28,14 +30,17 @@ class InferenceLearner:
     ``task`` one of the DataBundle tasks; ``classes`` the class names (None: indices);
     ``preprocess`` the data's preprocessing (None: inputs are given as the model takes them);
     ``input_shape`` / ``x_dtype`` one example's shape and dtype; ``activation`` ``"softmax"``
-    for a model with logit outputs, else None; ``loss_fn`` only for ``get_preds(with_loss=True)``.
+    for a model with logit outputs, else None; ``loss_fn`` only for ``get_preds(with_loss=True)``;
+    ``reading``: a context-manager factory every forward pass runs in (a Learner's view reads a
+    schedule-free model at its averaged point; see :mod:`tflearner.training.averaging`).
     """
 
     def __init__(self, model: keras.Model, *, task: str, input_shape: tuple,
                  x_dtype: str = "float32", classes: tuple[str, ...] | None = None,
                  preprocess: Any = None, activation: str | None = None, loss_fn: Any = None,
-                 batch_size: int = 64) -> None:
+                 batch_size: int = 64, reading: Callable[[], Any] | None = None) -> None:
         self.model, self.task = model, task
+        self.reading = reading or contextlib.nullcontext
         self.classes = None if classes is None else tuple(classes)
         self.preprocess, self.loss_fn = preprocess, loss_fn
         self.activation = check_choice("activation", activation, ACTIVATIONS[:-1],
@@ -58,7 +63,8 @@ class InferenceLearner:
 
     def forward(self, x: Any) -> np.ndarray:
         """Raw model outputs for one batch of model inputs (float32)."""
-        out = self._forward(tf.convert_to_tensor(x, self.x_dtype))
+        with self.reading():
+            out = self._forward(tf.convert_to_tensor(x, self.x_dtype))
         if isinstance(out, (list, tuple, dict)):
             raise ValueError("the model returns several outputs; predict supports one.")
         return np.asarray(tf.cast(out, tf.float32))
