@@ -167,16 +167,16 @@ def test_one_cycle_warns_and_leaves_beta_1_alone():
         learn.fit_one_cycle(1, 0.01, moms=None)
 
 
-def test_weights_at_rules_and_other_optimizers_have_no_x():
+def test_averaging_at_rules_and_other_optimizers_have_no_x():
     learn = _bn_learner()
     assert is_schedule_free(learn.opt) and learn.averaging.point == "x"
     with learn.averaging.at("x"):
-        with pytest.raises(RuntimeError, match="fit inside learn.weights_at"):
+        with pytest.raises(RuntimeError, match=r"fit inside learn.averaging.at"):
             learn.fit(1)
-        with pytest.raises(ValueError, match=r"weights_at\('y'\) inside weights_at\('x'\)"):
+        with pytest.raises(ValueError, match=r"averaging.at\('y'\) inside averaging.at\('x'\)"):
             with learn.averaging.at("y"):
                 pass
-    with pytest.raises(ValueError, match="eval_point must be one of"):
+    with pytest.raises(ValueError, match="averaging.point must be one of"):
         learn.averaging.point = "z"
     plain = Learner(mlp(), DataBundle.from_arrays(*blobs(32)), opt="adam", quiet=True)
     assert plain.averaging.point is None and not plain.averaging.callbacks()

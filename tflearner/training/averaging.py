@@ -6,8 +6,8 @@ the training point ``y``; the point the method evaluates and ships is the averag
 
 * ``learn.validate``, ``get_preds``, ``predict``, ``tta``, ``show_results``, the interpretation,
   ``export`` and each epoch's validation inside a fit read at :attr:`Averaging.point` (``"x"``
-  by default, ``"y"`` on request: ``learn.eval_point = "y"``, or ``with
-  learn.weights_at("y"):``);
+  by default, ``"y"`` on request: ``learn.averaging.point = "y"``, or ``with
+  learn.averaging.at("y"):`` for one block);
 * at ``x``, the trainable BatchNormalization layers' statistics are recomputed at ``x``
   (:class:`~tflearner.batchnorm.BatchNormRefresh` over the first training batches of the current
   epoch order), and cached until the weights, the optimizers' steps or the data order change;
@@ -89,8 +89,8 @@ class Averaging:
 
     @point.setter
     def point(self, value: str) -> None:
-        self._require("eval_point")
-        self._point = check_choice("eval_point", value, POINTS,
+        self._require("averaging.point")
+        self._point = check_choice("averaging.point", value, POINTS,
                                    fix="'x' reads at the averaged point, 'y' at the training "
                                        "point.")
 
@@ -112,12 +112,12 @@ class Averaging:
     def at(self, point: str = "x") -> Iterator[None]:
         """The model holds ``point`` inside the block (readers inside read there too), then
         ``y`` again, bit for bit (BatchNorm statistics and the data order included)."""
-        self._require("weights_at")
+        self._require("averaging.at")
         point = check_choice("point", point, POINTS,
                              fix="'x' (the averaged point) or 'y' (the training point).")
         if self._pinned and self._pinned[-1] != point:
-            raise ValueError(f"weights_at({point!r}) inside weights_at({self._pinned[-1]!r}); "
-                             "leave the outer block first.")
+            raise ValueError(f"averaging.at({point!r}) inside averaging.at("
+                             f"{self._pinned[-1]!r}); leave the outer block first.")
         self._pinned.append(point)
         try:
             with self._at(point):
@@ -206,7 +206,7 @@ class Averaging:
 class AveragedValidation(Callback):
     """Each epoch's validation at the Learner's point (``x`` by default), ``y`` back after it,
     also when the fit ends inside it; starts the base sequence at the fit's weights
-    (:meth:`Averaging.sync_base`) and refuses a fit inside ``weights_at(...)``."""
+    (:meth:`Averaging.sync_base`) and refuses a fit inside ``averaging.at(...)``."""
 
     order = -30
 
@@ -216,8 +216,8 @@ class AveragedValidation(Callback):
 
     def before_fit(self, state: Any) -> None:
         if self.averaging.current != "y" or self.averaging.pinned:
-            raise RuntimeError("fit inside learn.weights_at(...): training must start from the "
-                               "training point y; leave the with-block first.")
+            raise RuntimeError("fit inside learn.averaging.at(...): training must start from "
+                               "the training point y; leave the with-block first.")
         self.averaging.sync_base()
 
     def before_validate(self, state: Any) -> None:
