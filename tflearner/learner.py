@@ -53,6 +53,7 @@ from .training.optimizers import (
     build_optimizers,
     check_replica_batch,
     resolve_strategy,
+    spread_lr,
     strategy_scope,
 )
 from .training.policies import fit_policy
@@ -117,7 +118,8 @@ class Learner:
 
     ``loss_fn`` and ``metrics`` default from the data (CIFAR-10: sparse categorical
     cross-entropy, ``from_logits`` matching the model's last activation; accuracy). ``opt`` is
-    a Keras optimizer instance, class or name; the default is plain SGD.
+    a Keras optimizer instance, class or name; the default is plain SGD; a ``MultiOptimizer``
+    gives a layer group to each optimizer it holds (``training/optimizers.py``).
     ``lr`` and ``wd`` are the starting learning rate and decoupled weight decay; ``lr=None``
     keeps an optimizer instance's own learning rate (and means 1e-3 otherwise).
     ``callbacks`` (tflearner or Keras) are added to every fit (tflearner ones to lr_find too);
@@ -176,6 +178,7 @@ class Learner:
         self.opt, self.opts, self.groups, self.hypers = (parts.opt, list(parts.opts),
                                                          parts.groups, parts.hypers)
         self.precision, self.accumulation = parts.precision, parts.accumulation
+        self.lr_ratios = parts.lr_ratios  # a MultiOptimizer's: a number keeps them
         self.hypers.set(lr=lr, wd=wd)
         self.recorder, self.suggested_lr = Recorder(), None  # suggested_lr: lr_find's first
         self.last_sweep: dict | None = None  # the last lr_find_info, until the guard rail warns
@@ -225,7 +228,7 @@ class Learner:
         args = fit_args(callbacks, quiet, terminate_on_nan, checkpoint, checkpoint_every)
         vector = class_weight_vector(class_weight, self.data.task, self.setup.n_classes)
         if lr is not None:
-            self.hypers.set_lrs(group_lrs(lr, len(self.groups)))
+            self.hypers.set_lrs(group_lrs(spread_lr(lr, self.lr_ratios), len(self.groups)))
         self.hypers.set(wd=wd)
         signature = {"method": "fit", "lr": self.hypers.lrs, "wd": self.hypers.wd}
         with self.class_weights.applied(vector, self.loop.compiled):
