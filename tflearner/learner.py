@@ -106,9 +106,9 @@ def _inference_view(model: keras.Model, data: DataBundle, setup: TrainingSetup,
     if data.structured or setup.multi_output:
         return None
     x_spec = data.train.element_spec[0]
-    return InferenceLearner(model, task=data.task, input_shape=tuple(x_spec.shape[1:]),
+    return InferenceLearner(model, task=setup.task, input_shape=tuple(x_spec.shape[1:]),
                             x_dtype=x_spec.dtype.name, classes=data.classes,
-                            preprocess=data.preprocess, activation=setup.activation,
+                            preprocess=data.preprocess, decoding=setup.decoding,
                             loss_fn=setup.loss_fn, batch_size=data.batch_size or 64,
                             reading=reading)
 
@@ -199,7 +199,12 @@ class Learner:
     multi_output = property(lambda self: self.setup.multi_output,
                             doc="The model returns several outputs (Keras' CompileLoss).")
     activation = property(lambda self: self.setup.activation,
-                          doc='"softmax" when predictions turn logits into probabilities.')
+                          doc='"softmax" / "sigmoid" when predictions turn logits into '
+                              'probabilities.')
+    task = property(lambda self: self.setup.task, doc="The task read (training/task.py).")
+    threshold = property(lambda self: self.setup.decoding.threshold,
+                         lambda self, v: setattr(self.setup.decoding, "threshold", v),
+                         doc="Binary / multi-label: a label decodes to 1 above it (0.5).")
 
     def scope(self):
         """The strategy's scope (a no-op context without one): create variables that must
@@ -226,7 +231,7 @@ class Learner:
         """
         epochs = check_epochs(epochs)
         args = fit_args(callbacks, quiet, terminate_on_nan, checkpoint, checkpoint_every)
-        vector = class_weight_vector(class_weight, self.data.task, self.setup.n_classes)
+        vector = class_weight_vector(class_weight, self.task, self.setup.n_classes)
         if lr is not None:
             self.hypers.set_lrs(group_lrs(spread_lr(lr, self.lr_ratios), len(self.groups)))
         self.hypers.set(wd=wd)
@@ -401,10 +406,10 @@ class Learner:
         x_spec = self.loop.compiled.x_spec
         with self.averaging.reading():
             return export_folder(
-                self.model, path, task=self.data.task, classes=self.data.classes,
+                self.model, path, task=self.task, classes=self.data.classes,
                 c=self.setup.n_classes or self.data.c, activation=self.activation,
                 preprocess=self.data.preprocess, input_shape=tuple(x_spec.shape[1:]),
-                x_dtype=x_spec.dtype.name)
+                x_dtype=x_spec.dtype.name, threshold=self.setup.decoding.threshold)
 
     # ---- state --------------------------------------------------------------------------------
     def state_variables(self) -> dict[str, list]:
