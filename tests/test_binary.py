@@ -171,3 +171,18 @@ def test_export_and_cli_carry_the_threshold(tmp_path, capsys):
     assert main(["predict", str(tmp_path / "export"), image, "--json"]) == 0
     entry = json.loads(capsys.readouterr().out)[0]
     assert entry["labels"] == labels and entry["threshold"] == 0.45
+
+
+def test_rows_under_logits_from_a_dataset_are_ambiguous_and_said_so():
+    x, y = blobs(32, c=2)
+    rows = np.stack([y, 1 - y, y], 1).astype("float32")
+    ds = tf.data.Dataset.from_tensor_slices((x, rows)).batch(8)
+    with pytest.warns(UserWarning, match="pass task='multi_label' to the DataBundle"):
+        learn = Learner(_net(3, act=None), DataBundle.from_datasets(ds), quiet=True)
+    assert learn.task == "categorical"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        learn = Learner(_net(3, act=None), DataBundle.from_datasets(ds, task="multi_label"),
+                        quiet=True)
+        assert learn.task == "multi_label" and learn.activation == "sigmoid"
+        Learner(_net(3, act=None), DataBundle.from_datasets(ds, task="categorical"), quiet=True)

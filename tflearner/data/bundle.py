@@ -212,6 +212,7 @@ class DataBundle:
         x_spec, y_spec = self.train.element_spec[:2]
         if self.task is None:
             self.task = _infer_task(y_spec)
+            self.meta.setdefault("task_inferred", True)  # from the label spec alone
         check_choice("task", self.task, TASKS, fix="or None to infer it from the labels.")
         if self.input_shape is None:
             self.input_shape = tf.nest.map_structure(lambda s: tuple(s.shape[1:]), x_spec)

@@ -9,7 +9,9 @@ the loss decide (:func:`resolve_task`):
   ``BinaryFocalCrossentropy`` or their functions) makes it binary with one output, multi-label
   with ``k``;
 * with no loss given: class ids with at most 2 classes and one output are binary; 0/1 rows
-  (``"categorical"``) under a sigmoid are multi-label;
+  (``"categorical"``) under a sigmoid are multi-label (under logits they stay one class per
+  row, with a warning when only the label spec said so: it cannot tell one-hot rows from
+  multi-label ones);
 * anything else keeps the data's task.
 
 :func:`output_kind` reads the model's last layer (``"softmax"``, ``"sigmoid"``, ``"linear"``);
@@ -93,6 +95,14 @@ def resolve_task(data: Any, y_spec: Any, width: int, kind: str | None, loss_fn: 
         return "binary"
     if task == "categorical" and kind == "sigmoid":
         return "multi_label"
+    if task == "categorical" and kind not in ("softmax", "sigmoid") and data.meta.get(
+            "task_inferred"):
+        warnings.warn(
+            "the labels are rows of numbers and the model's last layer has no softmax or "
+            "sigmoid, so each row is taken for one class (softmax cross-entropy on logits). "
+            "If an example can have several labels, pass task='multi_label' to the DataBundle "
+            "(or loss_fn='binary_crossentropy'); pass task='categorical' to keep this without "
+            "the warning.", stacklevel=4)
     if task == "regression" and kind == "sigmoid" and y_spec.dtype.is_floating:
         warnings.warn(
             "the model ends in a sigmoid and the labels are floats, so the data is taken for "
