@@ -134,7 +134,7 @@ def test_batches_of_strings_train_a_model_that_vectorizes_its_own_text():
      "x must have shape (n_examples, ...)"),
     (lambda: DataBundle.from_arrays(np.zeros((3, 2)), np.zeros(3), task="ranking"), ValueError,
      "task must be one of 'sparse_categorical', 'categorical', 'regression', 'multi_output', "
-     "got 'ranking'"),
+     "'binary', 'multi_label', got 'ranking'"),
     (lambda: DataBundle.from_datasets(tf.data.Dataset.from_tensor_slices(
         (np.zeros((4, 2)), np.zeros(4, int))).batch(2), c=2, classes=["a", "b", "c"]),
      ValueError, "c must be the number of class names (3), got 2; drop c"),

@@ -281,7 +281,8 @@ def test_export_load_learner_predicts_identically(tmp_path):
     path = learn.export(tmp_path / "exp")
     assert sorted(p.name for p in path.iterdir()) == [MODEL_FILE, META_FILE]
     meta = json.loads((path / META_FILE).read_text())
-    assert meta["format_version"] == EXPORT_VERSION and meta["task"] == "sparse_categorical"
+    assert meta["format_version"] == 1 and meta["task"] == "sparse_categorical"
+    assert EXPORT_VERSION == 2 and "threshold" not in meta  # format 2 is for sigmoid heads
     assert meta["preprocess"] == {"kind": "array", "raw_dtype": "uint8", "scale": 1 / 255}
     assert meta["input_spec"] == {"shape": [None, 12, 12, 3], "dtype": "float32"}
     assert meta["activation"] == "softmax"

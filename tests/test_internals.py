@@ -23,8 +23,10 @@ from tflearner.core.internals import (
     compile_metrics,
     is_default_strategy,
     metric_direction,
+    multi_optimizer_choice,
     optimizer_variable_index,
     raw_iterations,
+    schedule_free_base,
     variable_strategy,
 )
 
@@ -47,6 +49,29 @@ def test_variable_strategy_names_the_scope_a_variable_was_made_in():
         assert variable_strategy(tf_var) is strategy
         assert variable_strategy(keras_var) is strategy
         assert all(variable_strategy(v) is strategy for v in model.variables)
+
+
+def test_schedule_free_base_is_the_slot_the_steps_go_to():
+    a, b = keras.Variable(np.array([1.0, 2.0], "float32")), keras.Variable(np.zeros(3, "float32"))
+    opt = keras.optimizers.ScheduleFreeAdamW(0.1)
+    opt.build([a, b])
+    np.testing.assert_array_equal(schedule_free_base(opt, a).numpy(), [1.0, 2.0])  # z = copy
+    opt.apply([np.array([1.0, -1.0], "float32"), np.ones(3, "float32")], [a, b])
+    # step 1 of Adam's normalised update: z = z0 - lr * g / (|g| + eps)
+    np.testing.assert_allclose(schedule_free_base(opt, a).numpy(), [0.9, 2.1], rtol=1e-6)
+    np.testing.assert_allclose(schedule_free_base(opt, b).numpy(), [-0.1] * 3, rtol=1e-6)
+
+
+def test_multi_optimizer_choice_is_the_map_keras_builds_with():
+    model = mlp()
+    sgd, adam = keras.optimizers.SGD(), keras.optimizers.Adam()
+    multi = keras.optimizers.MultiOptimizer(
+        keras.optimizers.OptimizerMap(adam, {".*hidden.*": sgd}))
+    assert [multi_optimizer_choice(multi, v) for v in model.trainable_variables] == [
+        sgd, sgd, adam, adam]
+    pick = keras.optimizers.MultiOptimizer(lambda v: sgd if "out" in v.path else adam)
+    assert [multi_optimizer_choice(pick, v) for v in model.trainable_variables] == [
+        adam, adam, sgd, sgd]
 
 
 def test_is_default_strategy():
@@ -200,7 +225,8 @@ def test_op_determinism_enabled_follows_tensorflows_switch():
 def test_no_private_keras_or_tf_attribute_outside_core_internals():
     trees = {path: ast.parse(path.read_text()) for path in sorted(PACKAGE.rglob("*.py"))}
     own = _defined_names(trees.values())
-    allowed = {"_getframe"}  # sys._getframe: CPython's documented frame access, not Keras/TF
+    # sys._getframe: CPython's documented frame access; namedtuple._fields: its documented API
+    allowed = {"_getframe", "_fields"}
     found = [f"{path.relative_to(PACKAGE)}:{line}: .{name}"
              for path, tree in trees.items() if path.name != "internals.py"
              for line, name in _private_uses(tree) if name not in own and name not in allowed]
@@ -209,7 +235,7 @@ def test_no_private_keras_or_tf_attribute_outside_core_internals():
     internals = _private_uses(trees[PACKAGE / "core" / "internals.py"])
     assert sorted({name for _, name in internals}) == [
         "_DefaultDistributionStrategy", "_direction", "_distribute_strategy",
-        "_get_variable_index", "_iterations"]
+        "_get_variable_index", "_iterations", "_momentums", "_optimizer_map"]
 
 
 # ---- nothing else imports TensorFlow's or Keras' private modules ------------------------------

@@ -31,7 +31,10 @@ and ``tflearner predict``). CIFAR-10 runs report the test split; folder runs, wh
 the validation split.
 ``predict EXPORT IMAGE...`` prints ``file<TAB>label<TAB>probability`` per image (the predicted
 class's probability, 4 decimals); ``--json`` one JSON list of ``{"file", "label", "index",
-"probability", "probs": {class: p}}``. A missing or unreadable image does not stop the others:
+"probability", "probs": {class: p}}``. A binary export decodes with its threshold (the one it
+was exported with; ``--threshold P`` another); a multi-label export prints the labels above it,
+space-separated, then their probabilities (``--json``: ``"labels"`` and ``"probs"``).
+A missing or unreadable image does not stop the others:
 it gets one stderr line naming it, is left out of the output, and the exit code is 3 at the
 end.
 Every argument is checked before any data is loaded or a model is built (``--opt`` against
@@ -121,6 +124,18 @@ def _positive_int(value: str) -> int:
     return n
 
 
+def _probability(value: str) -> float:
+    try:
+        p = float(value)
+    except ValueError:
+        p = math.nan
+    if not (math.isfinite(p) and 0 < p < 1):
+        raise argparse.ArgumentTypeError(
+            f"--threshold must be a probability strictly between 0 and 1, got {value!r}; e.g. "
+            "--threshold 0.3")
+    return p
+
+
 def _fraction(value: str) -> float:
     try:
         pct = float(value)
@@ -200,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("images", metavar="IMAGE", nargs="+", help="image files (jpeg/png/bmp/gif)")
     sp.add_argument("--json", action="store_true",
                     help="print one JSON list instead of tab-separated lines")
+    sp.add_argument("--threshold", type=_probability, default=None,
+                    help="binary / multi-label exports: the probability above which a label "
+                         "is predicted (default: the export's)")
     return p
 
 
@@ -432,10 +450,31 @@ def _tf_message(message: str) -> str:
     return message or "TensorFlow cannot decode it"
 
 
+def _result(inf: Any, file: str, label: Any, index: Any, probs: Any) -> tuple[dict, str]:
+    """One image's JSON entry and its tab-separated line."""
+    names = [str(c) for c in (inf.classes if inf.classes is not None
+                              else range(max(len(probs), 2)))]
+    if inf.task == "multi_label":
+        labels = [str(x) for x in label]
+        chosen = [float(p) for p, on in zip(probs, index, strict=True) if on]
+        return ({"file": file, "labels": labels, "threshold": inf.threshold,
+                 "probs": dict(zip(names, map(float, probs), strict=True))},
+                f"{file}\t{' '.join(labels)}\t{' '.join(f'{p:.4f}' for p in chosen)}")
+    if inf.task == "binary":
+        p1 = float(probs[0])
+        probs = [1.0 - p1, p1]
+    label = label if isinstance(label, str) else int(label)
+    entry = {"file": file, "label": label, "index": index, "probability": float(probs[index]),
+             "probs": {c: float(p) for c, p in zip(names, probs, strict=True)}}
+    if inf.task == "binary":
+        entry["threshold"] = inf.threshold
+    return entry, f"{file}\t{label}\t{float(probs[index]):.4f}"
+
+
 def _predict(args: argparse.Namespace) -> int:
     """``predict``: one line (or JSON entry) per readable image; see the module docstring."""
     from . import BadImageError, ExportError, load_learner
-    from .inference.outputs import CLASSIFICATION
+    from .inference.outputs import CLASSIFICATION, SIGMOID_TASKS
 
     try:
         inf = load_learner(args.export)
@@ -444,6 +483,11 @@ def _predict(args: argparse.Namespace) -> int:
     if inf.task not in CLASSIFICATION:
         raise DataError(f"EXPORT {args.export!r} is a {inf.task} model; tflearner "
                         "predict prints classes, so it needs a classifier's export.")
+    if args.threshold is not None:
+        if inf.task not in SIGMOID_TASKS:
+            raise ArgError(f"--threshold is for binary and multi-label exports; EXPORT "
+                           f"{args.export!r} is {inf.task} (it predicts the likeliest class).")
+        inf.threshold = args.threshold
     results, failed = [], 0
     for file in args.images:
         if not Path(file).is_file():
@@ -458,14 +502,10 @@ def _predict(args: argparse.Namespace) -> int:
             except (ValueError, TypeError) as exc:  # e.g. the wrong size for a CIFAR model
                 problem = f"cannot be made into the model's input: {exc}"
             else:
-                names = inf.classes if inf.classes is not None else range(len(probs))
-                label = label if isinstance(label, str) else int(label)
-                results.append({"file": file, "label": label, "index": index,
-                                "probability": float(probs[index]),
-                                "probs": {str(c): float(p) for c, p in zip(names, probs,
-                                                                            strict=True)}})
+                entry, line = _result(inf, file, label, index, probs)
+                results.append(entry)
                 if not args.json:
-                    print(f"{file}\t{label}\t{float(probs[index]):.4f}", flush=True)
+                    print(line, flush=True)
                 continue
         failed += 1
         print(f"tflearner predict: error: IMAGE {file!r} {problem}.", file=sys.stderr)
@@ -582,6 +622,9 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as exc:
         print(f"tflearner {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_DATA
+    except ArgError as exc:  # an argument only the loaded export can judge
+        print(f"tflearner {args.command}: error: {exc}", file=sys.stderr)
+        return exc.code
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from .lr_finder.verify import DEFAULT_BUDGET
 from .optim.groups import set_trainable
 from .schedules import ONE_CYCLE_DEFAULTS as _ONE_CYCLE
 from .schedules import group_lrs
+from .training.averaging import Averaging
 from .training.fitting import (
     ClassWeights,
     check_callbacks,
@@ -52,6 +53,7 @@ from .training.optimizers import (
     build_optimizers,
     check_replica_batch,
     resolve_strategy,
+    spread_lr,
     strategy_scope,
 )
 from .training.policies import fit_policy
@@ -97,17 +99,18 @@ def _loop(model: keras.Model, data: DataBundle, setup: TrainingSetup, parts: Gro
     return TrainLoop(compiled, runner, steps_per_execution), runner
 
 
-def _inference_view(model: keras.Model, data: DataBundle,
-                    setup: TrainingSetup) -> InferenceLearner | None:
+def _inference_view(model: keras.Model, data: DataBundle, setup: TrainingSetup,
+                    reading: Any) -> InferenceLearner | None:
     """An :class:`InferenceLearner` over the same model (``predict(item)`` runs through what
     ``load_learner`` returns: identical outputs); None for several inputs or outputs."""
     if data.structured or setup.multi_output:
         return None
     x_spec = data.train.element_spec[0]
-    return InferenceLearner(model, task=data.task, input_shape=tuple(x_spec.shape[1:]),
+    return InferenceLearner(model, task=setup.task, input_shape=tuple(x_spec.shape[1:]),
                             x_dtype=x_spec.dtype.name, classes=data.classes,
-                            preprocess=data.preprocess, activation=setup.activation,
-                            loss_fn=setup.loss_fn, batch_size=data.batch_size or 64)
+                            preprocess=data.preprocess, decoding=setup.decoding,
+                            loss_fn=setup.loss_fn, batch_size=data.batch_size or 64,
+                            reading=reading)
 
 
 class Learner:
@@ -115,7 +118,8 @@ class Learner:
 
     ``loss_fn`` and ``metrics`` default from the data (CIFAR-10: sparse categorical
     cross-entropy, ``from_logits`` matching the model's last activation; accuracy). ``opt`` is
-    a Keras optimizer instance, class or name; the default is plain SGD.
+    a Keras optimizer instance, class or name; the default is plain SGD; a ``MultiOptimizer``
+    gives a layer group to each optimizer it holds (``training/optimizers.py``).
     ``lr`` and ``wd`` are the starting learning rate and decoupled weight decay; ``lr=None``
     keeps an optimizer instance's own learning rate (and means 1e-3 otherwise).
     ``callbacks`` (tflearner or Keras) are added to every fit (tflearner ones to lr_find too);
@@ -174,16 +178,18 @@ class Learner:
         self.opt, self.opts, self.groups, self.hypers = (parts.opt, list(parts.opts),
                                                          parts.groups, parts.hypers)
         self.precision, self.accumulation = parts.precision, parts.accumulation
+        self.lr_ratios = parts.lr_ratios  # a MultiOptimizer's: a number keeps them
         self.hypers.set(lr=lr, wd=wd)
         self.recorder, self.suggested_lr = Recorder(), None  # suggested_lr: lr_find's first
         self.last_sweep: dict | None = None  # the last lr_find_info, until the guard rail warns
         self.warned: set[str] = set()  # the once-per-Learner hints already given
         self._snapshot: Snapshot | None = None
         self.class_weights = ClassWeights(self.setup.class_weight, self.scope)
+        self.averaging = Averaging(model, parts.opts, parts.group_variables, data, self.scope)
         self.loop, self.runner = _loop(model, data, self.setup, parts, self.strategy,
                                        self.class_weights.variable, jit_compile,
                                        steps_per_execution)
-        self.inference = _inference_view(model, data, self.setup)
+        self.inference = _inference_view(model, data, self.setup, self.averaging.reading)
 
     # ---- what the setup decided -----------------------------------------------------------------
     loss_fn = property(lambda self: self.setup.loss_fn, doc="The loss the step calls.")
@@ -193,7 +199,12 @@ class Learner:
     multi_output = property(lambda self: self.setup.multi_output,
                             doc="The model returns several outputs (Keras' CompileLoss).")
     activation = property(lambda self: self.setup.activation,
-                          doc='"softmax" when predictions turn logits into probabilities.')
+                          doc='"softmax" / "sigmoid" when predictions turn logits into '
+                              'probabilities.')
+    task = property(lambda self: self.setup.task, doc="The task read (training/task.py).")
+    threshold = property(lambda self: self.setup.decoding.threshold,
+                         lambda self, v: setattr(self.setup.decoding, "threshold", v),
+                         doc="Binary / multi-label: a label decodes to 1 above it (0.5).")
 
     def scope(self):
         """The strategy's scope (a no-op context without one): create variables that must
@@ -220,9 +231,9 @@ class Learner:
         """
         epochs = check_epochs(epochs)
         args = fit_args(callbacks, quiet, terminate_on_nan, checkpoint, checkpoint_every)
-        vector = class_weight_vector(class_weight, self.data.task, self.setup.n_classes)
+        vector = class_weight_vector(class_weight, self.task, self.setup.n_classes)
         if lr is not None:
-            self.hypers.set_lrs(group_lrs(lr, len(self.groups)))
+            self.hypers.set_lrs(group_lrs(spread_lr(lr, self.lr_ratios), len(self.groups)))
         self.hypers.set(wd=wd)
         signature = {"method": "fit", "lr": self.hypers.lrs, "wd": self.hypers.wd}
         with self.class_weights.applied(vector, self.loop.compiled):
@@ -334,7 +345,8 @@ class Learner:
     def validate(self, ds: tf.data.Dataset | None = None) -> dict[str, float]:
         """Loss and metrics over ``ds`` (default: the validation set), e.g.
         ``{"loss": 1.02, "accuracy": 0.64}``."""
-        return self.runner.evaluate(predictions.validation_dataset(self, ds))
+        with self.averaging.reading():
+            return self.runner.evaluate(predictions.validation_dataset(self, ds))
 
     def preds_dataset(self, ds: Any = None) -> tf.data.Dataset:
         """The dataset :meth:`get_preds` reads: None or ``"valid"`` the validation set,
@@ -392,10 +404,12 @@ class Learner:
             raise ValueError("export supports models with one input and one output for now; "
                              "save this one with learn.model.save('model.keras').")
         x_spec = self.loop.compiled.x_spec
-        return export_folder(self.model, path, task=self.data.task, classes=self.data.classes,
-                             c=self.setup.n_classes or self.data.c, activation=self.activation,
-                             preprocess=self.data.preprocess,
-                             input_shape=tuple(x_spec.shape[1:]), x_dtype=x_spec.dtype.name)
+        with self.averaging.reading():
+            return export_folder(
+                self.model, path, task=self.task, classes=self.data.classes,
+                c=self.setup.n_classes or self.data.c, activation=self.activation,
+                preprocess=self.data.preprocess, input_shape=tuple(x_spec.shape[1:]),
+                x_dtype=x_spec.dtype.name, threshold=self.setup.decoding.threshold)
 
     # ---- state --------------------------------------------------------------------------------
     def state_variables(self) -> dict[str, list]:

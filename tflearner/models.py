@@ -8,6 +8,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from .batchnorm import batchnorm_layers
 from .core.checks import check_int, fail
 
 __all__ = ["LeNet", "BatchNormMomentumWarning", "unconverged_batchnorm", "BN_HINT_MOMENTUM",
@@ -70,14 +71,6 @@ class BatchNormMomentumWarning(UserWarning):
     that have not converged (given once per Learner; see :func:`unconverged_batchnorm`)."""
 
 
-def _bn_layers(layer: keras.layers.Layer) -> list:
-    """The BatchNormalization layers in ``layer`` and in the models nested in it."""
-    out = [layer] if isinstance(layer, layers.BatchNormalization) else []
-    for sub in getattr(layer, "layers", None) or []:
-        out += _bn_layers(sub)
-    return out
-
-
 def unconverged_batchnorm(model: keras.Model, n_batches: int) -> str | None:
     """The hint for a fit of ``n_batches`` training batches, or None.
 
@@ -92,7 +85,7 @@ def unconverged_batchnorm(model: keras.Model, n_batches: int) -> str | None:
     """
     if n_batches >= BN_HINT_STEPS:
         return None
-    slow = [la for la in _bn_layers(model) if la.trainable and la.momentum >= BN_HINT_MOMENTUM
+    slow = [la for la in batchnorm_layers(model) if la.trainable and la.momentum >= BN_HINT_MOMENTUM
             and not np.any(keras.ops.convert_to_numpy(la.moving_mean))
             and np.all(keras.ops.convert_to_numpy(la.moving_variance) == 1)]
     if not slow:

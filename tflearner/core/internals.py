@@ -18,7 +18,7 @@ from tensorflow.python.framework import config as _tf_config
 
 __all__ = ["is_default_strategy", "metric_direction", "optimizer_variable_index",
            "raw_iterations", "compile_loss", "compile_metrics", "op_determinism_enabled",
-           "variable_strategy"]
+           "variable_strategy", "schedule_free_base", "multi_optimizer_choice"]
 
 
 def variable_strategy(variable: Any) -> tf.distribute.Strategy | None:
@@ -51,6 +51,24 @@ def optimizer_variable_index(optimizer: keras.optimizers.Optimizer, variable: An
     there is no public equivalent.
     """
     return optimizer._get_variable_index(variable)
+
+
+def schedule_free_base(optimizer: keras.optimizers.Optimizer, variable: Any) -> Any:
+    """The base sequence ``z`` a schedule-free optimizer keeps for ``variable`` (the slot its
+    gradient steps go to; Keras' ``ScheduleFreeAdamW`` calls it ``momentum``).
+
+    Reads ``ScheduleFreeAdamW._momentums`` at :func:`optimizer_variable_index`; Keras keeps the
+    list private and names no slot for the averaged point."""
+    return optimizer._momentums[optimizer_variable_index(optimizer, variable)]
+
+
+def multi_optimizer_choice(multi: keras.optimizers.Optimizer, variable: Any) -> Any:
+    """The optimizer a ``keras.optimizers.MultiOptimizer`` gives ``variable``: its
+    ``OptimizerMap`` (an exact path, else the one regular expression that matches it in full,
+    else the default) or its selector function, called as ``MultiOptimizer.build`` calls it.
+
+    Reads ``MultiOptimizer._optimizer_map``; Keras has no public accessor for the mapping."""
+    return multi._optimizer_map(variable)
 
 
 def metric_direction(metric: Any) -> str | None:

@@ -28,13 +28,10 @@ from .cifar import CIFAR10_CLASSES, load_cifar10
 from .items import items_dataset
 from .placement import PlacedArrays, resolve_device
 from .split import epoch_order, finish, integers_as, map_parallelism, split_indices
+from .tasks import TASKS, check_task_labels, default_loss, default_metrics, metric_from_name
 
 __all__ = ["DataBundle", "Preprocessing", "cifar10_data", "split_indices", "TASKS",
            "preprocessing_from_dict"]
-
-#: Tasks a DataBundle can describe, each with its default loss and metrics
-#: (``"multi_output"``: ``y`` is a list / dict, one entry per model output; the loss is given).
-TASKS = ("sparse_categorical", "categorical", "regression", "multi_output")
 
 
 def first_leaf(structure: Any) -> Any:
@@ -215,6 +212,7 @@ class DataBundle:
         x_spec, y_spec = self.train.element_spec[:2]
         if self.task is None:
             self.task = _infer_task(y_spec)
+            self.meta.setdefault("task_inferred", True)  # from the label spec alone
         check_choice("task", self.task, TASKS, fix="or None to infer it from the labels.")
         if self.input_shape is None:
             self.input_shape = tf.nest.map_structure(lambda s: tuple(s.shape[1:]), x_spec)
@@ -225,8 +223,10 @@ class DataBundle:
             elif self.c != len(self.classes):
                 raise fail("c", f"the number of class names ({len(self.classes)})", self.c,
                            "drop c or make them agree.")
-        if self.c is None and self.task == "categorical":
+        if self.c is None and self.task in ("categorical", "multi_label"):
             self.c = int(y_spec.shape[-1])
+        if self.c is None and self.task == "binary":
+            self.c = 2
         if self.batch_size is None and first_leaf(x_spec).shape[0] is not None:
             self.batch_size = int(first_leaf(x_spec).shape[0])
 
@@ -238,46 +238,18 @@ class DataBundle:
 
     # ---- defaults the Learner uses -------------------------------------------------------
     def default_loss(self, from_logits: bool) -> keras.losses.Loss:
-        """Sparse / categorical cross-entropy for classification, MSE for regression."""
-        if self.task == "sparse_categorical":
-            return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
-        if self.task == "categorical":
-            return keras.losses.CategoricalCrossentropy(from_logits=from_logits)
-        if self.task == "multi_output":
-            raise ValueError(
-                "The labels y are a list/dict (one entry per model output), so tflearner cannot "
-                "pick one loss: pass loss_fn as a list or dict with a loss per output, as to "
-                "model.compile, e.g. loss_fn={'class': 'sparse_categorical_crossentropy', "
-                "'box': 'mse'} (and loss_weights=... if they should not weigh alike).")
-        return keras.losses.MeanSquaredError()
+        """The task's cross-entropy (:func:`~tflearner.data.tasks.default_loss`), MSE for
+        regression."""
+        return default_loss(self.task, from_logits)
 
-    def default_metrics(self) -> list[keras.metrics.Metric]:
+    def default_metrics(self, from_logits: bool = False) -> list[keras.metrics.Metric]:
         """Fresh metric objects: accuracy for classification, MAE for regression (none for
         several outputs: pass them per output)."""
-        if self.task == "multi_output":
-            return []
-        return [self.metric_from_name("accuracy" if self.task != "regression" else "mae")]
+        return default_metrics(self.task, from_logits)
 
-    def metric_from_name(self, name: str) -> keras.metrics.Metric:
+    def metric_from_name(self, name: str, from_logits: bool = False) -> keras.metrics.Metric:
         """Resolve a metric name the way ``model.compile`` does for this task."""
-        if name in ("accuracy", "acc"):
-            if self.task == "sparse_categorical":
-                return keras.metrics.SparseCategoricalAccuracy(name="accuracy")
-            if self.task == "categorical":
-                return keras.metrics.CategoricalAccuracy(name="accuracy")
-        try:
-            metric = keras.metrics.get(name)
-        except ValueError:
-            raise ValueError(
-                f"metrics entry {name!r} is not a Keras metric name; pass e.g. 'accuracy', "
-                "'mae', or a keras.metrics.Metric instance."
-            ) from None
-        # logs use the name asked for, as with model.compile(metrics=[...])
-        if isinstance(metric, type):
-            return metric(name=name)
-        if isinstance(metric, keras.metrics.Metric):
-            return type(metric).from_config({**metric.get_config(), "name": name})
-        return keras.metrics.MeanMetricWrapper(metric, name=name)
+        return metric_from_name(self.task, name, from_logits)
 
     @property
     def n_train_batches(self) -> int | None:
@@ -312,6 +284,12 @@ class DataBundle:
         ``"multi_output"``); every entry has one row per example. Then uint8 entries of ``x`` are
         scaled (``scale``, default ``1/255``), the others left alone, and raw-item
         ``predict`` is not available (pass model-ready inputs to ``get_preds``).
+
+        Labels: integer class ids (``"sparse_categorical"``; 0/1 ids under a one-output model
+        are binary), one-hot or 0/1 rows (``"categorical"``; ``"multi_label"`` when some row
+        has other than one 1; integer rows become float32), floats (``"regression"``).
+        ``task="binary"`` / ``"multi_label"`` say it outright; their labels must be 0/1 (or
+        probabilities in [0, 1]).
 
         ``valid=(x_valid, y_valid)`` uses that split; otherwise ``valid_pct`` of ``x`` is held
         out by :func:`split_indices` (``valid_pct=0`` gives no validation set). ``scale``
@@ -374,7 +352,10 @@ class DataBundle:
         numeric order). Refused up front: a named file that does not exist, an empty label, a
         file given two labels, and ``header=True`` when the first row names an image (pass
         ``header=False``); a file listed again with the same label is used once, with a
-        warning. Other keywords as :meth:`from_folder`.
+        warning. ``label_delim=" "`` reads the label column as several labels per image
+        (``"cat dog"``; an empty cell: none): the data is multi-label (``task="multi_label"``,
+        0/1 rows with a column per label, for a model with one sigmoid output per label).
+        Other keywords as :meth:`from_folder` (folders are single-label).
         """
         return cls(**_folder.csv_parts(csv, folder, fn_col, label_col, **kwargs))
 
@@ -457,6 +438,20 @@ def _array_datasets(train: tuple, valid: tuple, test: tuple | None, scale: float
                                                               w=test[2])}
 
 
+def _multi_hot(y: np.ndarray) -> bool:
+    """Labels of shape ``(n, k > 1)`` holding only 0 and 1 (one-hot rows are multi-hot rows
+    with one label each)."""
+    return (y.ndim == 2 and y.shape[1] > 1 and y.dtype.kind in "biuf"
+            and bool(np.isin(y, (0, 1)).all()))
+
+
+def _as_float(y: Any) -> np.ndarray:
+    """0/1 integer or boolean label columns as float32 (a cross-entropy's dtype); floats as
+    they are."""
+    y = np.asarray(y)
+    return y.astype(np.float32) if y.dtype.kind in "biu" else y
+
+
 def _n_classes(task: str | None, classes: Any, labels: list[np.ndarray]) -> int | None:
     """The class count of sparse labels (the largest id + 1) when no names give it."""
     if task != "sparse_categorical" or classes is not None:
@@ -479,8 +474,19 @@ def _plain_parts(x: Any, y: Any, valid: Any, test: Any, valid_pct: float, seed: 
     else:
         xv, yv, wv = _split_triple("valid", valid)
     split_t = None if test is None else _split_triple("test", test)
+    if task is None and _multi_hot(y):
+        # 0/1 columns: multi-label when some row has other than one label; else one-hot rows
+        # (categorical), which the Learner reads as multi-label under a sigmoid head
+        task = "multi_label" if np.any(y.sum(axis=1) != 1) else "categorical"
+        y, yv = _as_float(y), _as_float(yv)
+        if split_t is not None:
+            split_t = (split_t[0], _as_float(split_t[1]), split_t[2])
     if task is None and np.issubdtype(y.dtype, np.integer):
         task = "sparse_categorical"
+    if task in ("binary", "multi_label"):
+        y, yv = check_task_labels(task, y), check_task_labels(task, yv)
+        if split_t is not None:
+            split_t = (split_t[0], check_task_labels(task, split_t[1]), split_t[2])
     if task == "sparse_categorical" and not np.issubdtype(y.dtype, np.integer):
         y, yv = _class_ids("y", y), _class_ids("valid[1]", yv)
         if split_t is not None:

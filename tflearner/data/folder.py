@@ -358,9 +358,11 @@ def _check_disjoint(train: list[str], valid: list[str], source: str) -> None:
 
 
 def _parts(train: tuple[list[str], np.ndarray], valid: tuple[list[str], np.ndarray],
-           classes: list[str], args: dict[str, Any], source: str, layout: str) -> dict[str, Any]:
-    """Verify the files, build the pipelines and return ``DataBundle(**parts)`` arguments."""
-    if len(classes) < 2:
+           classes: list[str], args: dict[str, Any], source: str, layout: str,
+           task: str = "sparse_categorical") -> dict[str, Any]:
+    """Verify the files, build the pipelines and return ``DataBundle(**parts)`` arguments
+    (``task="multi_label"``: the labels are 0/1 rows, one column per class)."""
+    if len(classes) < 2 and task != "multi_label":
         kind = "label" if layout == "csv" else "class folder"
         fix = ("two or more labels in the CSV" if layout == "csv" else
                "one sub-folder per class (root/cat/1.jpg, root/dog/2.jpg)")
@@ -388,9 +390,9 @@ def _parts(train: tuple[list[str], np.ndarray], valid: tuple[list[str], np.ndarr
     valid_ds = (image_pipeline(*valid, args["eval_batch_size"], prep) if len(valid[0])
                 else None)
     for i, name in enumerate(classes):
-        if not np.any(train[1] == i):
+        if not np.any(train[1][:, i] if task == "multi_label" else train[1] == i):
             warnings.warn(f"class {name!r} has no training images.", stacklevel=4)
-    return {"train": train_ds, "valid": valid_ds, "task": "sparse_categorical",
+    return {"train": train_ds, "valid": valid_ds, "task": task,
             "classes": tuple(classes), "input_shape": (*args["img_size"], args["channels"]),
             "batch_size": args["batch_size"], "rng_state": [counter], "preprocess": prep,
             "meta": {"n_train": len(train[0]), "n_valid": len(valid[0]), "seed": seed,
@@ -479,9 +481,9 @@ def _check_header(head: list[str] | None, fi: int, root: Path, suffix: str, wher
                          "header=True would drop it; pass header=False.")
 
 
-def _dedupe_rows(rows: list, files: list[str], names: list[str], where: str) -> list[int]:
-    """The row positions to keep: each real file once. A file listed twice with one label keeps
-    its first row (with a warning); with two labels it is an error."""
+def _dedupe_rows(rows: list, files: list[str], names: list, where: str) -> list[int]:
+    """The row positions to keep: each real file once. A file listed twice with one label (or
+    label set) keeps its first row (with a warning); with two different ones it is an error."""
     first: dict[str, int] = {}
     keep, repeated = [], []
     for k, f in enumerate(files):
@@ -494,7 +496,8 @@ def _dedupe_rows(rows: list, files: list[str], names: list[str], where: str) -> 
         if names[j] != names[k]:
             raise ValueError(f"{where} gives the file {files[k]!r} two labels, {names[j]!r} "
                              f"(line {rows[j][0]}) and {names[k]!r} (line {rows[k][0]}); each "
-                             "image needs one label (multi-label data is not supported).")
+                             "image is listed once (for several labels per image, put them "
+                             "in one cell and pass label_delim=' ').")
         repeated.append(rows[k][0])
     if repeated:
         warnings.warn(f"{where} lists {len(repeated)} file(s) again with the same label (lines "
@@ -520,7 +523,7 @@ def csv_parts(csv_file: Any, folder: Any, fn_col: int | str = 0, label_col: int 
               augment: Callable | None = None, header: bool = True, delimiter: str = ",",
               suffix: str = "", channels: int = 3, eval_batch_size: int | None = None,
               interpolation: str = "bilinear", verify: bool = True,
-              on_bad_image: str = "raise") -> dict[str, Any]:
+              on_bad_image: str = "raise", label_delim: str | None = None) -> dict[str, Any]:
     """Arguments of ``DataBundle.from_csv`` (documented there) as ``DataBundle(**parts)``."""
     args = _common_args(img_size, batch_size, seed, augment, channels, eval_batch_size,
                         interpolation, verify, on_bad_image)
@@ -539,23 +542,54 @@ def csv_parts(csv_file: Any, folder: Any, fn_col: int | str = 0, label_col: int 
     vi = None if valid_col is None else _column("valid_col", valid_col, head)
     _check_header(head, fi, root, suffix, where)
     files = _csv_files(rows, (fi, li, vi), root, suffix, where)
-    names = [r[li].strip() for _, r in rows]
-    empty = [n for (n, _), name in zip(rows, names, strict=True) if not name]
-    if empty:
-        raise ValueError(f"label_col must hold a label on every row, got an empty one on line(s) "
-                         f"{empty[:10]} of {where}; fill them in or remove those rows.")
+    names = _label_cells(rows, li, label_delim, where)
     keep = _dedupe_rows(rows, files, names, where)
     rows, files, names = [rows[k] for k in keep], [files[k] for k in keep], [names[k] for k in keep]
-    classes = _sort_labels(set(names))
-    index = {c: i for i, c in enumerate(classes)}
-    labels = np.asarray([index[c] for c in names], np.int64)
+    classes, labels = _encode_labels(names, label_delim is not None, where)
     if vi is None:
         tr, va = _split(files, labels, valid_pct, seed)
     else:
         is_valid = _valid_flags(rows, vi, where)
         tr = ([f for f, v in zip(files, is_valid, strict=True) if not v], labels[~is_valid])
         va = ([f for f, v in zip(files, is_valid, strict=True) if v], labels[is_valid])
-    return _parts(tr, va, classes, args, str(csv_path), "csv")
+    return _parts(tr, va, classes, args, str(csv_path), "csv",
+                  "multi_label" if label_delim is not None else "sparse_categorical")
+
+
+def _label_cells(rows: list, li: int, label_delim: str | None, where: str) -> list:
+    """Each row's label (a string), or with ``label_delim`` its labels (a sorted tuple; an
+    empty cell is an image with none)."""
+    if label_delim is None:
+        names = [r[li].strip() for _, r in rows]
+        empty = [n for (n, _), name in zip(rows, names, strict=True) if not name]
+        if empty:
+            raise ValueError(f"label_col must hold a label on every row, got an empty one on "
+                             f"line(s) {empty[:10]} of {where}; fill them in or remove those "
+                             "rows.")
+        return names
+    check_type("label_delim", label_delim, str, "a string such as ' '")
+    if not label_delim:
+        raise ValueError("label_delim must be a non-empty string, e.g. label_delim=' '.")
+    return [tuple(sorted({t.strip() for t in r[li].split(label_delim) if t.strip()}))
+            for _, r in rows]
+
+
+def _encode_labels(names: list, multi: bool, where: str) -> tuple[list[str], np.ndarray]:
+    """``(classes, labels)``: the sorted class names and int64 class ids, or (``multi``)
+    float32 0/1 rows with a column per class."""
+    if not multi:
+        classes = _sort_labels(set(names))
+        index = {c: i for i, c in enumerate(classes)}
+        return classes, np.asarray([index[c] for c in names], np.int64)
+    classes = _sort_labels({c for row in names for c in row})
+    if not classes:
+        raise ValueError(f"label_col of {where} holds no label at all with label_delim; check "
+                         "label_col and label_delim.")
+    index = {c: i for i, c in enumerate(classes)}
+    labels = np.zeros((len(names), len(classes)), np.float32)
+    for k, row in enumerate(names):
+        labels[k, [index[c] for c in row]] = 1.0
+    return classes, labels
 
 
 def write_image_folder(root: str | os.PathLike, x: np.ndarray, y: np.ndarray,

@@ -8,6 +8,10 @@ Learner never compiles the model, so no optimizer state) and ``path/tflearner.js
      "model_sha256": ..., "task": ..., "classes": [...], "c": ..., "activation": ...,
      "preprocess": {...}, "input_spec": {"shape": [null, 32, 32, 3], "dtype": "float32"}}
 
+A binary or multi-label export (format 2) also records ``"threshold"``, the probability above
+which a label decodes to 1; single-label and regression exports stay format 1, which older
+tflearner versions read.
+
 No pickle: nothing in the folder runs code when read (Keras' ``safe_mode`` stays on). Both
 files are written to temporary names and renamed, so an interrupted export never leaves a
 half-written pair. :func:`load_learner` checks the format, its version, the files and the
@@ -30,7 +34,7 @@ import tensorflow as tf
 from .._version import __version__
 from ..data.bundle import TASKS, preprocessing_from_dict
 from .layout import EXPORT_FORMAT, EXPORT_VERSION, META_FILE, MODEL_FILE
-from .outputs import ACTIVATIONS, CLASSIFICATION
+from .outputs import ACTIVATIONS, CLASSIFICATION, DEFAULT_THRESHOLD, SIGMOID_TASKS, check_threshold
 from .predictor import InferenceLearner
 
 __all__ = ["EXPORT_FORMAT", "EXPORT_VERSION", "ExportError", "export", "load_learner",
@@ -62,7 +66,8 @@ def _atomic_json(obj: dict, path: Path) -> None:
 
 def export(model: keras.Model, path: str | os.PathLike, *, task: str,
            classes: tuple[str, ...] | None, c: int | None, activation: str | None,
-           preprocess: Any, input_shape: tuple, x_dtype: str) -> Path:
+           preprocess: Any, input_shape: tuple, x_dtype: str,
+           threshold: float = DEFAULT_THRESHOLD) -> Path:
     """Write the export folder ``path`` (created if needed; an existing export in it is
     replaced); returns it."""
     path = Path(path)
@@ -86,7 +91,8 @@ def export(model: keras.Model, path: str | os.PathLike, *, task: str,
     except BaseException:
         Path(tmp_model).unlink(missing_ok=True)
         raise
-    meta = {"format": EXPORT_FORMAT, "format_version": EXPORT_VERSION,
+    sigmoid = task in SIGMOID_TASKS
+    meta = {"format": EXPORT_FORMAT, "format_version": EXPORT_VERSION if sigmoid else 1,
             "tflearner_version": __version__, "keras_version": keras.__version__,
             "tensorflow_version": tf.__version__, "model_file": MODEL_FILE,
             "model_sha256": sha, "task": task,
@@ -95,6 +101,8 @@ def export(model: keras.Model, path: str | os.PathLike, *, task: str,
             "preprocess": None if preprocess is None else preprocess.as_dict(),
             "input_spec": {"shape": [None, *(None if d is None else int(d) for d in input_shape)],
                            "dtype": x_dtype}}
+    if sigmoid:
+        meta["threshold"] = check_threshold(threshold)
     _atomic_json(meta, path / META_FILE)
     return path
 
@@ -133,6 +141,11 @@ def _check_values(meta: dict[str, Any], meta_path: Path) -> None:
         raise bad("c", "the number of classes" + (f" ({len(classes)})" if classes else ""))
     if meta["activation"] not in ACTIVATIONS:
         raise bad("activation", f"one of {list(ACTIVATIONS)}")
+    if meta["task"] in SIGMOID_TASKS:
+        try:
+            check_threshold(meta.get("threshold"))
+        except (TypeError, ValueError):
+            raise bad("threshold", "a probability strictly between 0 and 1") from None
     spec = meta["input_spec"]
     if not (isinstance(spec, dict) and isinstance(spec.get("shape"), list) and spec["shape"]
             and all(d is None or isinstance(d, int) for d in spec["shape"])
@@ -149,10 +162,11 @@ def _check_values(meta: dict[str, Any], meta_path: Path) -> None:
 
 
 def _check_outputs(model: Any, meta: dict[str, Any], model_path: Path) -> None:
-    """A classifier's output width is its number of classes."""
+    """A classifier's output width is its number of classes (1 for binary)."""
     classes = meta["classes"]
     if classes is None or meta["task"] not in CLASSIFICATION:
         return
+    want = 1 if meta["task"] == "binary" else len(classes)
     shape = meta["input_spec"]["shape"][1:]
     outputs = getattr(model, "outputs", None)
     if outputs and len(outputs) == 1:
@@ -162,10 +176,10 @@ def _check_outputs(model: Any, meta: dict[str, Any], model_path: Path) -> None:
                       training=False).shape[-1]
     else:
         return
-    if width is not None and int(width) != len(classes):
+    if width is not None and int(width) != want:
         raise ExportError(f"{model_path} outputs {int(width)} values per item, but "
-                          f"{META_FILE} names {len(classes)} classes; the files do not belong "
-                          "together: export the Learner again.")
+                          f"{META_FILE} names {len(classes)} classes of a {meta['task']} "
+                          "model; the files do not belong together: export the Learner again.")
 
 
 def read_export_meta(path: str | os.PathLike) -> dict[str, Any]:
@@ -202,9 +216,10 @@ def load_learner(path: str | os.PathLike, custom_objects: dict | None = None,
     """The :class:`InferenceLearner` of an export folder written by ``Learner.export``.
 
     ``custom_objects`` / ``safe_mode`` go to ``keras.saving.load_model`` (custom layers need
-    the former); ``loss_fn`` enables ``get_preds(with_loss=True)``. A missing folder or file
-    raises ``FileNotFoundError``; a file of another format, a newer format version, a
-    corrupt JSON or model file raises :class:`ExportError` saying which.
+    the former); ``loss_fn`` enables ``get_preds(with_loss=True)``. A binary or multi-label
+    export decodes with the threshold it was exported with (``inf.threshold`` changes it).
+    A missing folder or file raises ``FileNotFoundError``; a file of another format, a newer
+    format version, a corrupt JSON or model file raises :class:`ExportError` saying which.
     """
     meta = read_export_meta(path)
     model_path = Path(meta["_dir"]) / meta["model_file"]
@@ -226,4 +241,5 @@ def load_learner(path: str | os.PathLike, custom_objects: dict | None = None,
     return InferenceLearner(model, task=meta["task"], input_shape=tuple(spec["shape"][1:]),
                             x_dtype=spec["dtype"], classes=meta["classes"],
                             preprocess=preprocessing_from_dict(meta["preprocess"]),
-                            activation=meta["activation"], loss_fn=loss_fn)
+                            activation=meta["activation"], loss_fn=loss_fn,
+                            threshold=meta.get("threshold", DEFAULT_THRESHOLD))

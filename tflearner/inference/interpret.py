@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from ..core.checks import check_bool, check_int
 from ..data.show import check_images, image_grid
-from .outputs import CLASSIFICATION, check_same_order, class_targets
+from .outputs import CLASSIFICATION, check_same_order, class_targets, decode, two_class
 
 __all__ = ["ClassificationInterpretation", "show_results", "fetch_inputs"]
 
@@ -56,18 +56,23 @@ class ClassificationInterpretation:
 
     ``probs`` ``(n, c)``, ``targets`` sparse ``(n,)`` or one-hot ``(n, c)``, ``losses``
     ``(n,)``; ``ds`` the batched dataset they came from (for the images of
-    :meth:`plot_top_losses`), ``classes`` the names. Build it with :meth:`from_learner`.
+    :meth:`plot_top_losses`), ``classes`` the names; ``preds`` the decoded classes (default:
+    the argmax). A binary classifier's ``(n, 1)`` probabilities ``p`` are read as the two
+    classes ``[1 - p, p]``, decoded by ``p > threshold``. Build it with :meth:`from_learner`.
     """
 
     def __init__(self, probs: np.ndarray, targets: np.ndarray, losses: np.ndarray,
-                 classes: tuple[str, ...] | None = None, ds: tf.data.Dataset | None = None
-                 ) -> None:
+                 classes: tuple[str, ...] | None = None, ds: tf.data.Dataset | None = None,
+                 preds: np.ndarray | None = None, threshold: float = 0.5) -> None:
         self.probs = np.asarray(probs)
         if self.probs.ndim != 2:
             raise ValueError(f"probs must be (n, n_classes), got shape {self.probs.shape}.")
+        if self.probs.shape[1] == 1:  # binary: one sigmoid output
+            preds = decode(self.probs, "binary", threshold) if preds is None else preds
+            self.probs = two_class(self.probs)
         self.targets = np.asarray(targets)
         self.actual = class_targets(self.targets)
-        self.preds = np.argmax(self.probs, axis=1)
+        self.preds = np.argmax(self.probs, axis=1) if preds is None else np.asarray(preds)
         self.losses = np.asarray(losses, np.float32)
         self.c = self.probs.shape[1]
         self.classes = _names(classes, self.c)
@@ -83,15 +88,20 @@ class ClassificationInterpretation:
     def from_learner(cls, learn: Any, ds: Any = None) -> ClassificationInterpretation:
         """From a Learner's predictions on ``ds`` (default: its validation set; as
         ``Learner.get_preds``). A regression Learner is refused."""
-        task = getattr(learn.data, "task", None)
+        task = getattr(learn, "task", None)
         if task not in CLASSIFICATION:
             raise ValueError(f"ClassificationInterpretation needs a classification Learner, "
                              f"but its data has task={task!r}.")
+        if task == "multi_label":
+            raise ValueError("ClassificationInterpretation reads one class per item, but this "
+                             "Learner is multi-label; read each label's errors from "
+                             "learn.get_preds(with_decoded=True) (probs, targets, decoded).")
         dataset = learn.preds_dataset(ds)
         probs, targets, losses = learn.get_preds(dataset, with_loss=True)
         if targets is None:
             raise ValueError("ds yields inputs only; interpretation needs (x, y) batches.")
-        return cls(probs, targets, losses, learn.data.classes, dataset)
+        return cls(probs, targets, losses, learn.data.classes, dataset,
+                   threshold=learn.threshold)
 
     # ---- numbers ------------------------------------------------------------------------------
     def confusion_matrix(self) -> np.ndarray:
@@ -177,11 +187,13 @@ class ClassificationInterpretation:
 
 def show_results(images: np.ndarray, targets: np.ndarray, probs: np.ndarray,
                  classes: tuple[str, ...] | None, ncols: int | None = None,
-                 figsize: tuple[float, float] | None = None):
+                 figsize: tuple[float, float] | None = None, threshold: float = 0.5):
     """Images titled with the target above the prediction, green when right and red when
-    wrong."""
-    names = _names(classes, probs.shape[1])
-    actual, preds = class_targets(targets), np.argmax(probs, axis=1)
+    wrong (a binary classifier's one probability decoded by ``p > threshold``)."""
+    binary = probs.shape[1] == 1
+    names = _names(classes, 2 if binary else probs.shape[1])
+    actual = class_targets(targets)
+    preds = decode(probs, "binary", threshold) if binary else np.argmax(probs, axis=1)
     titles = [f"{names[a]}\n{names[p]}" for a, p in zip(actual, preds, strict=True)]
     colors = ["green" if a == p else "red" for a, p in zip(actual, preds, strict=True)]
     return image_grid(images, titles, colors, ncols=ncols, figsize=figsize,

@@ -6,5 +6,7 @@ importing TensorFlow; :mod:`tflearner.inference.export` writes and reads the fol
 
 __all__ = ["EXPORT_FORMAT", "EXPORT_VERSION", "META_FILE", "MODEL_FILE"]
 
-EXPORT_FORMAT, EXPORT_VERSION = "tflearner-export", 1
+#: The newest format this tflearner reads and writes (2: binary / multi-label exports add a
+#: threshold; the others are still written as format 1).
+EXPORT_FORMAT, EXPORT_VERSION = "tflearner-export", 2
 META_FILE, MODEL_FILE = "tflearner.json", "model.keras"

@@ -34,6 +34,9 @@ class PredictHandle(Protocol):
     multi_output: bool
     activation: str | None
     loss_fn: Any
+    averaging: Any
+    task: str
+    threshold: float
 
 
 def validation_dataset(learn: PredictHandle, ds: tf.data.Dataset | None) -> tf.data.Dataset:
@@ -83,12 +86,13 @@ def get_preds(learn: PredictHandle, ds: Any = None, with_input: bool = False,
         raise ValueError("with_loss / with_decoded need one output; this model has "
                          f"{len(learn.model.outputs)}: get_preds returns each output as "
                          "the model gives it.")
-    out, y, x = learn.runner.gather(dataset, inputs=with_input)
+    with learn.averaging.reading():
+        out, y, x = learn.runner.gather(dataset, inputs=with_input)
     if learn.multi_output:
         return (x, out, y) if with_input else (out, y)
-    return assemble(out, y, x, task=learn.data.task, activation=learn.activation,
+    return assemble(out, y, x, task=learn.task, activation=learn.activation,
                     loss_fn=learn.loss_fn, with_input=with_input, with_loss=with_loss,
-                    with_decoded=with_decoded)
+                    with_decoded=with_decoded, threshold=learn.threshold)
 
 
 def show_results(learn: PredictHandle, n: int = 9, ds: Any = None, shuffle: bool = True,
@@ -103,13 +107,17 @@ def show_results(learn: PredictHandle, n: int = 9, ds: Any = None, shuffle: bool
     if not learn.runner.labelled(spec):
         raise ValueError("show_results needs (x, y) batches; ds yields inputs only.")
     check_images(spec[0], "show_results")
+    if learn.task == "multi_label":
+        raise ValueError("show_results titles one class per image, but this Learner is "
+                         "multi-label; use learn.get_preds(with_decoded=True).")
     if not shuffle:
         x, probs, y = get_preds(learn, dataset.unbatch().take(n).batch(n), with_input=True)
     else:
         probs, y = get_preds(learn, dataset)
         idxs = np.random.default_rng(seed).permutation(len(y))[:n]
         x, probs, y = fetch_inputs(dataset, idxs, y), probs[idxs], y[idxs]
-    return draw_results(x, y, probs, learn.data.classes, ncols=ncols, figsize=figsize)
+    return draw_results(x, y, probs, learn.data.classes, ncols=ncols, figsize=figsize,
+                        threshold=learn.threshold)
 
 
 def tta(learn: PredictHandle, ds: Any = None, n: int = 4, beta: float | None = 0.25,

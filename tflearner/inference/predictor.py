@@ -9,6 +9,8 @@ Learner builds one over its own model, so ``learn.predict(item)`` and
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -17,7 +19,15 @@ import tensorflow as tf
 
 from ..core.checks import check_bool, check_choice, check_int
 from ..data.items import item_input, items_dataset
-from .outputs import ACTIVATIONS, CLASSIFICATION, activate, assemble
+from .outputs import (
+    ACTIVATIONS,
+    CLASSIFICATION,
+    DEFAULT_THRESHOLD,
+    Decoding,
+    activate,
+    assemble,
+    decode,
+)
 
 __all__ = ["InferenceLearner"]
 
@@ -27,19 +37,31 @@ class InferenceLearner:
 
     ``task`` one of the DataBundle tasks; ``classes`` the class names (None: indices);
     ``preprocess`` the data's preprocessing (None: inputs are given as the model takes them);
-    ``input_shape`` / ``x_dtype`` one example's shape and dtype; ``activation`` ``"softmax"``
-    for a model with logit outputs, else None; ``loss_fn`` only for ``get_preds(with_loss=True)``.
+    ``input_shape`` / ``x_dtype`` one example's shape and dtype; ``activation`` ``"softmax"`` /
+    ``"sigmoid"`` for a model with logit outputs, else None; ``threshold``: binary and
+    multi-label outputs decode to 1 above it (settable: ``inf.threshold = 0.3``); ``decoding``:
+    a :class:`~tflearner.inference.outputs.Decoding` to share (the Learner's: its task,
+    activation and threshold; then ``task`` must match and the other two are its);
+    ``loss_fn`` only for ``get_preds(with_loss=True)``; ``reading``: a context-manager factory
+    every forward pass runs in (a Learner's view reads a schedule-free model at its averaged
+    point; see :mod:`tflearner.training.averaging`).
     """
 
     def __init__(self, model: keras.Model, *, task: str, input_shape: tuple,
                  x_dtype: str = "float32", classes: tuple[str, ...] | None = None,
                  preprocess: Any = None, activation: str | None = None, loss_fn: Any = None,
-                 batch_size: int = 64) -> None:
+                 batch_size: int = 64, reading: Callable[[], Any] | None = None,
+                 threshold: float = DEFAULT_THRESHOLD, decoding: Decoding | None = None) -> None:
         self.model, self.task = model, task
+        self.reading = reading or contextlib.nullcontext
         self.classes = None if classes is None else tuple(classes)
         self.preprocess, self.loss_fn = preprocess, loss_fn
-        self.activation = check_choice("activation", activation, ACTIVATIONS[:-1],
-                                       allow_none=True)
+        if decoding is None:
+            decoding = Decoding(task, check_choice("activation", activation, ACTIVATIONS[:-1],
+                                                   allow_none=True), threshold)
+        elif decoding.task != task:
+            raise ValueError(f"decoding is for task {decoding.task!r}, not {task!r}.")
+        self.decoding = decoding
         self.input_shape = tuple(None if d is None else int(d) for d in input_shape)
         self.x_dtype = tf.as_dtype(x_dtype).name
         self.batch_size = check_int("batch_size", batch_size, 1)
@@ -47,6 +69,12 @@ class InferenceLearner:
         # one trace for every batch size: the same function for one item and for a dataset
         self._forward = tf.function(lambda x: self.model(x, training=False),
                                     input_signature=[spec], reduce_retracing=True)
+
+    activation = property(lambda self: self.decoding.activation,
+                          doc='"softmax" / "sigmoid" for logit outputs, else None.')
+    threshold = property(lambda self: self.decoding.threshold,
+                         lambda self, v: setattr(self.decoding, "threshold", v),
+                         doc="Binary / multi-label: the probability above which a label is 1.")
 
     # ---- items in ----------------------------------------------------------------------------
     def test_dl(self, items: Any, labels: Any = None, batch_size: int | None = None
@@ -58,7 +86,8 @@ class InferenceLearner:
 
     def forward(self, x: Any) -> np.ndarray:
         """Raw model outputs for one batch of model inputs (float32)."""
-        out = self._forward(tf.convert_to_tensor(x, self.x_dtype))
+        with self.reading():
+            out = self._forward(tf.convert_to_tensor(x, self.x_dtype))
         if isinstance(out, (list, tuple, dict)):
             raise ValueError("the model returns several outputs; predict supports one.")
         return np.asarray(tf.cast(out, tf.float32))
@@ -69,15 +98,21 @@ class InferenceLearner:
 
         The data's preprocessing is applied, so never pass an already-scaled input where raw
         pixels belong (it is refused by dtype). ``label`` is the class name (the index when
-        the data has no names). For regression: ``(outputs, None, outputs)``.
+        the data has no names). Binary: ``index`` is 1 when the probability ``probs[0]`` is
+        above :attr:`threshold`. Multi-label: ``(labels, mask, probs)``, the list of labels whose
+        probability is above it and the boolean mask of them (fastai's order). For regression:
+        ``(outputs, None, outputs)``.
         """
         x = item_input(item, self.preprocess, self.input_shape, self.x_dtype)
         probs = activate(self.forward(x[None]), self.activation)[0]
         if self.task not in CLASSIFICATION:
             return probs, None, probs
-        index = int(np.argmax(probs))
-        label = self.classes[index] if self.classes is not None else index
-        return label, index, probs
+        names = self.classes if self.classes is not None else range(max(len(probs), 2))
+        if self.task == "multi_label":
+            mask = decode(probs[None], self.task, self.threshold)[0].astype(bool)
+            return [names[i] for i in np.flatnonzero(mask)], mask, probs
+        index = int(decode(probs[None], self.task, self.threshold)[0])
+        return names[index], index, probs
 
     def get_preds(self, ds: Any, with_input: bool = False, with_loss: bool = False,
                   with_decoded: bool = False) -> tuple:
@@ -105,7 +140,8 @@ class InferenceLearner:
         return assemble(np.concatenate(outs), np.concatenate(ys) if ys else None,
                         np.concatenate(xs) if with_input else None, task=self.task,
                         activation=self.activation, loss_fn=self.loss_fn,
-                        with_input=with_input, with_loss=with_loss, with_decoded=with_decoded)
+                        with_input=with_input, with_loss=with_loss, with_decoded=with_decoded,
+                        threshold=self.threshold)
 
     def __repr__(self) -> str:
         return (f"InferenceLearner(model={self.model.name!r}, task={self.task!r}, "

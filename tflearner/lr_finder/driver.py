@@ -30,6 +30,7 @@ from ..core.events import CallbackList
 from ..core.fit_state import StopLimits
 from ..core.snapshot import preserved
 from ..optim.accumulate import UpdateClock
+from ..optim.schedule_free import sweep_warmup_problem
 from ..schedules import exp_sweep, lin_sweep
 from .finder import (
     DEFAULT_SUGGESTIONS,
@@ -70,6 +71,7 @@ class SweepHandle(Protocol):
     loop: Any
     suggested_lr: float | None
     last_sweep: dict | None
+    averaging: Any
 
     def snapshot(self, where: str = "device") -> Any: ...
 
@@ -136,6 +138,7 @@ def preserved_sweeps(learn: SweepHandle, sweep: Sweep, repeats: int = 1, where: 
                 snap.restore()
                 for counter in learn.data.rng_state:
                     counter.assign_add(r * REPEAT_EPOCH_OFFSET)
+            learn.averaging.sync_base()  # schedule-free: z starts at the sweep's weights
             sweeps.append(run_sweep(learn, sweep, quiet))
             if r == 0 and repeats > 1:  # put back after the last sweep
                 first = rec.history_state()
@@ -225,6 +228,9 @@ def lr_find(learn: SweepHandle, start_lr: float = 1e-7, end_lr: float = 10.0, nu
     check_bool("extend", extend)
     check_bool("verify", verify)
     names, funcs = resolve_suggesters(suggest_funcs)
+    problem = sweep_warmup_problem(learn.opt, num_it)
+    if problem is not None:
+        warn_at_caller(problem)
     planned = None
     if verify:
         if epochs is None:

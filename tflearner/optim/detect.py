@@ -17,8 +17,9 @@ import keras
 
 from .sgd import SGD
 
-__all__ = ["BETA_1_OPTIMIZERS", "NORMALIZED_OPTIMIZERS", "Momentum", "is_normalized",
-           "learning_rate_problem", "learning_rate_variable", "momentum_of", "unwrap"]
+__all__ = ["BETA_1_OPTIMIZERS", "NORMALIZED_OPTIMIZERS", "SCHEDULE_FREE_OPTIMIZERS", "Momentum",
+           "is_normalized", "is_schedule_free", "learning_rate_problem",
+           "learning_rate_variable", "momentum_of", "unwrap"]
 
 #: Optimizers whose ``update_step`` reads ``self.beta_1`` on every step (checked in
 #: ``tests/test_optim.py``), so a variable put there after ``build`` is honoured without a
@@ -35,6 +36,25 @@ NORMALIZED_OPTIMIZERS: tuple[type, ...] = tuple(
     getattr(keras.optimizers, name) for name in (
         "Adam", "AdamW", "Nadam", "Adamax", "Lion", "Lamb", "RMSprop", "Muon", "Adafactor",
         "ScheduleFreeAdamW") if hasattr(keras.optimizers, name))
+
+#: Schedule-free optimizers (Defazio et al. 2024): their variables hold the training point ``y``
+#: and the point to evaluate is an average ``x`` (:mod:`tflearner.optim.schedule_free`). Keras
+#: names them ``ScheduleFree*``; those this Keras has. Subclasses count too.
+SCHEDULE_FREE_OPTIMIZERS: tuple[type, ...] = tuple(
+    getattr(keras.optimizers, name) for name in (
+        "ScheduleFreeAdamW", "ScheduleFreeSGD", "ScheduleFreeRAdam")
+    if hasattr(keras.optimizers, name))
+
+#: Why a schedule-free optimizer's ``beta_1`` is never scheduled (``fit_one_cycle``'s warning,
+#: ``hypers.mom = ...``'s error); ``{name}`` is the class.
+SCHEDULE_FREE_MOMENTUM = (
+    "{name}'s beta_1 is not a momentum tflearner schedules: it sets where the training point y "
+    "lies between the base sequence z and the averaged point x (x = (y - (1 - beta_1) z) / "
+    "beta_1), so changing it during training would break x. A one-cycle fit therefore "
+    "schedules the learning rate only (its warm-up and annealing, on top of the optimizer's "
+    "own warmup_steps), which schedule-free training does not need: learn.fit(epochs, lr) at a "
+    "constant learning rate is its natural schedule (docs/schedule_free.md). Pass moms=None to "
+    "schedule the learning rate without this warning.")
 
 _CYCLABLE = ("tflearner.SGD(momentum=...) or an Adam-family optimizer ("
              + ", ".join(c.__name__ for c in BETA_1_OPTIMIZERS) + ", or a subclass)")
@@ -74,6 +94,8 @@ def _value(x: Any) -> float | None:
 def momentum_of(optimizer: keras.optimizers.Optimizer) -> Momentum:
     """The momentum attribute a compiled step reads per step, by type (see :class:`Momentum`).
 
+    * :data:`SCHEDULE_FREE_OPTIMIZERS`: never (``beta_1`` places ``y`` between ``z`` and ``x``),
+      with :data:`SCHEDULE_FREE_MOMENTUM` as the ``problem``.
     * :class:`tflearner.SGD` (and subclasses): ``momentum``, unless it has no momentum slots
       (momentum 0 at build time, or now if unbuilt): then no momentum term.
     * :data:`BETA_1_OPTIMIZERS` (and subclasses): ``beta_1``.
@@ -84,6 +106,8 @@ def momentum_of(optimizer: keras.optimizers.Optimizer) -> Momentum:
     """
     opt = unwrap(optimizer)
     name = type(opt).__name__
+    if isinstance(opt, SCHEDULE_FREE_OPTIMIZERS):
+        return Momentum(opt, None, SCHEDULE_FREE_MOMENTUM.format(name=name))
     if isinstance(opt, SGD):
         has = opt.uses_momentum if opt.built else bool(_value(opt.momentum))
         return Momentum(opt, "momentum" if has else None)
@@ -145,3 +169,10 @@ def is_normalized(optimizer: keras.optimizers.Optimizer) -> bool:
     """Whether ``optimizer`` (looked through a ``LossScaleOptimizer``) is one of the
     :data:`NORMALIZED_OPTIMIZERS` (or a subclass)."""
     return isinstance(unwrap(optimizer), NORMALIZED_OPTIMIZERS)
+
+
+def is_schedule_free(optimizer: Any) -> bool:
+    """Whether ``optimizer`` (looked through a ``LossScaleOptimizer``) is one of
+    :data:`SCHEDULE_FREE_OPTIMIZERS` (or a subclass)."""
+    return isinstance(optimizer, keras.optimizers.Optimizer) and isinstance(
+        unwrap(optimizer), SCHEDULE_FREE_OPTIMIZERS)

@@ -45,6 +45,7 @@ class FitHandle(Protocol):
     opts: list
     loop: Any
     warned: set
+    averaging: Any
 
     def scope(self) -> Any: ...
     def state_variables(self) -> dict[str, list]: ...
@@ -129,7 +130,7 @@ def _callbacks(learn: FitHandle, epochs: int, args: FitArgs, signature: dict[str
     and its signature with what a checkpoint must match."""
     keras_cbs = [*learn.keras_callbacks,
                  *(cb for cb in callbacks if isinstance(cb, keras.callbacks.Callback))]
-    ours = [learn.recorder, *learn.callbacks,
+    ours = [learn.recorder, *learn.averaging.callbacks(), *learn.callbacks,
             *(cb for cb in callbacks if not isinstance(cb, keras.callbacks.Callback))]
     if keras_cbs:
         n = len(learn.groups)

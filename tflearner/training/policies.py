@@ -28,6 +28,7 @@ from ..lr_finder.verify import Planned, planned_fit
 from ..optim.accumulate import UpdateClock
 from ..schedules import fit_plan, sgdr_epochs
 from .fitting import FitArgs, FitHandle, check_epochs, run_fit
+from .optimizers import spread_lr
 
 __all__ = ["fit_policy", "peak_lrs", "total_updates", "auto_lr"]
 
@@ -41,6 +42,7 @@ class PolicyHandle(FitHandle, Protocol):
     hypers: Any
     suggested_lr: float | None
     last_sweep: dict | None
+    lr_ratios: tuple | None
 
 
 def total_updates(learn: PolicyHandle, epochs: int) -> int:
@@ -84,10 +86,11 @@ def auto_lr(learn: PolicyHandle, value: str, name: str, quiet: bool | None,
 
 
 def peak_lrs(learn: PolicyHandle, max_lr: Any, name: str = "max_lr") -> Any:
-    """``max_lr`` as :func:`~tflearner.schedules.fit_plan` takes it; None: the last lr_find
-    suggestion for the last group and every other group at its current ratio to it."""
+    """``max_lr`` as :func:`~tflearner.schedules.fit_plan` takes it (a number times a
+    ``MultiOptimizer``'s ``lr_ratios``); None: the last lr_find suggestion for the last group
+    and every other group at its current ratio to it."""
     if max_lr is not None:
-        return max_lr
+        return spread_lr(max_lr, learn.lr_ratios)
     if learn.suggested_lr is None:
         raise ValueError(f"{name}=None uses the last lr_find suggestion, but there is "
                          f"none: run learn.lr_find() first or pass {name} (e.g. 3e-1).")

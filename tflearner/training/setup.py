@@ -21,8 +21,15 @@ import tensorflow as tf
 
 from ..core.checks import check_int, check_real
 from ..core.internals import compile_loss, compile_metrics
-from ..inference.outputs import activation_for
-from .losses import named_loss
+from ..data.tasks import CLASSIFICATION, default_loss, default_metrics, metric_from_name
+from ..inference.outputs import Decoding, activation_for
+from .task import (
+    check_from_logits,
+    named_loss_for,
+    output_kind,
+    outputs_probabilities,
+    resolve_task,
+)
 
 __all__ = ["TrainingSetup", "build_setup", "class_weight_vector", "probe_model"]
 
@@ -34,11 +41,15 @@ class TrainingSetup:
     """What :func:`build_setup` decided.
 
     ``loss_fn``: the loss the step calls (Keras' ``CompileLoss`` with several outputs);
-    ``multi_output``: the model returns several outputs; ``activation``: ``"softmax"`` when
-    predictions turn logits into probabilities, else None; ``metrics`` and
+    ``multi_output``: the model returns several outputs; ``activation``: ``"softmax"`` /
+    ``"sigmoid"`` when predictions turn logits into probabilities, else None; ``metrics`` and
     ``train_metric_objects`` (empty unless ``train_metrics=True``); ``n_classes``: the classes of
-    a classification task (the data's, or the model's outputs when the data does not say), else
-    None; ``class_weight``: one loss weight per class, or None.
+    a classification task (the data's, or the model's outputs when the data does not say; 2 for
+    binary; the labels for multi-label), else None; ``class_weight``: one loss weight per class,
+    or None; ``task``: what the model does with the data (:func:`~tflearner.training.task.
+    resolve_task`: e.g. ``"binary"`` for 0/1 class ids and one sigmoid output);
+    ``decoding``: the task, activation and decoding threshold predictions use (the threshold
+    is settable: ``learn.threshold``).
     """
 
     loss_fn: Any
@@ -48,6 +59,8 @@ class TrainingSetup:
     train_metric_objects: list
     n_classes: int | None
     class_weight: np.ndarray | None
+    task: str = "regression"
+    decoding: Decoding | None = None
 
 
 
@@ -73,25 +86,29 @@ def build_setup(model: keras.Model, data: Any, loss_fn: Any = None, metrics: Any
     if multi:
         loss_fn = _multi_output_loss(model, data, y_spec, out, loss_fn, loss_weights,
                                      train_metrics)
-        probabilities, n_classes = False, data.c
+        task, probabilities, n_classes = data.task, False, data.c
     else:
         if loss_weights is not None or data.task == "multi_output":
             raise ValueError(
                 "The model has one output, but " + ("loss_weights was given" if
                 loss_weights is not None else "the labels y are a list/dict") + "; both "
                 "belong to models with several outputs. Drop it, or give y as one tensor.")
-        n_classes = _check_labels(data, y_spec, int(out.shape[-1]) if out.ndim >= 2 else 1)
-        probabilities = _outputs_probabilities(model, out)
-        loss_fn = _single_output_loss(model, data, loss_fn, from_logits=not probabilities)
+        width, kind = int(out.shape[-1]) if out.ndim >= 2 else 1, output_kind(model, out)
+        task = resolve_task(data, y_spec, width, kind, loss_fn)
+        n_classes = _check_labels(data, task, y_spec, width)
+        probabilities = outputs_probabilities(task, kind)
+        loss_fn = _single_output_loss(model, task, kind, loss_fn, from_logits=not probabilities)
     probe = _check_loss(loss_fn, y_spec, out)
+    from_logits = bool(getattr(loss_fn, "from_logits", not probabilities))
     with scope() if scope is not None else contextlib.nullcontext():
-        made = _metrics(model, data, metrics, multi, probe)
+        made = _metrics(model, task, from_logits, metrics, multi, probe)
         train_objects = _train_metric_objects(made) if train_metrics else []
+    activation = None if multi else activation_for(task, loss_fn, probabilities)
     return TrainingSetup(
-        loss_fn=loss_fn, multi_output=multi,
-        activation=None if multi else activation_for(data.task, loss_fn, probabilities),
-        metrics=made, train_metric_objects=train_objects, n_classes=n_classes,
-        class_weight=class_weight_vector(class_weight, data.task, n_classes))
+        loss_fn=loss_fn, multi_output=multi, activation=activation, metrics=made,
+        train_metric_objects=train_objects, n_classes=n_classes,
+        class_weight=class_weight_vector(class_weight, task, n_classes), task=task,
+        decoding=Decoding(task, activation))
 
 
 def _zeros(spec: Any, n: int) -> Any:
@@ -133,35 +150,24 @@ def probe_model(model: keras.Model, x_spec: Any) -> Any:
     return np.asarray(out)
 
 
-def _outputs_probabilities(model: keras.Model, probe_out: np.ndarray) -> bool:
-    """True if the model ends in a softmax (so the loss must use ``from_logits=False``).
-
-    Looks at the last layer (a ``Softmax`` layer or ``activation=softmax``); for models where that
-    is not visible (subclassed), checks that the probe output rows are non-negative and sum to 1.
-    """
-    last = model.layers[-1] if getattr(model, "layers", None) else None
-    if isinstance(last, keras.layers.Softmax):
-        return True
-    act = getattr(last, "activation", None)
-    if act is not None:
-        return getattr(act, "__name__", "") == "softmax"
-    rows = probe_out.reshape(len(probe_out), -1)
-    return bool(np.all(rows >= 0) and np.allclose(rows.sum(-1), 1.0, atol=1e-4))
-
-
-def _single_output_loss(model: keras.Model, data: Any, loss_fn: Any, from_logits: bool) -> Any:
-    """``loss_fn`` as a callable: the data's default (``from_logits`` as the model's last
-    activation says), a name, per-output lists (Keras' ``CompileLoss``) or the callable itself."""
+def _single_output_loss(model: keras.Model, task: str, kind: str | None, loss_fn: Any,
+                        from_logits: bool) -> Any:
+    """``loss_fn`` as a callable: the task's default, or a cross-entropy by name (``from_logits``
+    as the model's last activation says, for both), another name, per-output lists (Keras'
+    ``CompileLoss``) or the callable itself (a cross-entropy object whose ``from_logits``
+    contradicts the last layer is warned about)."""
     if loss_fn is None:
-        loss_fn = data.default_loss(from_logits=from_logits)
+        loss_fn = default_loss(task, from_logits=from_logits)
         log.info("loss: %s(from_logits=%s)", type(loss_fn).__name__, from_logits)
     elif isinstance(loss_fn, (list, tuple, dict)):
         loss_fn = compile_loss(loss_fn, None, list(model.output_names))
     elif isinstance(loss_fn, str):
-        loss_fn = named_loss(loss_fn)
+        loss_fn = named_loss_for(loss_fn, task, kind)
     elif not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable (y_true, y_pred) -> scalar, got "
                         f"{type(loss_fn).__name__}: {loss_fn!r}.")
+    else:
+        check_from_logits(loss_fn, task, model)
     return loss_fn
 
 
@@ -191,12 +197,12 @@ def _multi_output_loss(model: keras.Model, data: Any, y_spec: Any, out: Any, los
     return compile_loss(loss_fn, loss_weights, names)
 
 
-def _check_labels(data: Any, y_spec: tf.TensorSpec, n_out: int) -> int | None:
-    """Check the labels against the model's ``n_out`` outputs; returns the class count of a
-    classification task (the data's, else ``n_out``), None otherwise."""
+def _check_labels(data: Any, task: str, y_spec: tf.TensorSpec, n_out: int) -> int | None:
+    """Check the labels against the model's ``n_out`` outputs for ``task``; returns the class
+    count of a classification task (the data's, else ``n_out``; 2 for binary), else None."""
     rank = y_spec.shape.rank
     one_per_example = rank == 1 or (rank == 2 and y_spec.shape[-1] == 1)
-    if data.task == "regression" and n_out >= 2 and y_spec.dtype.is_floating and one_per_example:
+    if task == "regression" and n_out >= 2 and y_spec.dtype.is_floating and one_per_example:
         raise ValueError(
             f"The labels are {y_spec.dtype.name} of shape {tuple(y_spec.shape)}, one value "
             f"per example, so the data was taken for regression, but the model outputs "
@@ -204,21 +210,51 @@ def _check_labels(data: Any, y_spec: tf.TensorSpec, n_out: int) -> int | None:
             "DataBundle.from_arrays(x, y.astype('int64')) (or pass "
             "task='sparse_categorical'; for datasets: ds.map(lambda x, y: (x, tf.cast(y, "
             "tf.int64)))). For regression, give the model one output per target.")
-    if data.task not in ("sparse_categorical", "categorical"):
+    if task in ("binary", "multi_label"):
+        return _check_sigmoid_labels(task, y_spec, n_out, one_per_example)
+    if task not in ("sparse_categorical", "categorical"):
         return None
     if data.c is not None and data.c != n_out:
+        binary = (" For binary classification with one output, leave loss_fn out or pass "
+                  "loss_fn='binary_crossentropy'." if n_out == 1 and data.c == 2 else "")
         raise ValueError(
             f"The data has {data.c} classes but the model outputs {n_out} values per "
             f"example. Build the model with {data.c} outputs (e.g. "
-            f"LeNet(num_classes={data.c})).")
-    if data.task == "sparse_categorical" and not (y_spec.dtype.is_integer and one_per_example):
+            f"LeNet(num_classes={data.c})).{binary}")
+    if task == "sparse_categorical" and not (y_spec.dtype.is_integer and one_per_example):
         raise ValueError(
             f"Sparse class labels must be integer tensors of shape (batch,) or "
             f"(batch, 1); got {y_spec}. For one-hot labels use task='categorical'.")
-    if data.task == "categorical" and y_spec.shape[-1] != n_out:
+    if task == "categorical" and y_spec.shape[-1] != n_out:
         raise ValueError(f"One-hot labels have {y_spec.shape[-1]} columns but the model "
                          f"outputs {n_out}; they must match.")
     return n_out
+
+
+def _check_sigmoid_labels(task: str, y_spec: tf.TensorSpec, n_out: int,
+                          one_per_example: bool) -> int:
+    """Binary: one output, one 0/1 label per example; multi-label: a 0/1 column per output."""
+    if not (y_spec.dtype.is_integer or y_spec.dtype.is_floating or y_spec.dtype == tf.bool):
+        raise ValueError(f"{task} labels must be 0/1 numbers, got {y_spec}.")
+    if task == "binary":
+        if n_out != 1:
+            raise ValueError(
+                f"A binary classifier (0/1 labels, a binary cross-entropy) has one output "
+                f"per example, but the model outputs {n_out}; build it with Dense(1, "
+                "activation='sigmoid') (or Dense(1) for logits), or give it 2 softmax "
+                "outputs and sparse labels with loss_fn=None.")
+        if not one_per_example:
+            raise ValueError(f"Binary labels are one 0/1 value per example, shape (batch,) or "
+                             f"(batch, 1); got {y_spec}. For several labels per example, "
+                             "give the model one sigmoid output per label (multi-label).")
+        return 2
+    if y_spec.shape.rank == 2 and y_spec.shape[-1] == n_out:
+        return n_out
+    hint = (" These labels are one per example: for binary classification give the model one "
+            "output (Dense(1, activation='sigmoid')); for one class of several, softmax "
+            "outputs and loss_fn='sparse_categorical_crossentropy'." if one_per_example else "")
+    raise ValueError(f"Multi-label targets are a 0/1 vector per example with one column per "
+                     f"model output ({n_out}); got {y_spec}.{hint}")
 
 
 def _check_loss(loss_fn: Any, y_spec: Any, out: Any) -> tuple[Any, Any]:
@@ -240,9 +276,9 @@ def _check_loss(loss_fn: Any, y_spec: Any, out: Any) -> tuple[Any, Any]:
     return y0, out
 
 
-def _metrics(model: keras.Model, data: Any, metrics: Any, multi: bool,
+def _metrics(model: keras.Model, task: str, from_logits: bool, metrics: Any, multi: bool,
              probe: tuple[Any, Any]) -> list[keras.metrics.Metric]:
-    """The validation metrics: the data's defaults, names or Metric objects; with several
+    """The validation metrics: the task's defaults, names or Metric objects; with several
     outputs Keras' per-output container (logs named ``<output>_<metric>``)."""
     if multi:
         if metrics is None:
@@ -256,7 +292,7 @@ def _metrics(model: keras.Model, data: Any, metrics: Any, multi: bool,
         cm.build(*probe)
         return [cm]
     if metrics is None:
-        return data.default_metrics()
+        return default_metrics(task, from_logits)
     if isinstance(metrics, (str, keras.metrics.Metric)):
         metrics = [metrics]
     if not isinstance(metrics, (list, tuple)):
@@ -265,7 +301,7 @@ def _metrics(model: keras.Model, data: Any, metrics: Any, multi: bool,
     out = []
     for i, m in enumerate(metrics):
         if isinstance(m, str):
-            out.append(data.metric_from_name(m))
+            out.append(metric_from_name(task, m, from_logits))
         elif isinstance(m, keras.metrics.Metric):
             out.append(m)
         else:
@@ -306,7 +342,11 @@ def class_weight_vector(class_weight: Any, task: str, n_classes: int | None
     if not isinstance(class_weight, dict):
         raise TypeError(f"class_weight must be a dict {{class index: weight}}, got "
                         f"{type(class_weight).__name__}: {class_weight!r}.")
-    if task not in ("sparse_categorical", "categorical"):
+    if task == "multi_label":
+        raise ValueError("class_weight weighs each example by its one class, but multi-label "
+                         "examples have several; weigh them with sample_weight (from_arrays) "
+                         "or a third (x, y, w) dataset element instead.")
+    if task not in CLASSIFICATION:
         raise ValueError(f"class_weight needs a classification task, but the data has "
                          f"task={task!r}; use sample weights instead.")
     vec = np.ones(n_classes, np.float32)
