@@ -5,8 +5,8 @@ runner.
 :class:`~tflearner.loop.steps.StepConfig`, one set for each set of trainable variables it has
 seen (freezing and unfreezing switch between them without tracing again: a ``fine_tune`` race
 toggles them for every trial), and builds them anew when the configuration changes (a class
-weight given to a later ``fit``). It also owns what every dataset must match: the training data's specs with a
-free batch dimension, so no dataset passed later retraces a step.
+weight given to a later ``fit``). It also owns what every dataset must match: the training
+data's specs with a free batch dimension, so no dataset passed later retraces a step.
 """
 
 from __future__ import annotations

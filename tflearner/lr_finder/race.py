@@ -45,9 +45,9 @@ from ..core.checks import check_int, check_real
 
 __all__ = ["CLIFF_RISE", "N_CANDIDATES", "SPACING", "TOP", "FIRST_BUDGET", "GATE",
            "SECOND_FACTOR", "FINE_SPACING", "HORIZON_EXPONENT", "MAX_EXTENSIONS",
-           "MIN_TRIAL_STEPS", "MIN_SURE_STEPS", "FAILED", "Trial", "Verdict", "assess", "beyond", "candidate_lrs",
-           "cliff_lr", "failed", "horizon_lr", "informative", "penalised", "pick", "refine",
-           "second_round", "smoothed", "trial_steps"]
+           "MIN_TRIAL_STEPS", "MIN_SURE_STEPS", "FAILED", "Trial", "Verdict", "assess", "beyond",
+           "candidate_lrs", "cliff_lr", "failed", "horizon_lr", "informative", "penalised",
+           "pick", "refine", "second_round", "smoothed", "trial_steps"]
 
 #: The cliff: the smoothed loss is 30 % above its lowest value.
 CLIFF_RISE = 0.3

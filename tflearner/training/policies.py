@@ -79,9 +79,9 @@ def auto_lr(learn: PolicyHandle, value: str, name: str, quiet: bool | None,
     (:func:`~tflearner.lr_finder.driver.verified_lr`); ``planned`` is built, and with it every
     argument of the fit checked, before the sweep."""
     if value != "auto":
-        raise ValueError(f"{name}={value!r} is not a learning rate; pass a number, a slice, None "
-                         "(the last lr_find suggestion) or 'auto' (lr_find verified by trial "
-                         "fits of this fit).")
+        raise TypeError(f"{name}={value!r} is not a learning rate; pass a number, a slice, None "
+                        "(the last lr_find suggestion) or 'auto' (lr_find verified by trial "
+                        "fits of this fit).")
     return verified_lr(learn, planned, quiet)
 
 
