@@ -129,7 +129,25 @@ def test_layer_groups_keep_their_ratios_in_every_trial():
     ratios = [lo / hi for lo, hi in spy.lrs[len(learn.recorder.lrs):]]
     assert ratios and np.allclose(ratios, 0.1)
     assert learn.hypers.lrs == pytest.approx([0.01, 0.1])
+    learn.fit_one_cycle(2, max_lr="auto")  # the fit keeps them too, as its trials did
+    lrs = np.asarray(learn.recorder.group_lrs)
+    assert np.allclose(lrs[:, 0] / lrs[:, 1], 0.1)
+    # a 12-step one-cycle's highest step falls short of its peak by a few %
+    assert lrs[:, 1].max() == pytest.approx(learn.recorder.race.lr, rel=0.1)
 
+
+@pytest.mark.skipif(not hasattr(keras.optimizers, "ScheduleFreeAdamW"),
+                    reason="Keras has no ScheduleFreeAdamW")
+def test_a_schedule_free_race_reads_its_trials_at_the_averaged_point():
+    learn = learner(opt=keras.optimizers.ScheduleFreeAdamW())
+    before = state(learn)
+    learn.lr_find(verify=True, epochs=3)
+    race = learn.recorder.race
+    assert same(before, state(learn))
+    assert race.baseline == pytest.approx(learn.validate()["loss"])  # validate reads at x
+    with learn.averaging.at("y"):
+        at_y = learn.validate()["loss"]
+    assert learn.averaging.point == "x" and race.baseline == pytest.approx(at_y)  # untrained
 
 def test_fit_one_cycle_auto_trains_at_the_verified_lr():
     learn = learner(opt="adam")

@@ -93,6 +93,7 @@ class VerifyHandle(Protocol):
     loop: Any
     runner: Any
     model: Any
+    averaging: Any
 
     def snapshot(self, where: str = "device") -> Any: ...
     def freeze(self) -> Any: ...
@@ -177,7 +178,8 @@ def run_trial(learn: VerifyHandle, planned: Planned, lr: float, updates: int,
         state = _train(learn, plan, [curve] + ([progress] if progress else []))
         if state.stop_reason == StopReason.NON_FINITE:
             return R.Trial(lr, updates, math.inf, {}, tuple(curve.values))
-    logs = learn.runner.evaluate(learn.data.valid)
+    with learn.averaging.reading():  # a schedule-free optimizer's trial is read at x
+        logs = learn.runner.evaluate(learn.data.valid)
     loss = float(logs.pop("loss"))
     return R.Trial(lr, updates, loss if math.isfinite(loss) else math.inf, logs,
                    tuple(curve.values))
@@ -198,6 +200,7 @@ class _Runner:
             for lr in lrs:
                 self.snap.restore()
                 self.learn.hypers.set(wd=self.planned.wd)
+                self.learn.averaging.sync_base()  # z starts at the trial's weights, as a fit's
                 out.append(run_trial(self.learn, self.planned, float(lr), updates, progress))
                 self.updates += updates
         finally:
@@ -251,7 +254,8 @@ def verify(learn: VerifyHandle, curve: dict, planned: Planned, sweep_updates: in
                             "by default.")
     cliff, _ = R.cliff_lr(curve["lrs"], curve["smooth_losses"])
     with kept_trainable(learn.model), preserved(learn.snapshot(where)) as snap:
-        baseline = float(learn.runner.evaluate(learn.data.valid)["loss"])
+        with learn.averaging.reading():
+            baseline = float(learn.runner.evaluate(learn.data.valid)["loss"])
         run = _Runner(learn, planned, snap, quiet)
         rounds, w, steps = _race(run, cliff, baseline,
                                  budget * planned.updates - sweep_updates)

@@ -128,9 +128,10 @@ def fit_policy(learn: PolicyHandle, policy: str, epochs: int | None, max_lr: Any
     ``"auto"``: :func:`auto_lr`); ``options`` are the policy's
     (:func:`~tflearner.schedules.fit_plan`)."""
     epochs = sgdr_epochs(**options) if policy == "sgdr" else check_epochs(epochs)
-    if isinstance(max_lr, str):
-        max_lr = auto_lr(learn, max_lr, name, args.quiet,
-                         planned_fit(learn, policy, epochs, check_wd(wd), **options))
+    if isinstance(max_lr, str):  # the race sets learn.suggested_lr; None then keeps the
+        auto_lr(learn, max_lr, name, args.quiet,  # groups' ratios, as the trials did
+                planned_fit(learn, policy, epochs, check_wd(wd), **options))
+        max_lr = None
     max_lr = peak_lrs(learn, max_lr, name)
     plan = fit_plan(policy, total_updates(learn, epochs), max_lr, len(learn.groups), name,
                     **options)
