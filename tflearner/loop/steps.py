@@ -54,7 +54,8 @@ from ..core.internals import is_default_strategy
 from ..core.tracing import instance_function
 from ..optim.group_hypers import GroupHypers
 
-__all__ = ["CompiledSteps", "StepConfig", "STEP_COLUMNS", "LABEL_CHECK", "label_errors"]
+__all__ = ["CompiledSteps", "StepConfig", "STEP_COLUMNS", "LABEL_CHECK", "label_errors",
+           "group_index"]
 
 #: The per-batch outputs of ``train_steps``, in this order (then one LR per group).
 STEP_COLUMNS = ("loss", "lr", "mom", "wd", "batch_size", "smooth", "ok")
@@ -83,6 +84,23 @@ def label_errors(n_classes: int | None):
             f"the data has the label {value}, but the model has {c} classes, so labels must be "
             f"class indices in [0, {c}) (0..{c - 1}). Check the labels (e.g. 1-based ids: "
             f"subtract 1), or build the model with more outputs.") from None
+
+
+def group_index(tvars: list, group_variables: tuple) -> list[list[int]]:
+    """Per layer group, the indices into ``tvars`` (the model's trainable variables now) of the
+    group's variables. Refuses a trainable variable that no group's optimizer was built for
+    (``group_variables``: what each optimizer was built for), naming it and the fix."""
+    group_of = {id(v): g for g, vs in enumerate(group_variables) for v in vs}
+    unknown = [v.path for v in tvars if id(v) not in group_of]
+    if unknown:
+        raise ValueError(
+            f"{len(unknown)} variable(s) are trainable now but no layer group's optimizer was "
+            f"built for them, e.g. {unknown[:3]}: they could not train when the Learner was "
+            "built (a variable made non-trainable by itself, e.g. LoRA's frozen kernels, or one "
+            "the splitter left out). Make them non-trainable again, or build a new Learner on "
+            "the model as it is now (as Keras needs model.compile(...) again).")
+    return [[i for i, v in enumerate(tvars) if group_of[id(v)] == g]
+            for g in range(len(group_variables))]
 
 
 @dataclass(frozen=True)
@@ -141,10 +159,8 @@ class CompiledSteps:
         self.n_classes, self.class_weight = config.n_classes, config.class_weight
         self.tvars = list(self.model.trainable_variables)
         self.trainable_key = tuple(id(v) for v in self.tvars)
-        group_of = {id(v): g for g, vs in enumerate(config.group_variables) for v in vs}
         # indices into tvars of each group's currently trainable variables
-        self.group_index = [[i for i, v in enumerate(self.tvars) if group_of[id(v)] == g]
-                            for g in range(len(self.opts))]
+        self.group_index = group_index(self.tvars, config.group_variables)
         self.replicas = self.strategy.num_replicas_in_sync
         # Keras losses with a mean reduction already divide by the replica count under a
         # strategy (keras.src.losses.loss.scale_loss_for_distribution); other losses and the
