@@ -96,7 +96,7 @@ def test_lr_find_sweeps_one_lr_per_update_and_restores_everything(blob_data):
     weights = [w.copy() for w in learn.model.get_weights()]
     counter = CountBatches()
     learn.callbacks.append(counter)
-    learn.lr_find(start_lr=1e-4, end_lr=1e-1, num_it=num_it, stop_div=False)
+    learn.lr_find(start_lr=1e-4, end_lr=1e-1, num_it=num_it, stop_div=False, extend=False)
     assert counter.n == batches_for_updates(r0, num_it, k) == k * num_it - 2
     rec = learn.recorder
     np.testing.assert_allclose(rec.lrs, exp_sweep(1e-4, 1e-1, num_it), rtol=1e-6)
