@@ -407,5 +407,7 @@ def test_a_variable_no_optimizer_was_built_for_is_refused_by_name():
     kernel.trainable = False  # by itself, as LoRA freezes kernels: not built for
     learn = Learner(model, data(64, 16), quiet=True)
     kernel.trainable = True
+    lrs = learn.hypers.lrs
     with pytest.raises(ValueError, match=r"no layer group's optimizer was built.*feat/kernel"):
         learn.fit(1, lr=0.5)
+    assert learn.hypers.lrs == lrs  # refused before the fit set its LR

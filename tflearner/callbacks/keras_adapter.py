@@ -72,7 +72,8 @@ from ..core.events import Callback
 from ..core.fit_state import FitState
 from ..loop.runner import metric_results
 
-__all__ = ["KerasCallbacks", "LR_CALLBACKS", "check_no_lr_callbacks", "acts_before_batch"]
+__all__ = ["KerasCallbacks", "LR_CALLBACKS", "check_no_lr_callbacks", "check_keras_callbacks",
+           "lr_owner", "acts_before_batch"]
 
 #: Keras callbacks that set the learning rate themselves.
 LR_CALLBACKS = (keras.callbacks.ReduceLROnPlateau, keras.callbacks.LearningRateScheduler)
@@ -88,6 +89,38 @@ def check_no_lr_callbacks(callbacks: list, method: str) -> None:
                 f"callbacks[{i}] is {type(cb).__name__}, which sets the learning rate, but "
                 f"{method} sets it every batch from its schedule; the two would fight. Use it "
                 "with learn.fit(...) (constant LR), or drop it.")
+
+
+def lr_owner(method: str, n_groups: int) -> str | None:
+    """What owns the learning rate in a fit, so that Keras callbacks must not set it (None: a
+    plain ``fit`` of one layer group, where they may, as in ``model.fit``)."""
+    if method == "fit" and n_groups == 1:
+        return None
+    return method if n_groups == 1 else f"a Learner with {n_groups} layer groups"
+
+
+def check_keras_callbacks(callbacks: list, method: str, n_groups: int,
+                          checkpoint: Any = None) -> None:
+    """Refuse, before the fit changes anything, Keras callbacks that cannot work in it:
+    LR-setting ones where the LR is not theirs (:func:`lr_owner`), and ``BackupAndRestore``
+    beside ``checkpoint=`` (two resumes) or with several layer groups (its backup holds one
+    optimizer: ``model.optimizer``)."""
+    owner = lr_owner(method, n_groups)
+    if owner is not None:
+        check_no_lr_callbacks(callbacks, owner)
+    for i, cb in enumerate(callbacks):
+        if not isinstance(cb, keras.callbacks.BackupAndRestore):
+            continue
+        if checkpoint is not None:
+            raise ValueError(
+                f"callbacks[{i}] is BackupAndRestore, and checkpoint={checkpoint!r} was given "
+                "too: both would resume the fit. Use one (checkpoint= also resumes mid-epoch "
+                "and keeps the schedule, the history and the data order).")
+        if n_groups > 1:
+            raise ValueError(
+                f"callbacks[{i}] is BackupAndRestore, which backs up one optimizer "
+                f"(model.optimizer), but this Learner has {n_groups} layer groups, each with "
+                "its own; pass checkpoint=<directory> to the fit instead (it saves them all).")
 
 
 def _hook_owner(cb: keras.callbacks.Callback, name: str) -> Any:

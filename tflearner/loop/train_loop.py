@@ -113,13 +113,19 @@ class TrainLoop:
             cbs("after_fit", state)
         return state
 
-    def _start(self, train, epochs, valid, learner, limits, resume, smooth_beta,
-               with_train_metrics) -> FitState:
-        """Check the datasets and make the fit's state and the step's constant inputs."""
+    def check(self, train: tf.data.Dataset, valid: tf.data.Dataset | None) -> None:
+        """Refuse, changing no training state, a fit these steps cannot run: a trainable
+        variable no group's optimizer was built for, datasets that do not match (builds the
+        steps for the current trainable variables when they changed)."""
         self.compiled.for_training()
         self.compiled.check_dataset("train", train)
         if valid is not None:
             self.compiled.check_dataset("valid", valid)
+
+    def _start(self, train, epochs, valid, learner, limits, resume, smooth_beta,
+               with_train_metrics) -> FitState:
+        """Check the datasets and make the fit's state and the step's constant inputs."""
+        self.check(train, valid)
         n = int(train.cardinality())
         train_metrics = list(self.compiled.config.train_metrics)
         metrics_on = bool(with_train_metrics) and bool(train_metrics)

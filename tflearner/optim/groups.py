@@ -191,18 +191,26 @@ def trainable_capable(model: Any, groups: Sequence[Group]) -> list[list]:
 
 
 @contextlib.contextmanager
-def kept_trainable(model: Any) -> Iterator[None]:
+def kept_trainable(model: Any, on_error_only: bool = False) -> Iterator[None]:
     """Every layer's and variable's ``trainable`` flag of ``model`` put back as it was when
-    the block ends (also after an exception)."""
+    the block ends (also after an exception); ``on_error_only``: only when an exception ends
+    it (a verb that freezes as it goes leaves the flags as they were if it fails)."""
     layer_flags = [(layer, layer.trainable) for layer in _all_layers(model)]
     var_flags = [(v, v.trainable) for v in model.variables]
-    try:
-        yield
-    finally:
+
+    def restore() -> None:
         for layer, flag in layer_flags:  # parents first: a parent's setter resets its children
             layer.trainable = flag
         for v, flag in var_flags:
             v.trainable = flag
+
+    try:
+        yield
+    except BaseException:
+        restore()
+        raise
+    if not on_error_only:
+        restore()
 
 
 def set_trainable(groups: Sequence[Group], n_frozen: int, train_bn: bool) -> None:
