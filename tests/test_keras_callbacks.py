@@ -446,3 +446,69 @@ def test_lr_change_in_a_replayed_hook_is_refused_with_the_fix():
     learn = _learner_fit([cb], 1, spe=4)
     np.testing.assert_allclose(learn.recorder.lrs, [1e-3] + [1e-3 / (i + 2) for i in range(7)],
                                rtol=1e-6)
+
+
+# ---- BackupAndRestore: Keras' contract when the fit raises ----------------------------------
+class Crash(keras.callbacks.Callback):
+    """Records the epochs begun (with the weights and optimizer step there) and the weights at
+    each epoch end; with ``crash``, raises at batch 2 of epoch 1 as a dying job would."""
+
+    def __init__(self, crash):
+        super().__init__()
+        self.crash, self.begun, self.ends = crash, [], {}
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.begun.append((epoch, self.model.get_weights(),
+                           int(self.model.optimizer.iterations.numpy())))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.ends[epoch] = self.model.get_weights()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.crash and self.begun[-1][0] == 1 and batch == 2:
+            raise RuntimeError("the job died")
+
+
+def _crash_then_rerun(fit, backup):
+    first, second = Crash(True), Crash(False)
+    with pytest.raises(RuntimeError, match="the job died"):
+        fit([keras.callbacks.BackupAndRestore(str(backup)), first])
+    kept = backup.exists()
+    fit([keras.callbacks.BackupAndRestore(str(backup)), second])
+    return first, second, kept, backup.exists()
+
+
+def test_backup_and_restore_keeps_its_backup_when_the_fit_raises_and_resumes_as_model_fit(
+        tmp_path):
+    """As model.fit: no on_train_end when the fit raises, so the backup stays; the rerun
+    restores it and starts at the epoch it names, with the optimizer's state."""
+    keras.utils.set_random_seed(0)
+    learn = Learner(mlp(), _bundle(), opt=keras.optimizers.SGD(0.05, momentum=0.9), quiet=True)
+    mine = _crash_then_rerun(lambda cbs: learn.fit(3, callbacks=cbs), tmp_path / "mine")
+    keras.utils.set_random_seed(0)
+    data, model = _bundle(), mlp()
+    model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9), loss=learn.loss_fn)
+    theirs = _crash_then_rerun(lambda cbs: model.fit(data.train, epochs=3, verbose=0,
+                                                     callbacks=cbs, shuffle=False),
+                               tmp_path / "theirs")
+    for first, second, kept, left in (mine, theirs):
+        assert kept and not left  # kept after the crash; deleted when the rerun ends
+        assert [b[0] for b in first.begun] == [0, 1] and [b[0] for b in second.begun] == [1, 2]
+        assert second.begun[0][2] == 8  # one epoch's updates, restored with the optimizer
+        for a, b in zip(second.begun[0][1], first.ends[0], strict=True):
+            np.testing.assert_array_equal(a, b)
+    later = Crash(False)
+    learn.fit(1, callbacks=[later])  # the backup's epoch was read once: a later fit starts at 0
+    assert [b[0] for b in later.begun] == [0]
+
+
+def test_backup_and_restore_resumes_a_schedule_at_its_epoch(tmp_path):
+    from tflearner import one_cycle
+    keras.utils.set_random_seed(0)
+    learn = Learner(mlp(), _bundle(), opt=keras.optimizers.SGD(0.05), quiet=True)
+    backup = str(tmp_path / "backup")
+    with pytest.raises(RuntimeError, match="the job died"):
+        learn.fit_one_cycle(3, 0.1, callbacks=[keras.callbacks.BackupAndRestore(backup),
+                                               Crash(True)])
+    learn.fit_one_cycle(3, 0.1, callbacks=[keras.callbacks.BackupAndRestore(backup)])
+    np.testing.assert_allclose(learn.recorder.lrs, one_cycle(24, 0.1)[0][8:], rtol=1e-6)

@@ -24,7 +24,9 @@ Keras hook                        called at (tflearner event) with logs
                                   ``Learner(train_metrics=True)``), ``val_loss``,
                                   ``val_<metric>``, ``learning_rate``
 ``on_train_end``                  ``after_fit`` (after the optimizers' ``finalize_variable_values``,
-                                  as in ``model.fit``): the last epoch's logs
+                                  as in ``model.fit``): the last epoch's logs; not called
+                                  when an exception ends the fit, as in ``model.fit`` (so
+                                  ``BackupAndRestore`` keeps its backup)
 ================================  ==============================================================
 
 **Batch hooks: one pair per batch, replayed after the chunk.** The loop runs several batches per
@@ -48,6 +50,11 @@ then called before batch ``i`` runs, so a learning rate it writes is the one bat
 in ``model.fit``. A Keras callback that changes the learning rate in a replayed batch hook (e.g.
 in ``on_train_batch_end``, for the next batch) would change it after the chunk it meant: the fit
 is stopped with a ``RuntimeError`` that says to set ``sync_every_batch = True`` on it.
+
+``BackupAndRestore`` works as in ``model.fit`` (one layer group; not beside ``checkpoint=``):
+its ``on_train_begin`` restores the model and ``model.optimizer`` (the Learner's) from the backup,
+and the fit starts at the epoch it names (``model.fit``'s ``initial_epoch``), with the schedule
+at that epoch's first batch.
 
 ``model.stop_training = True`` (EarlyStopping) ends the fit after that epoch (or chunk), as in
 Keras. Metrics on the validation data appear as ``val_<name>``; with
@@ -176,6 +183,9 @@ class KerasCallbacks(Callback):
             self.keras_callbacks, add_history=False, add_progbar=False, model=model,
             epochs=state.epochs, steps=state.n_iter, verbose=0)
         self.cbs.on_train_begin({})
+        epoch = internals.take_initial_epoch(model)  # BackupAndRestore: where model.fit starts
+        if epoch:
+            state.start_at(epoch)
 
     def _resolve_auto_modes(self) -> None:
         """``mode="auto"`` as ``model.fit`` resolves it: Keras looks the monitored name up in the
@@ -196,8 +206,8 @@ class KerasCallbacks(Callback):
 
     def after_fit(self, state: FitState) -> None:
         try:
-            if self.cbs is not None:
-                self.cbs.on_train_end(self._last_logs)
+            if self.cbs is not None and state.exception is None:  # Keras' contract: no
+                self.cbs.on_train_end(self._last_logs)  # on_train_end when the fit raises
         finally:
             self.learn.model.optimizer = self._saved_optimizer
             for cb in self._auto_modes:

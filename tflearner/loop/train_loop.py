@@ -95,6 +95,7 @@ class TrainLoop:
         source = self.placed.indices if placed else train  # same order, gathered in the step
         try:
             cbs("before_fit", state)
+            resume = self._resumed(state, resume)
             for epoch in range(resume.epoch if resume else 0, epochs):
                 skip = resume.iter if resume is not None and epoch == resume.epoch else 0
                 state.epoch, state.iter, state.logs = epoch, skip, {}
@@ -109,9 +110,21 @@ class TrainLoop:
                     break
             if finalize is not None:
                 finalize()
+        except BaseException as exc:
+            state.exception = exc  # model.fit calls no on_train_end when an exception escapes
+            raise
         finally:
             cbs("after_fit", state)
         return state
+
+    def _resumed(self, state: FitState, given: Resume | None) -> Resume | None:
+        """The fit's start: ``given``, or where a ``before_fit`` hook moved it
+        (:meth:`FitState.start_at`), with the step and the update clock there."""
+        if state.resume is given:
+            return given
+        state.step = state.resume.step
+        state.clock = UpdateClock.of(self.compiled.config.optimizers[-1], state.step)
+        return state.resume
 
     def check(self, train: tf.data.Dataset, valid: tf.data.Dataset | None) -> None:
         """Refuse, changing no training state, a fit these steps cannot run: a trainable
