@@ -25,6 +25,7 @@ from tflearner.core.internals import (
     metric_direction,
     optimizer_variable_index,
     raw_iterations,
+    take_initial_epoch,
     variable_strategy,
 )
 
@@ -197,10 +198,26 @@ def test_op_determinism_enabled_follows_tensorflows_switch():
     assert out.stdout.split() == ["False", "True"], out.stderr[-2000:]
 
 
+def test_take_initial_epoch_reads_where_backup_and_restore_tells_model_fit_to_start(tmp_path):
+    import json
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    assert take_initial_epoch(model) is None  # no callback said anything
+    backup = keras.callbacks.BackupAndRestore(str(tmp_path))
+    backup.set_model(model)
+    model.save_weights(str(tmp_path / "latest.weights.h5"))
+    (tmp_path / "training_metadata.json").write_text(json.dumps({"epoch": 3, "batch": 0}))
+    backup.on_train_begin()
+    assert take_initial_epoch(model) == 3
+    assert take_initial_epoch(model) is None  # read once
+
+
 def test_no_private_keras_or_tf_attribute_outside_core_internals():
     trees = {path: ast.parse(path.read_text()) for path in sorted(PACKAGE.rglob("*.py"))}
     own = _defined_names(trees.values())
-    allowed = {"_getframe"}  # sys._getframe: CPython's documented frame access, not Keras/TF
+    # sys._getframe: CPython's documented frame access; namedtuple's _fields: its documented
+    # field names; neither is Keras' or TensorFlow's
+    allowed = {"_getframe", "_fields"}
     found = [f"{path.relative_to(PACKAGE)}:{line}: .{name}"
              for path, tree in trees.items() if path.name != "internals.py"
              for line, name in _private_uses(tree) if name not in own and name not in allowed]
@@ -209,7 +226,7 @@ def test_no_private_keras_or_tf_attribute_outside_core_internals():
     internals = _private_uses(trees[PACKAGE / "core" / "internals.py"])
     assert sorted({name for _, name in internals}) == [
         "_DefaultDistributionStrategy", "_direction", "_distribute_strategy",
-        "_get_variable_index", "_iterations"]
+        "_get_variable_index", "_initial_epoch", "_iterations"]
 
 
 # ---- nothing else imports TensorFlow's or Keras' private modules ------------------------------
