@@ -512,3 +512,42 @@ def test_backup_and_restore_resumes_a_schedule_at_its_epoch(tmp_path):
                                                Crash(True)])
     learn.fit_one_cycle(3, 0.1, callbacks=[keras.callbacks.BackupAndRestore(backup)])
     np.testing.assert_allclose(learn.recorder.lrs, one_cycle(24, 0.1)[0][8:], rtol=1e-6)
+
+
+# ---- a Keras callback that sets an LR tflearner owns ------------------------------------------
+class EpochLR(keras.callbacks.Callback):
+    """Sets the LR at each epoch's start, as written for model.fit (assign or attribute)."""
+
+    def __init__(self, how="assign"):
+        super().__init__()
+        self.how = how
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.how == "assign":
+            self.model.optimizer.learning_rate.assign(0.5)
+        else:
+            self.model.optimizer.learning_rate = 0.5
+
+
+@pytest.mark.parametrize("how", ["assign", "attribute"])
+def test_a_keras_callback_setting_the_lr_a_schedule_owns_is_refused(how):
+    learn = learner()
+    lr = learn.hypers.lr
+    with pytest.raises(RuntimeError, match=r"callbacks\[0\] \(EpochLR\)'s on_epoch_begin "
+                                           r"changed the learning rate.*in fit_one_cycle"):
+        learn.fit_one_cycle(1, 3e-3, callbacks=[EpochLR(how)])
+    assert learn.hypers.lr == lr  # put back
+    learn.fit(1, lr=1e-3, callbacks=[EpochLR(how)])  # a plain fit: the LR is the callback's
+    assert learn.recorder.lrs[0] == pytest.approx(0.5)
+
+
+def test_a_keras_callback_setting_one_of_several_groups_lrs_is_refused():
+    keras.utils.set_random_seed(0)
+    backbone = keras.Sequential([keras.Input((8,)), keras.layers.Dense(8)], name="backbone")
+    inputs = keras.Input((8,))
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(backbone(inputs)))
+    learn = Learner(model, _bundle(), quiet=True)
+    assert len(learn.groups) == 2
+    with pytest.raises(RuntimeError, match="in a Learner with 2 layer groups"):
+        learn.fit(1, lr=slice(1e-3, 1e-2), callbacks=[EpochLR()])
+    assert learn.hypers.lrs == pytest.approx([1e-3, 1e-2])

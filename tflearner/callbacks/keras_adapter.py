@@ -63,8 +63,12 @@ logs) appear as ``<name>`` in epoch logs, as in Keras; batch logs hold no traini
 ``mode="auto"`` of ``EarlyStopping``, ``ModelCheckpoint`` and ``ReduceLROnPlateau`` is resolved
 from the Learner's metrics as ``model.fit`` resolves it from the compiled ones (``val_accuracy``:
 max). ``model.optimizer`` is set to the Learner's optimizer for the fit, so LR-changing callbacks
-work in ``fit``; in ``fit_one_cycle`` / ``fit_flat_cos`` / ``fit_sgdr`` the schedule owns the LR
-and such callbacks are refused.
+work in ``fit`` of a one-group Learner. Where tflearner owns the LR (``fit_one_cycle`` /
+``fit_flat_cos`` / ``fit_sgdr``, whose schedule sets it every batch, and any fit of several layer
+groups, where ``model.optimizer`` is the last group's only: :func:`lr_owner`),
+``ReduceLROnPlateau`` and ``LearningRateScheduler`` are refused before the fit, and any other
+callback whose hook changes the LR (``optimizer.learning_rate.assign(...)`` or ``= ...``) stops
+the fit at that hook with a ``RuntimeError`` naming it, the LR put back: never a silent override.
 """
 
 from __future__ import annotations
@@ -78,6 +82,7 @@ from ..core import internals
 from ..core.events import Callback
 from ..core.fit_state import FitState
 from ..loop.runner import metric_results
+from ..optim.detect import learning_rate_variable
 
 __all__ = ["KerasCallbacks", "LR_CALLBACKS", "check_no_lr_callbacks", "check_keras_callbacks",
            "lr_owner", "acts_before_batch"]
@@ -159,9 +164,12 @@ class KerasCallbacks(Callback):
 
     order = 60  # after the recorder (0) and the checkpoint (40): logs are complete
 
-    def __init__(self, callbacks: list[keras.callbacks.Callback]) -> None:
+    def __init__(self, callbacks: list[keras.callbacks.Callback],
+                 lr_owner: str | None = None) -> None:
         self.learn: Any = None
         self.keras_callbacks = list(callbacks)
+        #: what sets the LR in this fit (:func:`lr_owner`); then no Keras hook may change it
+        self.lr_owner = lr_owner
         self.cbs: keras.callbacks.CallbackList | None = None
         self._saved_optimizer: Any = None
         self._auto_modes: list[Any] = []
@@ -182,7 +190,7 @@ class KerasCallbacks(Callback):
         self.cbs = keras.callbacks.CallbackList(
             self.keras_callbacks, add_history=False, add_progbar=False, model=model,
             epochs=state.epochs, steps=state.n_iter, verbose=0)
-        self.cbs.on_train_begin({})
+        self._hook(state, "on_train_begin", {})
         epoch = internals.take_initial_epoch(model)  # BackupAndRestore: where model.fit starts
         if epoch:
             state.start_at(epoch)
@@ -216,18 +224,18 @@ class KerasCallbacks(Callback):
 
     # ---- epochs -----------------------------------------------------------------------------
     def before_epoch(self, state: FitState) -> None:
-        self.cbs.on_epoch_begin(state.epoch, {})
+        self._hook(state, "on_epoch_begin", state.epoch, {})
 
     def after_epoch(self, state: FitState) -> None:
         logs = self.epoch_logs(state)
-        self.cbs.on_epoch_end(state.epoch, logs)
+        self._hook(state, "on_epoch_end", state.epoch, logs)
         self._last_logs = logs
         self._check_stop(state)
 
     # ---- training batches -------------------------------------------------------------------
     def before_batch(self, state: FitState) -> None:
         if self.sync_every_batch:  # one batch per call: the hook runs before its batch
-            self.cbs.on_train_batch_begin(state.iter, {})
+            self._hook(state, "on_train_batch_begin", state.iter, {})
 
     def after_batch(self, state: FitState) -> None:
         replay = not self.sync_every_batch
@@ -236,7 +244,10 @@ class KerasCallbacks(Callback):
         if replay:
             self.cbs.on_train_batch_begin(state.iter, {})
         mean = state.loss_sum / state.seen if state.seen else state.loss
-        self.cbs.on_train_batch_end(state.iter, {"loss": mean})
+        if replay:  # the chunk's LRs are compared once, at its end (below)
+            self.cbs.on_train_batch_end(state.iter, {"loss": mean})
+        else:
+            self._hook(state, "on_train_batch_end", state.iter, {"loss": mean})
         if replay and state.chunk_end:
             before, self._lrs_before = self._lrs_before, None
             if list(self.learn.hypers.lrs) != before:
@@ -244,6 +255,16 @@ class KerasCallbacks(Callback):
         self._check_stop(state)
 
     def _refuse_lr_change(self, state: FitState, before: list[float]) -> None:
+        if self.lr_owner is not None:
+            after = self._lr_state()
+            if all(after[1]):
+                self.learn.hypers.set_lrs(before)
+            hooked = [self._name(cb) for cb in self.keras_callbacks
+                      if any(_own_hook(cb, n) for n in ("on_train_batch_begin", "on_batch_begin",
+                                                         "on_train_batch_end", "on_batch_end"))]
+            self._refuse_owned_lr_change(state, "a batch hook of " + (" or ".join(hooked)
+                                                                      or "a callback"),
+                                         tuple(before), after)
         hooked = [f"callbacks[{i}] ({type(cb).__name__})"
                   for i, cb in enumerate(self.keras_callbacks)
                   if any(_own_hook(cb, name) for name in
@@ -257,26 +278,70 @@ class KerasCallbacks(Callback):
             ". Set sync_every_batch = True on that callback (one batch per call, hooks "
             "before their batch, as in model.fit), or Learner(steps_per_execution=1).")
 
+    # ---- who sets the learning rate ---------------------------------------------------------
+    def _lr_state(self) -> tuple:
+        """Every group's LR, and whether each optimizer still reads it from the variable the
+        schedule writes (a hook may replace it, e.g. with a LearningRateSchedule)."""
+        groups = self.learn.hypers.groups
+        return (tuple(h.lr for h in groups),
+                tuple(learning_rate_variable(h.optimizer) is h.targets()[0] for h in groups))
+
+    def _hook(self, state: FitState, name: str, *args: Any) -> None:
+        """``name`` on every Keras callback; where the LR is not theirs (``lr_owner``), a hook
+        that changed it is refused: the LR is put back and the fit stops with the fix.
+        ``on_train_begin`` may, beside a ``BackupAndRestore``: that restores the optimizer of
+        the epoch the fit starts at (the schedule then sets each batch's LR)."""
+        if self.lr_owner is None:
+            getattr(self.cbs, name)(*args)
+            return
+        before = self._lr_state()
+        getattr(self.cbs, name)(*args)
+        after = self._lr_state()
+        restores = name == "on_train_begin" and any(
+            isinstance(cb, keras.callbacks.BackupAndRestore) for cb in self.keras_callbacks)
+        if after != before and not restores:
+            if all(after[1]):
+                self.learn.hypers.set_lrs(before[0])
+            suspects = [self._name(cb) for cb in self.keras_callbacks if _own_hook(cb, name)]
+            self._refuse_owned_lr_change(state, f"{' or '.join(suspects) or 'a callback'}'s "
+                                         f"{name}", before[0], after)
+
+    def _name(self, cb: keras.callbacks.Callback) -> str:
+        i = next(i for i, c in enumerate(self.keras_callbacks) if c is cb)
+        return f"callbacks[{i}] ({type(cb).__name__})"
+
+    def _refuse_owned_lr_change(self, state: FitState, where: str, before: tuple,
+                                after: tuple) -> None:
+        change = (f"from {list(before)} to {list(after[0])}" if all(after[1]) else
+                  "to something other than the variable tflearner sets (e.g. a "
+                  "LearningRateSchedule)")
+        raise RuntimeError(
+            f"{where} changed the learning rate {change} at epoch {state.epoch}, but in "
+            f"{self.lr_owner} tflearner sets every layer group's LR itself, so the change "
+            "would be silently overridden (or reach one group only). Use that callback with "
+            "learn.fit(...) on a one-group Learner, or drop it (the LR was put back; the fit "
+            "stopped here).")
+
     def _check_stop(self, state: FitState) -> None:
         if self.learn.model.stop_training:
             state.stop_training = True
 
     # ---- validation -------------------------------------------------------------------------
     def before_validate(self, state: FitState) -> None:
-        self.cbs.on_test_begin({})
+        self._hook(state, "on_test_begin", {})
 
     def after_valid_batch(self, state: FitState) -> None:
         logs = {"loss": state.valid_loss}
         for m in self.learn.metrics:
             logs.update(metric_results(m))
-        self.cbs.on_test_batch_begin(state.valid_iter, {})
-        self.cbs.on_test_batch_end(state.valid_iter, logs)
+        self._hook(state, "on_test_batch_begin", state.valid_iter, {})
+        self._hook(state, "on_test_batch_end", state.valid_iter, logs)
 
     def after_validate(self, state: FitState) -> None:
         logs = {"loss": state.logs.get("valid_loss", math.nan)}
         logs.update({m.name: state.logs[m.name] for m in self.learn.metrics
                      if m.name in state.logs})
-        self.cbs.on_test_end(logs)
+        self._hook(state, "on_test_end", logs)
 
     def epoch_logs(self, state: FitState) -> dict[str, float]:
         """The epoch's results under Keras' names."""

@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..callbacks.checkpoint import CheckpointCallback, read_checkpoint, restore_checkpoint
-from ..callbacks.keras_adapter import KerasCallbacks, check_keras_callbacks
+from ..callbacks.keras_adapter import KerasCallbacks, check_keras_callbacks, lr_owner
 from ..callbacks.progress import ProgressCallback
 from ..core.caller import warn_at_caller
 from ..core.checks import check_bool, check_int, check_real
@@ -187,7 +187,7 @@ def _callbacks(learn: FitHandle, epochs: int, args: FitArgs, signature: dict[str
     ours = [learn.recorder, *learn.callbacks,
             *(cb for cb in callbacks if not isinstance(cb, keras.callbacks.Callback))]
     if keras_cbs:
-        ours.append(KerasCallbacks(keras_cbs))
+        ours.append(KerasCallbacks(keras_cbs, lr_owner(signature["method"], len(learn.groups))))
     if args.checkpoint is not None:
         signature = {**signature, "epochs": epochs, "n_iter": learn.data.n_train_batches,
                      "model": [list(v.shape) for v in learn.model.variables],
