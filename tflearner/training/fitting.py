@@ -10,6 +10,7 @@ and says what went wrong (a non-finite stop, skipped batches) at the user's line
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -167,12 +168,16 @@ def run_fit(learn: FitHandle, epochs: int, args: FitArgs, signature: dict[str, A
 def _warn_non_finite(state: FitState) -> None:
     """Say at the user's line that the fit stopped at, or skipped, non-finite batches."""
     if state.stop_reason == StopReason.NON_FINITE:
+        what = (f"its loss was {state.loss}" if not math.isfinite(state.loss) else
+                f"its gradients were NaN/Inf though its loss ({state.loss:.4g}) was finite "
+                "(NaN/Inf inputs can give a finite loss, e.g. through a ReLU or a loss that "
+                "clips probabilities)")
         warn_at_caller(
             f"fit stopped at epoch {state.epoch}, batch {state.iter - 1} (step "
-            f"{state.step - 1}, lr {state.lr:.3g}): the loss was {state.loss}; that batch "
-            "was not applied, so the weights are those from before it. Lower the learning "
-            "rate (run learn.lr_find()), check the data for NaN/Inf, or pass "
-            "terminate_on_nan=False to skip such batches.", RuntimeWarning)
+            f"{state.step - 1}, lr {state.lr:.3g}): {what}; that batch was not applied, so "
+            "the weights are those from before it. Check that batch's data for NaN/Inf, "
+            "lower the learning rate (run learn.lr_find()), or pass terminate_on_nan=False "
+            "to skip such batches.", RuntimeWarning)
     elif state.n_skipped:
         warn_at_caller(f"fit skipped {state.n_skipped} batch(es) whose loss or gradients were "
                        "NaN/Inf (terminate_on_nan=False).", RuntimeWarning)
