@@ -25,7 +25,7 @@ from ..optim.accumulate import UpdateClock
 from .chunks import Chunker, deferred_interrupt
 from .compiled import Compiled
 from .runner import Runner
-from .steps import label_errors
+from .steps import batch_errors
 
 __all__ = ["TrainLoop", "plan_table"]
 
@@ -226,7 +226,7 @@ class TrainLoop:
         carry = {k: tf.constant(v, tf.float64) for k, v in state.ema.as_dict().items()}
         with deferred_interrupt():  # a Ctrl-C waits until this chunk is reported
             started = time.perf_counter()
-            with label_errors(self.compiled.config.n_classes):
+            with batch_errors(self.compiled.config.n_classes):
                 out = steps.train_steps(iterator, tf.constant(table), tf.constant(n), carry,
                                         self._limits)
             rows = {k: v.numpy().tolist() for k, v in out["rows"].items()}
