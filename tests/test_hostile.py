@@ -251,3 +251,12 @@ def test_a_refused_fit_changes_nothing(refusing, case):
     for a, b in zip(before[0], after[0], strict=True):
         np.testing.assert_array_equal(a, b)
     assert before[1:] == after[1:]
+
+
+@pytest.mark.parametrize("freeze_epochs", [0, 1])
+def test_fine_tune_on_one_group_says_it_needs_layer_groups(learn, freeze_epochs):
+    with pytest.raises(ValueError) as info:
+        learn.fine_tune(1, freeze_epochs=freeze_epochs)
+    message = str(info.value)
+    assert "fine_tune" in message and "two layer groups" in message
+    assert "splitter=" in message and "slice(1e" not in message
