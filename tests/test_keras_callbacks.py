@@ -438,8 +438,8 @@ class DecayAfterEach(keras.callbacks.Callback):
 
 
 def test_lr_change_in_a_replayed_hook_is_refused_with_the_fix():
-    with pytest.raises(RuntimeError, match=r"changed the learning rate.*callbacks\[0\] "
-                                           r"\(DecayAfterEach\).*sync_every_batch = True"):
+    with pytest.raises(RuntimeError, match=r"callbacks\[0\] \(DecayAfterEach\) changed the "
+                                           r"learning rate.*sync_every_batch = True"):
         _learner_fit([DecayAfterEach()], 1, spe=4)
     cb = DecayAfterEach()
     cb.sync_every_batch = True
@@ -551,3 +551,52 @@ def test_a_keras_callback_setting_one_of_several_groups_lrs_is_refused():
     with pytest.raises(RuntimeError, match="in a Learner with 2 layer groups"):
         learn.fit(1, lr=slice(1e-3, 1e-2), callbacks=[EpochLR()])
     assert learn.hypers.lrs == pytest.approx([1e-3, 1e-2])
+
+
+class Replaces(keras.callbacks.Callback):
+    """Writes an optimizer attribute at each epoch's start, as written for model.fit."""
+
+    def __init__(self, what):
+        super().__init__()
+        self.what = what
+
+    def on_epoch_begin(self, epoch, logs=None):
+        opt = self.model.optimizer
+        if self.what == "weight_decay = 0.5":
+            opt.weight_decay = 0.5
+        elif self.what == "momentum = 0.5":
+            opt.momentum = 0.5
+        elif self.what == "learning_rate = schedule":
+            opt.learning_rate = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
+        elif self.what == "model.optimizer = Adam()":
+            self.model.optimizer = keras.optimizers.Adam()
+        elif self.what == "weight_decay.assign(0.5)":
+            opt.weight_decay.assign(0.5)
+        elif self.what == "momentum.assign(0.5)":
+            opt.momentum.assign(0.5)
+
+
+@pytest.mark.parametrize("what,attr", [("weight_decay = 0.5", "optimizer.weight_decay"),
+                                       ("momentum = 0.5", "optimizer.momentum"),
+                                       ("learning_rate = schedule", "optimizer.learning_rate"),
+                                       ("model.optimizer = Adam()", "model.optimizer")])
+def test_a_keras_callback_replacing_a_variable_the_step_reads_is_refused(what, attr):
+    """The compiled step reads these variables; a float or another object in their place would
+    be silently ignored (and a later trace would read it while learn.hypers says otherwise)."""
+    from tflearner import SGD
+    learn = Learner(mlp(), _bundle(), opt=SGD(0.05, momentum=0.9), quiet=True)
+    with pytest.raises(RuntimeError, match=rf"callbacks\[0\] \(Replaces\)'s on_epoch_begin "
+                                           rf"replaced {attr}"):
+        learn.fit(1, callbacks=[Replaces(what)])
+    mom, wd = learn.hypers.head.targets()[1:]
+    assert learn.opt.momentum is mom and learn.opt.weight_decay is wd  # put back
+
+
+def test_assigning_a_keras_callbacks_weight_decay_works_but_a_scheduled_momentum_is_refused():
+    from tflearner import SGD
+    learn = Learner(mlp(), _bundle(), opt=SGD(0.05, momentum=0.9), quiet=True)
+    learn.fit(1, callbacks=[Replaces("weight_decay.assign(0.5)")])
+    assert learn.recorder.wds[0] == pytest.approx(0.5) and learn.hypers.wd == pytest.approx(0.5)
+    with pytest.raises(RuntimeError, match=r"changed the momentum.*in fit_one_cycle"):
+        learn.fit_one_cycle(1, 0.05, callbacks=[Replaces("momentum.assign(0.5)")])
+    assert learn.hypers.mom == pytest.approx(0.9)  # put back

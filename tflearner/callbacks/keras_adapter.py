@@ -67,8 +67,11 @@ work in ``fit`` of a one-group Learner. Where tflearner owns the LR (``fit_one_c
 ``fit_flat_cos`` / ``fit_sgdr``, whose schedule sets it every batch, and any fit of several layer
 groups, where ``model.optimizer`` is the last group's only: :func:`lr_owner`),
 ``ReduceLROnPlateau`` and ``LearningRateScheduler`` are refused before the fit, and any other
-callback whose hook changes the LR (``optimizer.learning_rate.assign(...)`` or ``= ...``) stops
-the fit at that hook with a ``RuntimeError`` naming it, the LR put back: never a silent override.
+callback whose hook changes the LR (``optimizer.learning_rate.assign(...)`` or ``= ...``) or the
+momentum stops the fit at that hook with a ``RuntimeError`` naming it, the value put back: never a
+silent override. In every fit, a hook that replaces a variable the compiled step reads
+(``optimizer.weight_decay = 0.5``; assigning works) or ``model.optimizer`` is refused the same way
+(:mod:`tflearner.callbacks.keras_guard`).
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ from ..core import internals
 from ..core.events import Callback
 from ..core.fit_state import FitState
 from ..loop.runner import metric_results
-from ..optim.detect import learning_rate_variable
+from .keras_guard import HyperGuard, Watched
 
 __all__ = ["KerasCallbacks", "LR_CALLBACKS", "check_no_lr_callbacks", "check_keras_callbacks",
            "lr_owner", "acts_before_batch"]
@@ -91,6 +94,7 @@ __all__ = ["KerasCallbacks", "LR_CALLBACKS", "check_no_lr_callbacks", "check_ker
 LR_CALLBACKS = (keras.callbacks.ReduceLROnPlateau, keras.callbacks.LearningRateScheduler)
 
 _BEGIN_HOOKS = ("on_train_batch_begin", "on_batch_begin")
+_BATCH_HOOKS = (*_BEGIN_HOOKS, "on_train_batch_end", "on_batch_end")
 
 
 def check_no_lr_callbacks(callbacks: list, method: str) -> None:
@@ -174,7 +178,8 @@ class KerasCallbacks(Callback):
         self._saved_optimizer: Any = None
         self._auto_modes: list[Any] = []
         self._last_logs: dict[str, float] | None = None
-        self._lrs_before: list[float] | None = None
+        self._guard: HyperGuard | None = None
+        self._chunk_before: Watched | None = None  # at the chunk's first replayed batch
         #: one batch per compiled call, begin hooks before their batch (see the module doc)
         self.sync_every_batch = any(acts_before_batch(cb) for cb in self.keras_callbacks)
 
@@ -185,7 +190,8 @@ class KerasCallbacks(Callback):
         self._saved_optimizer = getattr(model, "optimizer", None)
         model.optimizer = self.learn.opt
         model.stop_training = False
-        self._last_logs, self._lrs_before = None, None
+        self._last_logs, self._chunk_before = None, None
+        self._guard = HyperGuard(self.learn, self.lr_owner)
         self._resolve_auto_modes()
         self.cbs = keras.callbacks.CallbackList(
             self.keras_callbacks, add_history=False, add_progbar=False, model=model,
@@ -239,88 +245,36 @@ class KerasCallbacks(Callback):
 
     def after_batch(self, state: FitState) -> None:
         replay = not self.sync_every_batch
-        if replay and self._lrs_before is None:  # the chunk's first batch
-            self._lrs_before = list(self.learn.hypers.lrs)
-        if replay:
-            self.cbs.on_train_batch_begin(state.iter, {})
+        if replay and self._chunk_before is None:  # the chunk's first batch
+            self._chunk_before = self._guard.watch(values=True)
         mean = state.loss_sum / state.seen if state.seen else state.loss
-        if replay:  # the chunk's LRs are compared once, at its end (below)
+        if replay:  # the chunk's hooks are checked once, at its end (below)
+            self.cbs.on_train_batch_begin(state.iter, {})
             self.cbs.on_train_batch_end(state.iter, {"loss": mean})
         else:
             self._hook(state, "on_train_batch_end", state.iter, {"loss": mean})
         if replay and state.chunk_end:
-            before, self._lrs_before = self._lrs_before, None
-            if list(self.learn.hypers.lrs) != before:
-                self._refuse_lr_change(state, before)
+            before, self._chunk_before = self._chunk_before, None
+            hooked = [self._name(cb) for cb in self.keras_callbacks
+                      if any(_own_hook(cb, n) for n in _BATCH_HOOKS)]
+            self._guard.check(state, "a batch hook of " + (" or ".join(hooked) or "a callback"),
+                              before, replayed=True)
         self._check_stop(state)
 
-    def _refuse_lr_change(self, state: FitState, before: list[float]) -> None:
-        if self.lr_owner is not None:
-            after = self._lr_state()
-            if all(after[1]):
-                self.learn.hypers.set_lrs(before)
-            hooked = [self._name(cb) for cb in self.keras_callbacks
-                      if any(_own_hook(cb, n) for n in ("on_train_batch_begin", "on_batch_begin",
-                                                         "on_train_batch_end", "on_batch_end"))]
-            self._refuse_owned_lr_change(state, "a batch hook of " + (" or ".join(hooked)
-                                                                      or "a callback"),
-                                         tuple(before), after)
-        hooked = [f"callbacks[{i}] ({type(cb).__name__})"
-                  for i, cb in enumerate(self.keras_callbacks)
-                  if any(_own_hook(cb, name) for name in
-                         ("on_train_batch_begin", "on_batch_begin", "on_train_batch_end",
-                          "on_batch_end"))]
-        raise RuntimeError(
-            f"a Keras batch hook changed the learning rate from {before} to "
-            f"{list(self.learn.hypers.lrs)} at epoch {state.epoch}, batch {state.iter}, but "
-            "tflearner calls batch hooks after the compiled chunk they belong to, so the change "
-            "would reach the wrong batches. Candidates: " + (", ".join(hooked) or "none") +
-            ". Set sync_every_batch = True on that callback (one batch per call, hooks "
-            "before their batch, as in model.fit), or Learner(steps_per_execution=1).")
-
-    # ---- who sets the learning rate ---------------------------------------------------------
-    def _lr_state(self) -> tuple:
-        """Every group's LR, and whether each optimizer still reads it from the variable the
-        schedule writes (a hook may replace it, e.g. with a LearningRateSchedule)."""
-        groups = self.learn.hypers.groups
-        return (tuple(h.lr for h in groups),
-                tuple(learning_rate_variable(h.optimizer) is h.targets()[0] for h in groups))
-
     def _hook(self, state: FitState, name: str, *args: Any) -> None:
-        """``name`` on every Keras callback; where the LR is not theirs (``lr_owner``), a hook
-        that changed it is refused: the LR is put back and the fit stops with the fix.
-        ``on_train_begin`` may, beside a ``BackupAndRestore``: that restores the optimizer of
-        the epoch the fit starts at (the schedule then sets each batch's LR)."""
-        if self.lr_owner is None:
-            getattr(self.cbs, name)(*args)
-            return
-        before = self._lr_state()
-        getattr(self.cbs, name)(*args)
-        after = self._lr_state()
+        """``name`` on every Keras callback, then :class:`~tflearner.callbacks.keras_guard.
+        HyperGuard`'s check of what it may change. ``on_train_begin`` may set the values beside
+        a ``BackupAndRestore``: that restores the optimizer of the epoch the fit starts at."""
         restores = name == "on_train_begin" and any(
             isinstance(cb, keras.callbacks.BackupAndRestore) for cb in self.keras_callbacks)
-        if after != before and not restores:
-            if all(after[1]):
-                self.learn.hypers.set_lrs(before[0])
-            suspects = [self._name(cb) for cb in self.keras_callbacks if _own_hook(cb, name)]
-            self._refuse_owned_lr_change(state, f"{' or '.join(suspects) or 'a callback'}'s "
-                                         f"{name}", before[0], after)
+        before = self._guard.watch(values=False if restores else None)
+        getattr(self.cbs, name)(*args)
+        suspects = [self._name(cb) for cb in self.keras_callbacks if _own_hook(cb, name)]
+        self._guard.check(state, f"{' or '.join(suspects) or 'a callback'}'s {name}", before)
 
     def _name(self, cb: keras.callbacks.Callback) -> str:
         i = next(i for i, c in enumerate(self.keras_callbacks) if c is cb)
         return f"callbacks[{i}] ({type(cb).__name__})"
-
-    def _refuse_owned_lr_change(self, state: FitState, where: str, before: tuple,
-                                after: tuple) -> None:
-        change = (f"from {list(before)} to {list(after[0])}" if all(after[1]) else
-                  "to something other than the variable tflearner sets (e.g. a "
-                  "LearningRateSchedule)")
-        raise RuntimeError(
-            f"{where} changed the learning rate {change} at epoch {state.epoch}, but in "
-            f"{self.lr_owner} tflearner sets every layer group's LR itself, so the change "
-            "would be silently overridden (or reach one group only). Use that callback with "
-            "learn.fit(...) on a one-group Learner, or drop it (the LR was put back; the fit "
-            "stopped here).")
 
     def _check_stop(self, state: FitState) -> None:
         if self.learn.model.stop_training:
