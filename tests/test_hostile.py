@@ -260,3 +260,31 @@ def test_fine_tune_on_one_group_says_it_needs_layer_groups(learn, freeze_epochs)
     message = str(info.value)
     assert "fine_tune" in message and "two layer groups" in message
     assert "splitter=" in message and "slice(1e" not in message
+
+
+def test_fit_arguments_found_by_the_hostile_sweep(learn, tmp_path, monkeypatch):
+    """quiet must be a bool; a checkpoint path that is a file is refused before training (it
+    failed at the first save, after an epoch); '~' is the home folder, not a folder named '~'."""
+    before = _everything(learn)
+    with pytest.raises(TypeError, match="quiet must be True or False"):
+        learn.fit(1, quiet="yes")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match=r"checkpoint=.*must be a directory.*is a file"):
+        learn.fit(1, checkpoint=tmp_path / "file" / "sub")
+    after = _everything(learn)
+    for a, b in zip(before[0], after[0], strict=True):
+        np.testing.assert_array_equal(a, b)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    learn.fit(1, checkpoint="~/ck")
+    assert (tmp_path / "ck" / "checkpoint.npz").exists() and not (tmp_path / "~").exists()
+
+
+def test_a_fit_of_a_model_with_nothing_trainable_is_refused():
+    x, y = blobs(64)
+    learn = Learner(mlp(), DataBundle.from_arrays(x, y, valid_pct=0.25, batch_size=16),
+                    quiet=True)
+    learn.model.trainable = False
+    for call in (lambda: learn.fit(1, lr=0.1), lambda: learn.fit_one_cycle(1, 0.1)):
+        with pytest.raises(ValueError, match=r"would train nothing.*model.trainable=False"):
+            call()

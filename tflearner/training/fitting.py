@@ -95,9 +95,10 @@ def fit_args(callbacks: Any = None, quiet: bool | None = None, terminate_on_nan:
     """:class:`FitArgs`, every argument checked before anything changes."""
     callbacks = check_callbacks(callbacks)
     check_bool("terminate_on_nan", terminate_on_nan)
-    if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
-        raise TypeError(f"checkpoint must be a directory path, got "
-                        f"{type(checkpoint).__name__}: {checkpoint!r}.")
+    if quiet is not None:
+        check_bool("quiet", quiet)
+    if checkpoint is not None:
+        checkpoint = _check_checkpoint_dir(checkpoint)
     if checkpoint is None and checkpoint_every is not None:
         raise ValueError("checkpoint_every needs checkpoint=<directory>.")
     check_int("checkpoint_every", checkpoint_every, 1, allow_none=True,
@@ -127,14 +128,41 @@ class HyperSettings:
         hypers.set(wd=self.wd)
 
 
-def check_fit(learn: FitHandle, args: FitArgs, method: str) -> None:
+def check_fit(learn: FitHandle, args: FitArgs, method: str, as_it_is: bool = True) -> None:
     """Every check of a fit that reads the Learner rather than one argument, changing
     nothing: Keras callbacks that cannot work in this fit (:func:`check_keras_callbacks`), the
-    trainable variables (each must have its group's optimizer) and the datasets."""
+    trainable variables (some, each with its group's optimizer; ``as_it_is=False`` for a verb
+    that freezes and unfreezes first) and the datasets."""
     keras_cbs = [*learn.keras_callbacks,
                  *(cb for cb in args.callbacks if isinstance(cb, keras.callbacks.Callback))]
     check_keras_callbacks(keras_cbs, method, len(learn.groups), args.checkpoint)
+    if not as_it_is:
+        return
+    if not learn.model.trainable_variables:
+        raise ValueError(
+            f"{method} would train nothing: the model has no trainable variables (model."
+            f"trainable={learn.model.trainable}; every layer frozen?). Unfreeze what should "
+            "train (model.trainable = True, learn.unfreeze()).")
     learn.loop.check(learn.data.train, learn.data.valid)
+
+
+def _check_checkpoint_dir(checkpoint: Any) -> str:
+    """``checkpoint`` as a directory path (``~`` expanded) that is one, or can be made, and
+    can be written: refused before the fit, not at its first save."""
+    if not isinstance(checkpoint, (str, os.PathLike)):
+        raise TypeError(f"checkpoint must be a directory path, got "
+                        f"{type(checkpoint).__name__}: {checkpoint!r}.")
+    path = os.path.abspath(os.path.expanduser(os.fspath(checkpoint)))
+    existing = path
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ValueError(f"checkpoint={os.fspath(checkpoint)!r} must be a directory, but "
+                         f"{existing!r} is a file; pass a directory (it is made if missing).")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"checkpoint={os.fspath(checkpoint)!r} cannot be written ({existing!r} "
+                         "is not writable); pass a directory you can write to.")
+    return path
 
 
 def run_fit(learn: FitHandle, epochs: int, args: FitArgs, signature: dict[str, Any],

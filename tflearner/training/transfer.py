@@ -71,7 +71,7 @@ def fine_tune(learn: TransferHandle, epochs: int, base_lr: float = 2e-3, freeze_
     form = {k: v for k, v in kwargs.items() if k in FASTAI_ONE_CYCLE}
     wd = check_wd(kwargs.get("wd"))
     # every argument's error before any sweep or training
-    check_fit(learn, fit_args(**args, checkpoint=checkpoint), "fit_one_cycle")
+    check_fit(learn, fit_args(**args, checkpoint=checkpoint), "fit_one_cycle", as_it_is=False)
     if isinstance(base_lr, str):
         planned = planned_fit(learn, "fine_tune", epochs, wd, freeze_epochs=freeze_epochs,
                               lr_mult=lr_mult, pct_start=pct_start, div=div, **form)
