@@ -44,7 +44,7 @@ LEARNER_CASES = [
     (lambda L: L.fit(1, callbacks=[print]), TypeError, "callbacks[0]"),
     (lambda L: L.fit_one_cycle(1, NAN), ValueError, "max_lr"),
     (lambda L: L.fit_one_cycle(1, INF), ValueError, "max_lr"),
-    (lambda L: L.fit_one_cycle(1, "0.1"), TypeError, "max_lr"),
+    (lambda L: L.fit_one_cycle(1, "0.1"), TypeError, "max_lr='0.1' is not a learning rate"),
     (lambda L: L.fit_one_cycle(1, 0.1, pct_start=NAN), ValueError, "pct_start"),
     (lambda L: L.fit_one_cycle(1, 0.1, div=-1), ValueError, "div"),
     (lambda L: L.fit_one_cycle(1, 0.1, moms="high"), TypeError, "moms"),
@@ -152,3 +152,139 @@ def test_suggesters_refuse_bad_curves(name, lrs, losses, exc, words):
     with pytest.raises(exc) as info:
         SUGGESTERS[name](lrs, losses)
     assert words in str(info.value)
+
+
+# ---- a refused fit changes nothing (issue 26, item 7) -----------------------------------------
+def _two_groups():
+    keras.utils.set_random_seed(0)
+    backbone = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu")],
+                                name="backbone")
+    inputs = keras.Input((8,))
+    outputs = keras.layers.Dense(3, activation="softmax", name="head")(backbone(inputs))
+    return keras.Model(inputs, outputs)
+
+
+@pytest.fixture(scope="module")
+def refusing(tmp_path_factory):
+    """A two-group Learner that has trained (slots, counters, data order all moved), a
+    checkpoint of another fit (``fit``) and one of fine_tune's frozen phase that differs, and a
+    last sweep that diverged at 1e-3 (so a guard warning would fire and clear it)."""
+    import shutil
+    x, y = blobs(96)
+    learn = Learner(_two_groups(), DataBundle.from_arrays(x, y, valid_pct=0.25, batch_size=16,
+                                                          seed=0), opt="adam", quiet=True)
+    other = tmp_path_factory.mktemp("other_fit")
+    learn.fit(1, lr=slice(1e-3, 1e-2), wd=0.01, checkpoint=other)
+    shutil.copytree(other, other.parent / "ft" / "frozen")
+    return learn, str(other), str(other.parent / "ft")
+
+
+REFUSED = {
+    "fit wd=-1": (lambda L, d, ft: L.fit(1, lr=0.5, wd=-1), ValueError, "wd"),
+    "fit checkpoint=123": (lambda L, d, ft: L.fit(1, lr=0.5, checkpoint=123), TypeError,
+                           "checkpoint"),
+    "fit terminate_on_nan": (lambda L, d, ft: L.fit(1, lr=0.5, wd=0.1,
+                                                   terminate_on_nan="yes"), TypeError,
+                             "terminate_on_nan"),
+    "fit checkpoint_every": (lambda L, d, ft: L.fit(1, lr=0.5, checkpoint_every=2), ValueError,
+                             "checkpoint_every"),
+    "fit ReduceLROnPlateau 2 groups": (
+        lambda L, d, ft: L.fit(1, lr=0.5, wd=0.1,
+                               callbacks=[keras.callbacks.ReduceLROnPlateau()]),
+        ValueError, "ReduceLROnPlateau"),
+    "fit BackupAndRestore 2 groups": (
+        lambda L, d, ft: L.fit(1, lr=0.5, callbacks=[keras.callbacks.BackupAndRestore(d)]),
+        ValueError, "BackupAndRestore"),
+    "fit class_weight": (lambda L, d, ft: L.fit(1, lr=0.5, class_weight={0: -1.0}),
+                         ValueError, "class_weight"),
+    "fit other checkpoint": (lambda L, d, ft: L.fit(1, lr=0.5, wd=0.1, checkpoint=d),
+                             ValueError, "different fit"),
+    "one_cycle wd=-1": (lambda L, d, ft: L.fit_one_cycle(1, 0.5, wd=-1), ValueError, "wd"),
+    "one_cycle checkpoint=123": (lambda L, d, ft: L.fit_one_cycle(1, 0.5, checkpoint=123),
+                                 TypeError, "checkpoint"),
+    "one_cycle ReduceLROnPlateau": (
+        lambda L, d, ft: L.fit_one_cycle(1, 0.5, wd=0.1,
+                                         callbacks=[keras.callbacks.ReduceLROnPlateau()]),
+        ValueError, "ReduceLROnPlateau"),
+    "one_cycle other checkpoint": (lambda L, d, ft: L.fit_one_cycle(1, 0.5, wd=0.1,
+                                                                    checkpoint=d),
+                                   ValueError, "different fit"),
+    "flat_cos terminate_on_nan": (lambda L, d, ft: L.fit_flat_cos(1, 0.5, wd=0.1,
+                                                                  terminate_on_nan=1),
+                                  TypeError, "terminate_on_nan"),
+    "sgdr LearningRateScheduler": (
+        lambda L, d, ft: L.fit_sgdr(1, 1, 0.5, wd=0.1, callbacks=[
+            keras.callbacks.LearningRateScheduler(lambda e, lr: lr)]),
+        ValueError, "LearningRateScheduler"),
+    "fine_tune wd=-1": (lambda L, d, ft: L.fine_tune(1, wd=-1), ValueError, "wd"),
+    "fine_tune checkpoint=123": (lambda L, d, ft: L.fine_tune(1, checkpoint=123), TypeError,
+                                 "checkpoint"),
+    "fine_tune checkpoint_every": (lambda L, d, ft: L.fine_tune(1, checkpoint_every=2),
+                                   ValueError, "checkpoint_every"),
+    "fine_tune ReduceLROnPlateau": (
+        lambda L, d, ft: L.fine_tune(1, callbacks=[keras.callbacks.ReduceLROnPlateau()]),
+        ValueError, "ReduceLROnPlateau"),
+    "fine_tune unknown keyword": (lambda L, d, ft: L.fine_tune(1, lr_max=0.1), TypeError,
+                                  "lr_max"),
+    "fine_tune other checkpoint": (lambda L, d, ft: L.fine_tune(1, wd=0.1, checkpoint=ft),
+                                   ValueError, "different fit"),
+}
+
+
+def _everything(learn):
+    return ([np.array(v.numpy()) for vs in learn.state_variables().values() for v in vs],
+            [v.trainable for v in learn.model.variables],
+            [layer.trainable for layer in learn.model.layers],
+            learn.hypers.as_dict(), len(learn.recorder.values), learn.last_sweep,
+            learn.suggested_lr, set(learn.warned))
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_a_refused_fit_changes_nothing(refusing, case):
+    learn, other, ft = refusing
+    learn.last_sweep = {"stop_reason": "diverged", "stop_lr": 1e-3, "stop_step": 40}
+    call, exc, words = REFUSED[case]
+    before = _everything(learn)
+    with pytest.raises(exc, match=words):
+        call(learn, other, ft)
+    after = _everything(learn)
+    for a, b in zip(before[0], after[0], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert before[1:] == after[1:]
+
+
+@pytest.mark.parametrize("freeze_epochs", [0, 1])
+def test_fine_tune_on_one_group_says_it_needs_layer_groups(learn, freeze_epochs):
+    with pytest.raises(ValueError) as info:
+        learn.fine_tune(1, freeze_epochs=freeze_epochs)
+    message = str(info.value)
+    assert "fine_tune" in message and "two layer groups" in message
+    assert "splitter=" in message and "slice(1e" not in message
+
+
+def test_fit_arguments_found_by_the_hostile_sweep(learn, tmp_path, monkeypatch):
+    """quiet must be a bool; a checkpoint path that is a file is refused before training (it
+    failed at the first save, after an epoch); '~' is the home folder, not a folder named '~'."""
+    before = _everything(learn)
+    with pytest.raises(TypeError, match="quiet must be True or False"):
+        learn.fit(1, quiet="yes")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match=r"checkpoint=.*must be a directory.*is a file"):
+        learn.fit(1, checkpoint=tmp_path / "file" / "sub")
+    after = _everything(learn)
+    for a, b in zip(before[0], after[0], strict=True):
+        np.testing.assert_array_equal(a, b)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    learn.fit(1, checkpoint="~/ck")
+    assert (tmp_path / "ck" / "checkpoint.npz").exists() and not (tmp_path / "~").exists()
+
+
+def test_a_fit_of_a_model_with_nothing_trainable_is_refused():
+    x, y = blobs(64)
+    learn = Learner(mlp(), DataBundle.from_arrays(x, y, valid_pct=0.25, batch_size=16),
+                    quiet=True)
+    learn.model.trainable = False
+    for call in (lambda: learn.fit(1, lr=0.1), lambda: learn.fit_one_cycle(1, 0.1)):
+        with pytest.raises(ValueError, match=r"would train nothing.*model.trainable=False"):
+            call()

@@ -27,6 +27,7 @@ from tflearner.core.internals import (
     optimizer_variable_index,
     raw_iterations,
     schedule_free_base,
+    take_initial_epoch,
     variable_strategy,
 )
 
@@ -222,10 +223,25 @@ def test_op_determinism_enabled_follows_tensorflows_switch():
     assert out.stdout.split() == ["False", "True"], out.stderr[-2000:]
 
 
+def test_take_initial_epoch_reads_where_backup_and_restore_tells_model_fit_to_start(tmp_path):
+    import json
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    assert take_initial_epoch(model) is None  # no callback said anything
+    backup = keras.callbacks.BackupAndRestore(str(tmp_path))
+    backup.set_model(model)
+    model.save_weights(str(tmp_path / "latest.weights.h5"))
+    (tmp_path / "training_metadata.json").write_text(json.dumps({"epoch": 3, "batch": 0}))
+    backup.on_train_begin()
+    assert take_initial_epoch(model) == 3
+    assert take_initial_epoch(model) is None  # read once
+
+
 def test_no_private_keras_or_tf_attribute_outside_core_internals():
     trees = {path: ast.parse(path.read_text()) for path in sorted(PACKAGE.rglob("*.py"))}
     own = _defined_names(trees.values())
-    # sys._getframe: CPython's documented frame access; namedtuple._fields: its documented API
+    # sys._getframe: CPython's documented frame access; namedtuple's _fields: its documented
+    # field names; neither is Keras' or TensorFlow's
     allowed = {"_getframe", "_fields"}
     found = [f"{path.relative_to(PACKAGE)}:{line}: .{name}"
              for path, tree in trees.items() if path.name != "internals.py"
@@ -235,7 +251,7 @@ def test_no_private_keras_or_tf_attribute_outside_core_internals():
     internals = _private_uses(trees[PACKAGE / "core" / "internals.py"])
     assert sorted({name for _, name in internals}) == [
         "_DefaultDistributionStrategy", "_direction", "_distribute_strategy",
-        "_get_variable_index", "_iterations", "_momentums", "_optimizer_map"]
+        "_get_variable_index", "_initial_epoch", "_iterations", "_momentums", "_optimizer_map"]
 
 
 # ---- nothing else imports TensorFlow's or Keras' private modules ------------------------------

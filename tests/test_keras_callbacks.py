@@ -438,11 +438,165 @@ class DecayAfterEach(keras.callbacks.Callback):
 
 
 def test_lr_change_in_a_replayed_hook_is_refused_with_the_fix():
-    with pytest.raises(RuntimeError, match=r"changed the learning rate.*callbacks\[0\] "
-                                           r"\(DecayAfterEach\).*sync_every_batch = True"):
+    with pytest.raises(RuntimeError, match=r"callbacks\[0\] \(DecayAfterEach\) changed the "
+                                           r"learning rate.*sync_every_batch = True"):
         _learner_fit([DecayAfterEach()], 1, spe=4)
     cb = DecayAfterEach()
     cb.sync_every_batch = True
     learn = _learner_fit([cb], 1, spe=4)
     np.testing.assert_allclose(learn.recorder.lrs, [1e-3] + [1e-3 / (i + 2) for i in range(7)],
                                rtol=1e-6)
+
+
+# ---- BackupAndRestore: Keras' contract when the fit raises ----------------------------------
+class Crash(keras.callbacks.Callback):
+    """Records the epochs begun (with the weights and optimizer step there) and the weights at
+    each epoch end; with ``crash``, raises at batch 2 of epoch 1 as a dying job would."""
+
+    def __init__(self, crash):
+        super().__init__()
+        self.crash, self.begun, self.ends = crash, [], {}
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.begun.append((epoch, self.model.get_weights(),
+                           int(self.model.optimizer.iterations.numpy())))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.ends[epoch] = self.model.get_weights()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.crash and self.begun[-1][0] == 1 and batch == 2:
+            raise RuntimeError("the job died")
+
+
+def _crash_then_rerun(fit, backup):
+    first, second = Crash(True), Crash(False)
+    with pytest.raises(RuntimeError, match="the job died"):
+        fit([keras.callbacks.BackupAndRestore(str(backup)), first])
+    kept = backup.exists()
+    fit([keras.callbacks.BackupAndRestore(str(backup)), second])
+    return first, second, kept, backup.exists()
+
+
+def test_backup_and_restore_keeps_its_backup_when_the_fit_raises_and_resumes_as_model_fit(
+        tmp_path):
+    """As model.fit: no on_train_end when the fit raises, so the backup stays; the rerun
+    restores it and starts at the epoch it names, with the optimizer's state."""
+    keras.utils.set_random_seed(0)
+    learn = Learner(mlp(), _bundle(), opt=keras.optimizers.SGD(0.05, momentum=0.9), quiet=True)
+    mine = _crash_then_rerun(lambda cbs: learn.fit(3, callbacks=cbs), tmp_path / "mine")
+    keras.utils.set_random_seed(0)
+    data, model = _bundle(), mlp()
+    model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9), loss=learn.loss_fn)
+    theirs = _crash_then_rerun(lambda cbs: model.fit(data.train, epochs=3, verbose=0,
+                                                     callbacks=cbs, shuffle=False),
+                               tmp_path / "theirs")
+    for first, second, kept, left in (mine, theirs):
+        assert kept and not left  # kept after the crash; deleted when the rerun ends
+        assert [b[0] for b in first.begun] == [0, 1] and [b[0] for b in second.begun] == [1, 2]
+        assert second.begun[0][2] == 8  # one epoch's updates, restored with the optimizer
+        for a, b in zip(second.begun[0][1], first.ends[0], strict=True):
+            np.testing.assert_array_equal(a, b)
+    later = Crash(False)
+    learn.fit(1, callbacks=[later])  # the backup's epoch was read once: a later fit starts at 0
+    assert [b[0] for b in later.begun] == [0]
+
+
+def test_backup_and_restore_resumes_a_schedule_at_its_epoch(tmp_path):
+    from tflearner import one_cycle
+    keras.utils.set_random_seed(0)
+    learn = Learner(mlp(), _bundle(), opt=keras.optimizers.SGD(0.05), quiet=True)
+    backup = str(tmp_path / "backup")
+    with pytest.raises(RuntimeError, match="the job died"):
+        learn.fit_one_cycle(3, 0.1, callbacks=[keras.callbacks.BackupAndRestore(backup),
+                                               Crash(True)])
+    learn.fit_one_cycle(3, 0.1, callbacks=[keras.callbacks.BackupAndRestore(backup)])
+    np.testing.assert_allclose(learn.recorder.lrs, one_cycle(24, 0.1)[0][8:], rtol=1e-6)
+
+
+# ---- a Keras callback that sets an LR tflearner owns ------------------------------------------
+class EpochLR(keras.callbacks.Callback):
+    """Sets the LR at each epoch's start, as written for model.fit (assign or attribute)."""
+
+    def __init__(self, how="assign"):
+        super().__init__()
+        self.how = how
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.how == "assign":
+            self.model.optimizer.learning_rate.assign(0.5)
+        else:
+            self.model.optimizer.learning_rate = 0.5
+
+
+@pytest.mark.parametrize("how", ["assign", "attribute"])
+def test_a_keras_callback_setting_the_lr_a_schedule_owns_is_refused(how):
+    learn = learner()
+    lr = learn.hypers.lr
+    with pytest.raises(RuntimeError, match=r"callbacks\[0\] \(EpochLR\)'s on_epoch_begin "
+                                           r"changed the learning rate.*in fit_one_cycle"):
+        learn.fit_one_cycle(1, 3e-3, callbacks=[EpochLR(how)])
+    assert learn.hypers.lr == lr  # put back
+    learn.fit(1, lr=1e-3, callbacks=[EpochLR(how)])  # a plain fit: the LR is the callback's
+    assert learn.recorder.lrs[0] == pytest.approx(0.5)
+
+
+def test_a_keras_callback_setting_one_of_several_groups_lrs_is_refused():
+    keras.utils.set_random_seed(0)
+    backbone = keras.Sequential([keras.Input((8,)), keras.layers.Dense(8)], name="backbone")
+    inputs = keras.Input((8,))
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(backbone(inputs)))
+    learn = Learner(model, _bundle(), quiet=True)
+    assert len(learn.groups) == 2
+    with pytest.raises(RuntimeError, match="in a Learner with 2 layer groups"):
+        learn.fit(1, lr=slice(1e-3, 1e-2), callbacks=[EpochLR()])
+    assert learn.hypers.lrs == pytest.approx([1e-3, 1e-2])
+
+
+class Replaces(keras.callbacks.Callback):
+    """Writes an optimizer attribute at each epoch's start, as written for model.fit."""
+
+    def __init__(self, what):
+        super().__init__()
+        self.what = what
+
+    def on_epoch_begin(self, epoch, logs=None):
+        opt = self.model.optimizer
+        if self.what == "weight_decay = 0.5":
+            opt.weight_decay = 0.5
+        elif self.what == "momentum = 0.5":
+            opt.momentum = 0.5
+        elif self.what == "learning_rate = schedule":
+            opt.learning_rate = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
+        elif self.what == "model.optimizer = Adam()":
+            self.model.optimizer = keras.optimizers.Adam()
+        elif self.what == "weight_decay.assign(0.5)":
+            opt.weight_decay.assign(0.5)
+        elif self.what == "momentum.assign(0.5)":
+            opt.momentum.assign(0.5)
+
+
+@pytest.mark.parametrize("what,attr", [("weight_decay = 0.5", "optimizer.weight_decay"),
+                                       ("momentum = 0.5", "optimizer.momentum"),
+                                       ("learning_rate = schedule", "optimizer.learning_rate"),
+                                       ("model.optimizer = Adam()", "model.optimizer")])
+def test_a_keras_callback_replacing_a_variable_the_step_reads_is_refused(what, attr):
+    """The compiled step reads these variables; a float or another object in their place would
+    be silently ignored (and a later trace would read it while learn.hypers says otherwise)."""
+    from tflearner import SGD
+    learn = Learner(mlp(), _bundle(), opt=SGD(0.05, momentum=0.9), quiet=True)
+    with pytest.raises(RuntimeError, match=rf"callbacks\[0\] \(Replaces\)'s on_epoch_begin "
+                                           rf"replaced {attr}"):
+        learn.fit(1, callbacks=[Replaces(what)])
+    mom, wd = learn.hypers.head.targets()[1:]
+    assert learn.opt.momentum is mom and learn.opt.weight_decay is wd  # put back
+
+
+def test_assigning_a_keras_callbacks_weight_decay_works_but_a_scheduled_momentum_is_refused():
+    from tflearner import SGD
+    learn = Learner(mlp(), _bundle(), opt=SGD(0.05, momentum=0.9), quiet=True)
+    learn.fit(1, callbacks=[Replaces("weight_decay.assign(0.5)")])
+    assert learn.recorder.wds[0] == pytest.approx(0.5) and learn.hypers.wd == pytest.approx(0.5)
+    with pytest.raises(RuntimeError, match=r"changed the momentum.*in fit_one_cycle"):
+        learn.fit_one_cycle(1, 0.05, callbacks=[Replaces("momentum.assign(0.5)")])
+    assert learn.hypers.mom == pytest.approx(0.9)  # put back

@@ -311,10 +311,32 @@ def test_any_callable_suggester_works(blob_data):
     assert set(rec.suggestions) == set(res._fields)
 
 
+def test_fastais_three_argument_suggesters_get_num_it_third(blob_data):
+    """fastai's suggesters are f(lrs, losses, num_it), the signature the error for an unknown
+    name advertises: num_it goes third, whatever its name; beta= still by keyword."""
+    seen = {}
+
+    def fastai_style(lrs, losses, num_it):
+        seen["fastai_style"] = num_it
+        return float(lrs[len(lrs) // 2])
+
+    def renamed(lrs, losses, n, beta=None):
+        seen["renamed"] = (n, beta)
+        return float(lrs[1])
+
+    learn = Learner(mlp(), blob_data, quiet=True)
+    res = learn.lr_find(num_it=30, suggest_funcs=(fastai_style, renamed), extend=False)
+    assert res._fields == ("fastai_style", "renamed") and res.fastai_style > res.renamed > 0
+    assert seen["fastai_style"] == 30 and seen["renamed"] == (30, pytest.approx(1 - 2 / 30))
+    with pytest.raises(ValueError, match=r"f\(lrs, losses, num_it\)"):
+        learn.lr_find(suggest_funcs=["bogus"])  # the signature this error advertises works
+
+
 @pytest.mark.parametrize("funcs,exc,words", [
     ((), ValueError, "suggest_funcs must name at least one suggestion method, got ()"),
     ((lambda lrs: 1.0,), TypeError, "cannot be called as f(lrs, losses)"),
-    ((lambda a, b, c: 1.0,), TypeError, "cannot be called as f(lrs, losses)"),
+    ((lambda a, b, c, d: 1.0,), TypeError,
+     "cannot be called as f(lrs, losses) or f(lrs, losses, num_it)"),
     (("valley", "valley"), ValueError, "duplicate names"),
     ((3,), TypeError, "suggester must be a name or a callable, got 3"),
 ])

@@ -145,3 +145,25 @@ def test_a_non_finite_first_batch_records_nan_not_zero():
     assert math.isnan(rec.smooth_losses[0])
     assert rec.smooth_losses[1] == pytest.approx(rec.losses[1], rel=1e-12)  # the first finite
     np.testing.assert_allclose(rec.smooth_losses, _debiased_over_finite(rec.losses), rtol=1e-12)
+
+
+@pytest.mark.parametrize("relu", [True, False])
+def test_the_stop_warning_says_what_was_not_finite_and_names_the_batch(relu):
+    """NaN in one input: through a ReLU (TensorFlow's gives 0 for NaN) the loss stays finite and
+    only the gradients are NaN; a linear model's loss is NaN. The warning says which, for
+    batch 1 (the one holding the NaN), never quoting a finite loss as the problem."""
+    x, y = blobs(64)
+    x[20, 3] = np.nan  # batch 1 of 16
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+    keras.utils.set_random_seed(0)
+    model = mlp(softmax=False) if relu else keras.Sequential([keras.Input((8,)),
+                                                              keras.layers.Dense(3)])
+    learn = Learner(model, DataBundle.from_datasets(ds), quiet=True)
+    with pytest.warns(RuntimeWarning) as rec:
+        learn.fit(1, lr=0.1)
+    message = str(rec[0].message)
+    assert "epoch 0, batch 1 (step 1" in message
+    if relu:
+        assert "its gradients were NaN/Inf though its loss (" in message
+    else:
+        assert "its loss was nan" in message

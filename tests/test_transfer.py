@@ -321,3 +321,93 @@ def test_default_splitter_finds_the_backbone_behind_augmentation_layers():
     assert [g.name for g in learn.groups] == ["flip..bb", "head"]
     learn.freeze()  # refused with one group
     assert not backbone.trainable_weights and model.layers[-1].trainable_weights
+
+
+# ---- layers frozen the Keras way (layer.trainable), against model.fit ------------------------
+def _guide_model(seed: int = 0) -> tuple[keras.Model, keras.Model]:
+    """The Keras transfer-learning guide's shape: a backbone model as the first layer, a head."""
+    keras.utils.set_random_seed(seed)
+    backbone = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu",
+                                                                       name="feat")],
+                                name="backbone")
+    inputs = keras.Input((8,))
+    outputs = keras.layers.Dense(3, activation="softmax", name="head")(backbone(inputs))
+    return keras.Model(inputs, outputs), backbone
+
+
+def _guide_keras_fit(opt_factory, shared: bool) -> list[np.ndarray]:
+    """model.fit, the guide's way: frozen backbone, fit, unfreeze, compile again, fit.
+    ``shared``: one optimizer built for every variable up front and compiled both times (the
+    Learner's one-group case), else a fresh optimizer per compile (the guide's)."""
+    import tensorflow as tf
+    x, y = blobs(64)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+    model, backbone = _guide_model()
+    opt = opt_factory()
+    if shared:
+        opt.build(model.trainable_variables)  # before the freeze: every variable
+    loss = keras.losses.SparseCategoricalCrossentropy()
+    backbone.trainable = False
+    model.compile(optimizer=opt, loss=loss)
+    model.fit(ds, epochs=1, verbose=0, shuffle=False)
+    backbone.trainable = True
+    model.compile(optimizer=opt if shared else opt_factory(), loss=loss)
+    model.fit(ds, epochs=1, verbose=0, shuffle=False)
+    return [v.numpy() for v in model.trainable_variables]
+
+
+@pytest.mark.parametrize("kind", ["sgd_two_groups", "adam_one_group"])
+def test_a_backbone_frozen_the_keras_way_trains_as_model_fit_once_unfrozen(kind):
+    """backbone.trainable = False before the Learner, fit, backbone.trainable = True, fit: the
+    weights are model.fit's (the guide's recompile with SGD; with Adam in one group, Keras'
+    one optimizer built for every variable, so the backbone's slots start at the unfreeze)."""
+    import tensorflow as tf
+    shared = kind == "adam_one_group"
+    factory = ((lambda: keras.optimizers.Adam(1e-2)) if shared
+               else (lambda: keras.optimizers.SGD(0.1)))
+    expected = _guide_keras_fit(factory, shared)
+    x, y = blobs(64)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+    model, backbone = _guide_model()
+    backbone.trainable = False
+    learn = Learner(model, DataBundle.from_datasets(ds), opt=factory(), quiet=True,
+                    loss_fn=keras.losses.SparseCategoricalCrossentropy(),
+                    splitter=(lambda m: [m.layers[1:]]) if shared else None)
+    assert len(learn.groups) == (1 if shared else 2)
+    frozen = weights(model, "backbone/feat")
+    learn.fit(1)
+    for a, b in zip(frozen, weights(model, "backbone/feat"), strict=True):
+        np.testing.assert_array_equal(a, b)
+    backbone.trainable = True
+    learn.fit(1)
+    got = [v.numpy() for v in model.trainable_variables]
+    assert len(got) == len(expected) == 4
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_learner_freezing_after_a_keras_way_freeze_keeps_the_backbone_flag_in_step():
+    """learn.unfreeze() after a Keras-way freeze sets backbone.trainable too, so setting it
+    False again freezes (Keras skips assigning the value an attribute already holds)."""
+    model, backbone = _guide_model()
+    backbone.trainable = False
+    learn = Learner(model, data(64, 16), quiet=True)
+    learn.unfreeze()
+    assert backbone.trainable
+    backbone.trainable = False
+    before = weights(model, "backbone/feat")
+    learn.fit(1, lr=0.1)
+    for a, b in zip(before, weights(model, "backbone/feat"), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_variable_no_optimizer_was_built_for_is_refused_by_name():
+    model, backbone = _guide_model()
+    kernel = backbone.layers[0].kernel
+    kernel.trainable = False  # by itself, as LoRA freezes kernels: not built for
+    learn = Learner(model, data(64, 16), quiet=True)
+    kernel.trainable = True
+    lrs = learn.hypers.lrs
+    with pytest.raises(ValueError, match=r"no layer group's optimizer was built.*feat/kernel"):
+        learn.fit(1, lr=0.5)
+    assert learn.hypers.lrs == lrs  # refused before the fit set its LR

@@ -88,3 +88,20 @@ def test_fit_class_weight_is_for_that_fit_only_and_errors_are_clear():
     bad = tf.data.Dataset.from_tensor_slices((x, y, np.ones(64, "int32"))).batch(8)
     with pytest.raises(ValueError, match="sample weights"):
         DataBundle.from_datasets(bad)
+
+
+@pytest.mark.parametrize("bad", [-3.0, np.nan])
+def test_a_negative_or_non_finite_weight_inside_a_dataset_is_refused(bad):
+    """from_datasets cannot look inside the data up front: the compiled step checks each
+    batch's weights (a negative weight would turn the loss negative)."""
+    x, y = blobs(64)
+    w = np.ones(64, "float32")
+    w[37] = bad  # batch 2 of 16
+    ds = tf.data.Dataset.from_tensor_slices((x, y, w)).batch(16)
+    ok = tf.data.Dataset.from_tensor_slices((x, y, np.ones(64, "float32"))).batch(16)
+    learn = Learner(mlp(), DataBundle.from_datasets(ds, ok), quiet=True)
+    with pytest.raises(ValueError, match=rf"sample weight {'-3' if bad < 0 else 'nan'}.*"
+                                         r"finite and >= 0"):
+        learn.fit(1, lr=0.1)
+    with pytest.raises(ValueError, match="finite and >= 0"):
+        learn.validate(ds)

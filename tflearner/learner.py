@@ -43,8 +43,10 @@ from .schedules import group_lrs
 from .training.averaging import Averaging
 from .training.fitting import (
     ClassWeights,
+    HyperSettings,
     check_callbacks,
     check_epochs,
+    check_wd,
     fit_args,
     run_fit,
 )
@@ -232,12 +234,11 @@ class Learner:
         epochs = check_epochs(epochs)
         args = fit_args(callbacks, quiet, terminate_on_nan, checkpoint, checkpoint_every)
         vector = class_weight_vector(class_weight, self.task, self.setup.n_classes)
-        if lr is not None:
-            self.hypers.set_lrs(group_lrs(spread_lr(lr, self.lr_ratios), len(self.groups)))
-        self.hypers.set(wd=wd)
-        signature = {"method": "fit", "lr": self.hypers.lrs, "wd": self.hypers.wd}
-        with self.class_weights.applied(vector, self.loop.compiled):
-            return run_fit(self, epochs, args, signature)
+        settings = HyperSettings(
+            None if lr is None else tuple(group_lrs(spread_lr(lr, self.lr_ratios),
+                                                    len(self.groups))), check_wd(wd))
+        signature = {"method": "fit", **settings.signed(self.hypers)}
+        return run_fit(self, epochs, args, signature, settings=settings, class_weight=vector)
 
     def fit_one_cycle(self, epochs: int, max_lr: float | slice | None = None,
                       pct_start: float = _ONE_CYCLE["pct_start"],

@@ -15,8 +15,9 @@ One checkpoint (``<dir>/checkpoint.npz``, written atomically) holds:
 - the fit's signature: what was called, epochs, batches per epoch, a hash of the schedule
   arrays, the variables' shapes and the optimizer class.
 
-The two halves are separate. :func:`load_checkpoint` runs *before* the fit: it checks the
-signature, assigns the variables, restores the recorder and returns the
+The two halves are separate. Before the fit, :func:`read_checkpoint` checks the signature
+(changing nothing, so a refused fit leaves the Learner as it was) and
+:func:`restore_checkpoint` assigns the variables, restores the recorder and returns the
 :class:`~tflearner.core.fit_state.Resume` the caller passes to the loop. :class:`CheckpointCallback`
 only saves: at the end of every epoch, with ``every=N`` at the first chunk end after every N
 batches, and when a fit stops early (a non-finite batch, a callback's stop), at the first batch
@@ -28,17 +29,19 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..core.caller import warn_at_caller
 from ..core.events import Callback
 from ..core.fit_state import FitState, LearnerHandle, LossEMA, Resume
 from ..core.state_io import assign_state, read_state, write_state
 
-__all__ = ["CheckpointCallback", "load_checkpoint", "FILENAME", "FORMAT"]
+__all__ = ["CheckpointCallback", "load_checkpoint", "read_checkpoint", "restore_checkpoint",
+           "SavedFit", "FILENAME", "FORMAT"]
 
 log = logging.getLogger(__name__)
 
@@ -51,19 +54,25 @@ def _optimizer_name(learn: LearnerHandle) -> str:
     return type(learn.hypers.optimizer).__name__  # the optimizer that updates the weights
 
 
-def load_checkpoint(learn: LearnerHandle, directory: str | os.PathLike,
-                    signature: dict[str, Any]) -> Resume | None:
-    """Restore the fit saved in ``directory`` into ``learn`` and return where it continues.
+@dataclass(frozen=True)
+class SavedFit:
+    """A checkpoint read and checked by :func:`read_checkpoint`, not yet restored."""
 
-    None when there is no checkpoint yet. Refuses a checkpoint of a different fit (signature)
-    or format. A checkpoint of a finished fit is returned as is (the loop then trains nothing)
-    with a warning naming the directory.
-    """
+    directory: Path
+    meta: dict
+    arrays: dict
+
+
+def read_checkpoint(learn: LearnerHandle, directory: str | os.PathLike,
+                    signature: dict[str, Any]) -> SavedFit | None:
+    """The checkpoint in ``directory``, checked against this Learner and fit, changing nothing;
+    None when there is none yet. Refuses a checkpoint of a different fit (signature) or
+    format."""
     path = Path(directory) / FILENAME
     if not path.exists():
         return None
-    state = learn.state_variables()
-    meta, arrays = read_state(state, path, "checkpoint", _optimizer_name(learn))
+    meta, arrays = read_state(learn.state_variables(), path, "checkpoint",
+                              _optimizer_name(learn))
     if meta.get("format") != FORMAT:
         raise ValueError(f"{path} has format {meta.get('format')!r}, but this tflearner resumes "
                          f"{FORMAT!r}; delete the directory to start the fit over.")
@@ -74,23 +83,38 @@ def load_checkpoint(learn: LearnerHandle, directory: str | os.PathLike,
             f"checkpoint={str(Path(directory))!r} holds a different fit (saved vs now: {diff}); "
             "it cannot be resumed by this call. Use a new directory, delete this one to start "
             "over, or repeat the original call.")
+    return SavedFit(Path(directory), meta, arrays)
+
+
+def restore_checkpoint(learn: LearnerHandle, saved: SavedFit) -> Resume:
+    """Assign what :func:`read_checkpoint` read to ``learn`` (variables, recorder) and return
+    where the fit continues. A finished fit's checkpoint is returned as is (the loop then
+    trains nothing), with a warning naming the directory."""
+    state, meta, arrays = learn.state_variables(), saved.meta, saved.arrays
     assign_state(state, arrays)
     learn.recorder.load_history_state(meta["recorder"])
-    pos = meta["position"]
-    if pos["epoch"] >= signature["epochs"]:
-        warnings.warn(
-            f"checkpoint={str(Path(directory))!r} holds this fit already finished "
-            f"({signature['epochs']} epochs), so there is nothing left to train; the weights are "
-            "those it ended with. Delete the directory (or use a new one) to train again.",
-            UserWarning, stacklevel=3)
+    pos, epochs = meta["position"], meta["signature"]["epochs"]
+    if pos["epoch"] >= epochs:
+        warn_at_caller(
+            f"checkpoint={str(saved.directory)!r} holds this fit already finished "
+            f"({epochs} epochs), so there is nothing left to train; the weights are "
+            "those it ended with. Delete the directory (or use a new one) to train again.")
     else:
-        log.info("resuming %s at epoch %d, batch %d (step %d)", path, pos["epoch"],
-                 pos["iter"], pos["step"])
+        log.info("resuming %s at epoch %d, batch %d (step %d)", saved.directory / FILENAME,
+                 pos["epoch"], pos["iter"], pos["step"])
     data = tuple(arrays[f"data/{i}"] for i in range(len(state.get("data", []))))
     return Resume(epoch=pos["epoch"], iter=pos["iter"], step=pos["step"],
                   ema=LossEMA(**pos["ema"]), loss_sum=pos["loss_sum"], seen=pos["seen"],
                   data_at_epoch_start=data,
                   train_metric_state=tuple(pos.get("train_metrics", ())))
+
+
+def load_checkpoint(learn: LearnerHandle, directory: str | os.PathLike,
+                    signature: dict[str, Any]) -> Resume | None:
+    """Restore the fit saved in ``directory`` into ``learn`` and return where it continues
+    (:func:`read_checkpoint`, then :func:`restore_checkpoint`); None when there is none yet."""
+    saved = read_checkpoint(learn, directory, signature)
+    return None if saved is None else restore_checkpoint(learn, saved)
 
 
 class CheckpointCallback(Callback):

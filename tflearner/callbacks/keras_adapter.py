@@ -24,7 +24,9 @@ Keras hook                        called at (tflearner event) with logs
                                   ``Learner(train_metrics=True)``), ``val_loss``,
                                   ``val_<metric>``, ``learning_rate``
 ``on_train_end``                  ``after_fit`` (after the optimizers' ``finalize_variable_values``,
-                                  as in ``model.fit``): the last epoch's logs
+                                  as in ``model.fit``): the last epoch's logs; not called
+                                  when an exception ends the fit, as in ``model.fit`` (so
+                                  ``BackupAndRestore`` keeps its backup)
 ================================  ==============================================================
 
 **Batch hooks: one pair per batch, replayed after the chunk.** The loop runs several batches per
@@ -49,6 +51,11 @@ in ``model.fit``. A Keras callback that changes the learning rate in a replayed 
 in ``on_train_batch_end``, for the next batch) would change it after the chunk it meant: the fit
 is stopped with a ``RuntimeError`` that says to set ``sync_every_batch = True`` on it.
 
+``BackupAndRestore`` works as in ``model.fit`` (one layer group; not beside ``checkpoint=``):
+its ``on_train_begin`` restores the model and ``model.optimizer`` (the Learner's) from the backup,
+and the fit starts at the epoch it names (``model.fit``'s ``initial_epoch``), with the schedule
+at that epoch's first batch.
+
 ``model.stop_training = True`` (EarlyStopping) ends the fit after that epoch (or chunk), as in
 Keras. Metrics on the validation data appear as ``val_<name>``; with
 ``Learner(train_metrics=True)`` those on the training batches (``train_<name>`` in tflearner's
@@ -56,8 +63,15 @@ logs) appear as ``<name>`` in epoch logs, as in Keras; batch logs hold no traini
 ``mode="auto"`` of ``EarlyStopping``, ``ModelCheckpoint`` and ``ReduceLROnPlateau`` is resolved
 from the Learner's metrics as ``model.fit`` resolves it from the compiled ones (``val_accuracy``:
 max). ``model.optimizer`` is set to the Learner's optimizer for the fit, so LR-changing callbacks
-work in ``fit``; in ``fit_one_cycle`` / ``fit_flat_cos`` / ``fit_sgdr`` the schedule owns the LR
-and such callbacks are refused.
+work in ``fit`` of a one-group Learner. Where tflearner owns the LR (``fit_one_cycle`` /
+``fit_flat_cos`` / ``fit_sgdr``, whose schedule sets it every batch, and any fit of several layer
+groups, where ``model.optimizer`` is the last group's only: :func:`lr_owner`),
+``ReduceLROnPlateau`` and ``LearningRateScheduler`` are refused before the fit, and any other
+callback whose hook changes the LR (``optimizer.learning_rate.assign(...)`` or ``= ...``) or the
+momentum stops the fit at that hook with a ``RuntimeError`` naming it, the value put back: never a
+silent override. In every fit, a hook that replaces a variable the compiled step reads
+(``optimizer.weight_decay = 0.5``; assigning works) or ``model.optimizer`` is refused the same way
+(:mod:`tflearner.callbacks.keras_guard`).
 """
 
 from __future__ import annotations
@@ -71,13 +85,16 @@ from ..core import internals
 from ..core.events import Callback
 from ..core.fit_state import FitState
 from ..loop.runner import metric_results
+from .keras_guard import HyperGuard, Watched
 
-__all__ = ["KerasCallbacks", "LR_CALLBACKS", "check_no_lr_callbacks", "acts_before_batch"]
+__all__ = ["KerasCallbacks", "LR_CALLBACKS", "check_no_lr_callbacks", "check_keras_callbacks",
+           "lr_owner", "acts_before_batch"]
 
 #: Keras callbacks that set the learning rate themselves.
 LR_CALLBACKS = (keras.callbacks.ReduceLROnPlateau, keras.callbacks.LearningRateScheduler)
 
 _BEGIN_HOOKS = ("on_train_batch_begin", "on_batch_begin")
+_BATCH_HOOKS = (*_BEGIN_HOOKS, "on_train_batch_end", "on_batch_end")
 
 
 def check_no_lr_callbacks(callbacks: list, method: str) -> None:
@@ -88,6 +105,38 @@ def check_no_lr_callbacks(callbacks: list, method: str) -> None:
                 f"callbacks[{i}] is {type(cb).__name__}, which sets the learning rate, but "
                 f"{method} sets it every batch from its schedule; the two would fight. Use it "
                 "with learn.fit(...) (constant LR), or drop it.")
+
+
+def lr_owner(method: str, n_groups: int) -> str | None:
+    """What owns the learning rate in a fit, so that Keras callbacks must not set it (None: a
+    plain ``fit`` of one layer group, where they may, as in ``model.fit``)."""
+    if method == "fit" and n_groups == 1:
+        return None
+    return method if n_groups == 1 else f"a Learner with {n_groups} layer groups"
+
+
+def check_keras_callbacks(callbacks: list, method: str, n_groups: int,
+                          checkpoint: Any = None) -> None:
+    """Refuse, before the fit changes anything, Keras callbacks that cannot work in it:
+    LR-setting ones where the LR is not theirs (:func:`lr_owner`), and ``BackupAndRestore``
+    beside ``checkpoint=`` (two resumes) or with several layer groups (its backup holds one
+    optimizer: ``model.optimizer``)."""
+    owner = lr_owner(method, n_groups)
+    if owner is not None:
+        check_no_lr_callbacks(callbacks, owner)
+    for i, cb in enumerate(callbacks):
+        if not isinstance(cb, keras.callbacks.BackupAndRestore):
+            continue
+        if checkpoint is not None:
+            raise ValueError(
+                f"callbacks[{i}] is BackupAndRestore, and checkpoint={checkpoint!r} was given "
+                "too: both would resume the fit. Use one (checkpoint= also resumes mid-epoch "
+                "and keeps the schedule, the history and the data order).")
+        if n_groups > 1:
+            raise ValueError(
+                f"callbacks[{i}] is BackupAndRestore, which backs up one optimizer "
+                f"(model.optimizer), but this Learner has {n_groups} layer groups, each with "
+                "its own; pass checkpoint=<directory> to the fit instead (it saves them all).")
 
 
 def _hook_owner(cb: keras.callbacks.Callback, name: str) -> Any:
@@ -119,14 +168,18 @@ class KerasCallbacks(Callback):
 
     order = 60  # after the recorder (0) and the checkpoint (40): logs are complete
 
-    def __init__(self, callbacks: list[keras.callbacks.Callback]) -> None:
+    def __init__(self, callbacks: list[keras.callbacks.Callback],
+                 lr_owner: str | None = None) -> None:
         self.learn: Any = None
         self.keras_callbacks = list(callbacks)
+        #: what sets the LR in this fit (:func:`lr_owner`); then no Keras hook may change it
+        self.lr_owner = lr_owner
         self.cbs: keras.callbacks.CallbackList | None = None
         self._saved_optimizer: Any = None
         self._auto_modes: list[Any] = []
         self._last_logs: dict[str, float] | None = None
-        self._lrs_before: list[float] | None = None
+        self._guard: HyperGuard | None = None
+        self._chunk_before: Watched | None = None  # at the chunk's first replayed batch
         #: one batch per compiled call, begin hooks before their batch (see the module doc)
         self.sync_every_batch = any(acts_before_batch(cb) for cb in self.keras_callbacks)
 
@@ -137,12 +190,16 @@ class KerasCallbacks(Callback):
         self._saved_optimizer = getattr(model, "optimizer", None)
         model.optimizer = self.learn.opt
         model.stop_training = False
-        self._last_logs, self._lrs_before = None, None
+        self._last_logs, self._chunk_before = None, None
+        self._guard = HyperGuard(self.learn, self.lr_owner)
         self._resolve_auto_modes()
         self.cbs = keras.callbacks.CallbackList(
             self.keras_callbacks, add_history=False, add_progbar=False, model=model,
             epochs=state.epochs, steps=state.n_iter, verbose=0)
-        self.cbs.on_train_begin({})
+        self._hook(state, "on_train_begin", {})
+        epoch = internals.take_initial_epoch(model)  # BackupAndRestore: where model.fit starts
+        if epoch:
+            state.start_at(epoch)
 
     def _resolve_auto_modes(self) -> None:
         """``mode="auto"`` as ``model.fit`` resolves it: Keras looks the monitored name up in the
@@ -163,8 +220,8 @@ class KerasCallbacks(Callback):
 
     def after_fit(self, state: FitState) -> None:
         try:
-            if self.cbs is not None:
-                self.cbs.on_train_end(self._last_logs)
+            if self.cbs is not None and state.exception is None:  # Keras' contract: no
+                self.cbs.on_train_end(self._last_logs)  # on_train_end when the fit raises
         finally:
             self.learn.model.optimizer = self._saved_optimizer
             for cb in self._auto_modes:
@@ -173,46 +230,51 @@ class KerasCallbacks(Callback):
 
     # ---- epochs -----------------------------------------------------------------------------
     def before_epoch(self, state: FitState) -> None:
-        self.cbs.on_epoch_begin(state.epoch, {})
+        self._hook(state, "on_epoch_begin", state.epoch, {})
 
     def after_epoch(self, state: FitState) -> None:
         logs = self.epoch_logs(state)
-        self.cbs.on_epoch_end(state.epoch, logs)
+        self._hook(state, "on_epoch_end", state.epoch, logs)
         self._last_logs = logs
         self._check_stop(state)
 
     # ---- training batches -------------------------------------------------------------------
     def before_batch(self, state: FitState) -> None:
         if self.sync_every_batch:  # one batch per call: the hook runs before its batch
-            self.cbs.on_train_batch_begin(state.iter, {})
+            self._hook(state, "on_train_batch_begin", state.iter, {})
 
     def after_batch(self, state: FitState) -> None:
         replay = not self.sync_every_batch
-        if replay and self._lrs_before is None:  # the chunk's first batch
-            self._lrs_before = list(self.learn.hypers.lrs)
-        if replay:
-            self.cbs.on_train_batch_begin(state.iter, {})
+        if replay and self._chunk_before is None:  # the chunk's first batch
+            self._chunk_before = self._guard.watch(values=True)
         mean = state.loss_sum / state.seen if state.seen else state.loss
-        self.cbs.on_train_batch_end(state.iter, {"loss": mean})
+        if replay:  # the chunk's hooks are checked once, at its end (below)
+            self.cbs.on_train_batch_begin(state.iter, {})
+            self.cbs.on_train_batch_end(state.iter, {"loss": mean})
+        else:
+            self._hook(state, "on_train_batch_end", state.iter, {"loss": mean})
         if replay and state.chunk_end:
-            before, self._lrs_before = self._lrs_before, None
-            if list(self.learn.hypers.lrs) != before:
-                self._refuse_lr_change(state, before)
+            before, self._chunk_before = self._chunk_before, None
+            hooked = [self._name(cb) for cb in self.keras_callbacks
+                      if any(_own_hook(cb, n) for n in _BATCH_HOOKS)]
+            self._guard.check(state, "a batch hook of " + (" or ".join(hooked) or "a callback"),
+                              before, replayed=True)
         self._check_stop(state)
 
-    def _refuse_lr_change(self, state: FitState, before: list[float]) -> None:
-        hooked = [f"callbacks[{i}] ({type(cb).__name__})"
-                  for i, cb in enumerate(self.keras_callbacks)
-                  if any(_own_hook(cb, name) for name in
-                         ("on_train_batch_begin", "on_batch_begin", "on_train_batch_end",
-                          "on_batch_end"))]
-        raise RuntimeError(
-            f"a Keras batch hook changed the learning rate from {before} to "
-            f"{list(self.learn.hypers.lrs)} at epoch {state.epoch}, batch {state.iter}, but "
-            "tflearner calls batch hooks after the compiled chunk they belong to, so the change "
-            "would reach the wrong batches. Candidates: " + (", ".join(hooked) or "none") +
-            ". Set sync_every_batch = True on that callback (one batch per call, hooks "
-            "before their batch, as in model.fit), or Learner(steps_per_execution=1).")
+    def _hook(self, state: FitState, name: str, *args: Any) -> None:
+        """``name`` on every Keras callback, then :class:`~tflearner.callbacks.keras_guard.
+        HyperGuard`'s check of what it may change. ``on_train_begin`` may set the values beside
+        a ``BackupAndRestore``: that restores the optimizer of the epoch the fit starts at."""
+        restores = name == "on_train_begin" and any(
+            isinstance(cb, keras.callbacks.BackupAndRestore) for cb in self.keras_callbacks)
+        before = self._guard.watch(values=False if restores else None)
+        getattr(self.cbs, name)(*args)
+        suspects = [self._name(cb) for cb in self.keras_callbacks if _own_hook(cb, name)]
+        self._guard.check(state, f"{' or '.join(suspects) or 'a callback'}'s {name}", before)
+
+    def _name(self, cb: keras.callbacks.Callback) -> str:
+        i = next(i for i, c in enumerate(self.keras_callbacks) if c is cb)
+        return f"callbacks[{i}] ({type(cb).__name__})"
 
     def _check_stop(self, state: FitState) -> None:
         if self.learn.model.stop_training:
@@ -220,20 +282,20 @@ class KerasCallbacks(Callback):
 
     # ---- validation -------------------------------------------------------------------------
     def before_validate(self, state: FitState) -> None:
-        self.cbs.on_test_begin({})
+        self._hook(state, "on_test_begin", {})
 
     def after_valid_batch(self, state: FitState) -> None:
         logs = {"loss": state.valid_loss}
         for m in self.learn.metrics:
             logs.update(metric_results(m))
-        self.cbs.on_test_batch_begin(state.valid_iter, {})
-        self.cbs.on_test_batch_end(state.valid_iter, logs)
+        self._hook(state, "on_test_batch_begin", state.valid_iter, {})
+        self._hook(state, "on_test_batch_end", state.valid_iter, logs)
 
     def after_validate(self, state: FitState) -> None:
         logs = {"loss": state.logs.get("valid_loss", math.nan)}
         logs.update({m.name: state.logs[m.name] for m in self.learn.metrics
                      if m.name in state.logs})
-        self.cbs.on_test_end(logs)
+        self._hook(state, "on_test_end", logs)
 
     def epoch_logs(self, state: FitState) -> dict[str, float]:
         """The epoch's results under Keras' names."""

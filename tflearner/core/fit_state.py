@@ -144,7 +144,9 @@ class FitState:
     the variables hold the state right after the current batch. ``loss_sum`` / ``seen`` are the
     epoch's batch-size-weighted loss total and sample count; ``ema`` the loss average's state;
     ``n_skipped`` the batches not applied (non-finite). ``limits`` and ``resume`` are what the
-    caller passed to the loop. ``stop_reason``: a :class:`StopReason` (``"non-finite"``,
+    caller passed to the loop (or what :meth:`start_at` set). ``exception``: at ``after_fit``,
+    the exception ending the fit (None when it ends normally; ``model.fit`` then calls no
+    ``on_train_end``). ``stop_reason``: a :class:`StopReason` (``"non-finite"``,
     ``"diverged"``, ``"max_steps"``, ``"callback"``) or None; :meth:`stop` records it.
     """
 
@@ -177,6 +179,15 @@ class FitState:
     train_metrics: list = field(default_factory=list)
     valid_iter: int = 0
     valid_loss: float = math.nan
+    exception: BaseException | None = None
+
+    def start_at(self, epoch: int) -> None:
+        """At ``before_fit`` only: begin this fit at the first batch of ``epoch`` instead (Keras'
+        ``BackupAndRestore`` restored the model there and names the epoch ``model.fit`` would
+        start at); the loop reads ``resume`` once ``before_fit`` is over. The loss average and
+        the epoch sums start afresh, as in ``model.fit``."""
+        step = epoch * self.n_iter if self.n_iter is not None else 0
+        self.resume = Resume(epoch=epoch, iter=0, step=step)
 
     def stop(self, reason: StopReason | str) -> None:
         """End the fit after the current batch, for ``reason``: the one place a stop is

@@ -18,7 +18,8 @@ from tensorflow.python.framework import config as _tf_config
 
 __all__ = ["is_default_strategy", "metric_direction", "optimizer_variable_index",
            "raw_iterations", "compile_loss", "compile_metrics", "op_determinism_enabled",
-           "variable_strategy", "schedule_free_base", "multi_optimizer_choice"]
+           "variable_strategy", "schedule_free_base", "multi_optimizer_choice",
+           "take_initial_epoch"]
 
 
 def variable_strategy(variable: Any) -> tf.distribute.Strategy | None:
@@ -116,3 +117,17 @@ def op_determinism_enabled() -> bool:
     enable_op_determinism``, which ``set_seed`` turns on). TensorFlow has a public setter but no
     public getter: this reads ``tensorflow.python.framework.config.is_op_determinism_enabled``."""
     return bool(_tf_config.is_op_determinism_enabled())
+
+
+def take_initial_epoch(model: Any) -> int | None:
+    """The epoch a Keras callback told ``model.fit`` to start at (None: none), cleared once read.
+
+    Keras' ``BackupAndRestore.on_train_begin`` writes the epoch of its backup to the private
+    ``model._initial_epoch``, and ``model.fit`` starts at ``self._initial_epoch or
+    initial_epoch``; there is no public equivalent. Keras never clears it (a later ``model.fit``
+    of the same model starts there again); read here once, it is set back to None.
+    """
+    epoch = getattr(model, "_initial_epoch", None)
+    if epoch is not None:
+        model._initial_epoch = None
+    return epoch

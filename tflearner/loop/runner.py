@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from .compiled import Compiled
-from .steps import label_errors
+from .steps import batch_errors
 
 __all__ = ["Runner", "metric_results"]
 
@@ -62,7 +62,7 @@ class Runner:
         loss_sum, seen = 0.0, 0
         for i, elem in enumerate(self.compiled.distribute(ds)):
             step = steps.eval_step if len(elem) == 2 else steps.eval_step_weighted
-            with label_errors(config.n_classes):
+            with batch_errors(config.n_classes):
                 loss, bs = step(*elem).numpy().tolist()
             loss_sum += loss * bs
             seen += int(bs)

@@ -54,13 +54,15 @@ from ..core.internals import is_default_strategy
 from ..core.tracing import instance_function
 from ..optim.group_hypers import GroupHypers
 
-__all__ = ["CompiledSteps", "StepConfig", "STEP_COLUMNS", "LABEL_CHECK", "label_errors"]
+__all__ = ["CompiledSteps", "StepConfig", "STEP_COLUMNS", "LABEL_CHECK", "WEIGHT_CHECK",
+           "batch_errors", "group_index"]
 
 #: The per-batch outputs of ``train_steps``, in this order (then one LR per group).
 STEP_COLUMNS = ("loss", "lr", "mom", "wd", "batch_size", "smooth", "ok")
 
 
 LABEL_CHECK = "tflearner: label out of range"
+WEIGHT_CHECK = "tflearner: sample weight negative or not finite"
 
 
 def _batch_size(x) -> tf.Tensor:
@@ -69,13 +71,21 @@ def _batch_size(x) -> tf.Tensor:
 
 
 @contextlib.contextmanager
-def label_errors(n_classes: int | None):
-    """Turn the compiled steps' label assertion into a ``ValueError`` naming the label value and
-    the class count (no TensorFlow graph trace)."""
+def batch_errors(n_classes: int | None):
+    """Turn the compiled steps' data assertions (a label out of range, a negative or
+    non-finite sample weight) into a ``ValueError`` naming the value found and the fix (no
+    TensorFlow graph trace)."""
     try:
         yield
     except tf.errors.InvalidArgumentError as exc:
-        found = re.search(re.escape(LABEL_CHECK) + r"\D*?(-?\d+)\D+?(\d+)", exc.message or "")
+        message = exc.message or ""
+        weight = re.search(re.escape(WEIGHT_CHECK) + r"\D*?(-?(?:nan|inf|[\d.e+-]+))", message)
+        if weight is not None:
+            raise ValueError(
+                f"the data has the sample weight {weight.group(1)}, but sample weights must be "
+                "finite and >= 0 (a negative weight rewards the loss it weighs). Fix the "
+                "weights in the dataset (e.g. np.clip(w, 0, None)), or drop them.") from None
+        found = re.search(re.escape(LABEL_CHECK) + r"\D*?(-?\d+)\D+?(\d+)", message)
         if found is None:
             raise
         value, c = int(found.group(1)), int(found.group(2))
@@ -83,6 +93,23 @@ def label_errors(n_classes: int | None):
             f"the data has the label {value}, but the model has {c} classes, so labels must be "
             f"class indices in [0, {c}) (0..{c - 1}). Check the labels (e.g. 1-based ids: "
             f"subtract 1), or build the model with more outputs.") from None
+
+
+def group_index(tvars: list, group_variables: tuple) -> list[list[int]]:
+    """Per layer group, the indices into ``tvars`` (the model's trainable variables now) of the
+    group's variables. Refuses a trainable variable that no group's optimizer was built for
+    (``group_variables``: what each optimizer was built for), naming it and the fix."""
+    group_of = {id(v): g for g, vs in enumerate(group_variables) for v in vs}
+    unknown = [v.path for v in tvars if id(v) not in group_of]
+    if unknown:
+        raise ValueError(
+            f"{len(unknown)} variable(s) are trainable now but no layer group's optimizer was "
+            f"built for them, e.g. {unknown[:3]}: they could not train when the Learner was "
+            "built (a variable made non-trainable by itself, e.g. LoRA's frozen kernels, or one "
+            "the splitter left out). Make them non-trainable again, or build a new Learner on "
+            "the model as it is now (as Keras needs model.compile(...) again).")
+    return [[i for i, v in enumerate(tvars) if group_of[id(v)] == g]
+            for g in range(len(group_variables))]
 
 
 @dataclass(frozen=True)
@@ -141,10 +168,8 @@ class CompiledSteps:
         self.n_classes, self.class_weight = config.n_classes, config.class_weight
         self.tvars = list(self.model.trainable_variables)
         self.trainable_key = tuple(id(v) for v in self.tvars)
-        group_of = {id(v): g for g, vs in enumerate(config.group_variables) for v in vs}
         # indices into tvars of each group's currently trainable variables
-        self.group_index = [[i for i, v in enumerate(self.tvars) if group_of[id(v)] == g]
-                            for g in range(len(self.opts))]
+        self.group_index = group_index(self.tvars, config.group_variables)
         self.replicas = self.strategy.num_replicas_in_sync
         # Keras losses with a mean reduction already divide by the replica count under a
         # strategy (keras.src.losses.loss.scale_loss_for_distribution); other losses and the
@@ -186,7 +211,7 @@ class CompiledSteps:
     # ---- per replica ------------------------------------------------------------------------
     def _checked_labels(self, y):
         """``y``, after an assertion that sparse labels lie in ``[0, n_classes)`` (its message
-        carries the first bad value; :func:`label_errors` turns it into a ``ValueError``)."""
+        carries the first bad value; :func:`batch_errors` turns it into a ``ValueError``)."""
         if self.n_classes is None:
             return y
         flat = tf.reshape(y, [-1])
@@ -197,6 +222,17 @@ class CompiledSteps:
         with tf.control_dependencies([check]):
             return tf.identity(y)
 
+
+    @staticmethod
+    def _checked_weights(w):
+        """``w``, after an assertion that every sample weight is finite and >= 0 (its message
+        carries the first bad value; :func:`batch_errors` turns it into a ``ValueError``)."""
+        flat = tf.reshape(w, [-1])
+        bad = tf.logical_or(tf.logical_not(tf.math.is_finite(flat)), flat < 0)
+        first = tf.gather(flat, tf.argmax(tf.cast(bad, tf.int32)))
+        check = tf.debugging.Assert(tf.logical_not(tf.reduce_any(bad)), [WEIGHT_CHECK, first])
+        with tf.control_dependencies([check]):
+            return tf.identity(w)
 
     def _class_weighted(self, y, w):
         """``w`` times the class weight of each label (``w`` None: the class weights alone)."""
@@ -258,6 +294,8 @@ class CompiledSteps:
         self.apply_plan_row(plan_row)
         hp = self.hypers.read()  # [lr, mom, wd, lr_0..]: read before the update that uses them
         y = self.strategy.run(self._checked_labels, args=(y,))
+        if w is not None:
+            w = self.strategy.run(self._checked_weights, args=(w,))
         args = (x, y) if w is None else (x, y, w)
         loss, grads, bad, bs, *pred = self.strategy.run(self.grads_fn, args=args)
         # scalars, whatever shape a user's loss reports (a py_function's is unknown)
@@ -331,6 +369,8 @@ class CompiledSteps:
         """``[loss, batch_size]`` of one global batch (loss: the global-batch mean)."""
         self.trace_counts["eval"] += 1
         y = self.strategy.run(self._checked_labels, args=(y,))
+        if w is not None:
+            w = self.strategy.run(self._checked_weights, args=(w,))
         args = (x, y) if w is None else (x, y, w)
         loss, bs = self.strategy.run(self._replica_eval, args=args)
         return tf.stack([self._total(loss), self._total(bs)])

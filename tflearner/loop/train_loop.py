@@ -25,7 +25,7 @@ from ..optim.accumulate import UpdateClock
 from .chunks import Chunker, deferred_interrupt
 from .compiled import Compiled
 from .runner import Runner
-from .steps import label_errors
+from .steps import batch_errors
 
 __all__ = ["TrainLoop", "plan_table"]
 
@@ -95,6 +95,7 @@ class TrainLoop:
         source = self.placed.indices if placed else train  # same order, gathered in the step
         try:
             cbs("before_fit", state)
+            resume = self._resumed(state, resume)
             for epoch in range(resume.epoch if resume else 0, epochs):
                 skip = resume.iter if resume is not None and epoch == resume.epoch else 0
                 state.epoch, state.iter, state.logs = epoch, skip, {}
@@ -109,17 +110,35 @@ class TrainLoop:
                     break
             if finalize is not None:
                 finalize()
+        except BaseException as exc:
+            state.exception = exc  # model.fit calls no on_train_end when an exception escapes
+            raise
         finally:
             cbs("after_fit", state)
         return state
 
-    def _start(self, train, epochs, valid, learner, limits, resume, smooth_beta,
-               with_train_metrics) -> FitState:
-        """Check the datasets and make the fit's state and the step's constant inputs."""
+    def _resumed(self, state: FitState, given: Resume | None) -> Resume | None:
+        """The fit's start: ``given``, or where a ``before_fit`` hook moved it
+        (:meth:`FitState.start_at`), with the step and the update clock there."""
+        if state.resume is given:
+            return given
+        state.step = state.resume.step
+        state.clock = UpdateClock.of(self.compiled.config.optimizers[-1], state.step)
+        return state.resume
+
+    def check(self, train: tf.data.Dataset, valid: tf.data.Dataset | None) -> None:
+        """Refuse, changing no training state, a fit these steps cannot run: a trainable
+        variable no group's optimizer was built for, datasets that do not match (builds the
+        steps for the current trainable variables when they changed)."""
         self.compiled.for_training()
         self.compiled.check_dataset("train", train)
         if valid is not None:
             self.compiled.check_dataset("valid", valid)
+
+    def _start(self, train, epochs, valid, learner, limits, resume, smooth_beta,
+               with_train_metrics) -> FitState:
+        """Check the datasets and make the fit's state and the step's constant inputs."""
+        self.check(train, valid)
         n = int(train.cardinality())
         train_metrics = list(self.compiled.config.train_metrics)
         metrics_on = bool(with_train_metrics) and bool(train_metrics)
@@ -207,7 +226,7 @@ class TrainLoop:
         carry = {k: tf.constant(v, tf.float64) for k, v in state.ema.as_dict().items()}
         with deferred_interrupt():  # a Ctrl-C waits until this chunk is reported
             started = time.perf_counter()
-            with label_errors(self.compiled.config.n_classes):
+            with batch_errors(self.compiled.config.n_classes):
                 out = steps.train_steps(iterator, tf.constant(table), tf.constant(n), carry,
                                         self._limits)
             rows = {k: v.numpy().tolist() for k, v in out["rows"].items()}

@@ -19,7 +19,7 @@ import keyword
 import warnings
 from collections import namedtuple
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -145,22 +145,38 @@ def _field_name(fn: Callable, given: Any, i: int) -> str:
     return name
 
 
-def _accepts(fn: Callable) -> tuple[bool, set[str]]:
-    """Whether ``fn`` can be called as ``fn(lrs, losses)``, and which of ``num_it`` / ``beta``
-    / ``stop_reason`` it takes as keywords (all of them if it has ``**kwargs``)."""
+class _Takes(NamedTuple):
+    """How a suggester is called: ``ok`` (callable as ``f(lrs, losses)`` or fastai's
+    ``f(lrs, losses, num_it)``), the ``keywords`` of ``num_it`` / ``beta`` / ``stop_reason`` it
+    takes by name, and whether ``num_it`` goes third by position (``positional``)."""
+
+    ok: bool
+    keywords: frozenset
+    positional: bool = False
+
+
+def _accepts(fn: Callable) -> _Takes:
+    """How ``fn`` takes a sweep: ``fn(lrs, losses)`` with the keywords it names (all of them
+    if it has ``**kwargs``), or fastai's ``fn(lrs, losses, num_it)`` with ``num_it`` third."""
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):  # builtins and some callables have no signature
-        return True, {"num_it"}
-    params = sig.parameters.values()
+        return _Takes(True, frozenset({"num_it"}))
+    params = list(sig.parameters.values())
     if any(p.kind is p.VAR_KEYWORD for p in params):
-        return True, set(_KEYWORDS)
-    try:
-        sig.bind(None, None)
-    except TypeError:
-        return False, set()
-    return True, {p.name for p in params if p.name in _KEYWORDS and p.kind in (
-        p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        return _Takes(True, frozenset(_KEYWORDS))
+    named = frozenset(p.name for p in params if p.name in _KEYWORDS and p.kind in (
+        p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+    for n_args, positional in ((2, False), (3, True)):
+        try:
+            sig.bind(*[None] * n_args)
+        except TypeError:
+            continue
+        third = params[2].name if positional and len(params) > 2 else None
+        if third in ("beta", "stop_reason"):  # named as a keyword it gets: given by name
+            return _Takes(True, named)
+        return _Takes(True, named - {third, "num_it"} if positional else named, positional)
+    return _Takes(False, frozenset())
 
 
 def resolve_suggesters(suggest_funcs: Any) -> tuple[list[str], list[Callable]]:
@@ -173,11 +189,11 @@ def resolve_suggesters(suggest_funcs: Any) -> tuple[list[str], list[Callable]]:
                          f"{suggest_funcs!r}; e.g. suggest_funcs=('robust', 'valley').")
     funcs = [get_suggester(f) for f in suggest_funcs]
     for i, fn in enumerate(funcs):
-        if not _accepts(fn)[0]:
-            raise TypeError(f"suggest_funcs[{i}]={fn!r} cannot be called as f(lrs, losses); a "
-                            "suggester takes the LRs and the smoothed losses (and optionally "
-                            "num_it=, beta= and stop_reason=) and returns an LR, None or a "
-                            "Suggestion.")
+        if not _accepts(fn).ok:
+            raise TypeError(f"suggest_funcs[{i}]={fn!r} cannot be called as f(lrs, losses) or "
+                            "f(lrs, losses, num_it); a suggester takes the LRs and the smoothed "
+                            "losses (and optionally num_it, beta= and stop_reason=) and returns "
+                            "an LR, None or a Suggestion.")
     names = [_field_name(fn, f, i) for i, (f, fn) in enumerate(zip(suggest_funcs, funcs,
                                                                    strict=True))]
     if len(set(names)) != len(names):
@@ -361,15 +377,15 @@ def _call(fn: Callable, lrs: np.ndarray, losses: np.ndarray, num_it: int,
           beta: float | None = None, stop_reason: str | None = None) -> Suggestion:
     """Run one suggester with the keywords it takes; it may return a Suggestion, an LR, None,
     or fastai's ``(lr, (x, y))`` pair."""
-    takes = _accepts(fn)[1]
+    takes = _accepts(fn)
     kw: dict[str, Any] = {}
-    if "num_it" in takes:
+    if "num_it" in takes.keywords:
         kw["num_it"] = num_it
-    if "beta" in takes and beta is not None:
+    if "beta" in takes.keywords and beta is not None:
         kw["beta"] = beta
-    if "stop_reason" in takes and stop_reason is not None:
+    if "stop_reason" in takes.keywords and stop_reason is not None:
         kw["stop_reason"] = stop_reason
-    out = fn(lrs, losses, **kw)
+    out = fn(lrs, losses, num_it, **kw) if takes.positional else fn(lrs, losses, **kw)
     if isinstance(out, Suggestion):
         return out
     if isinstance(out, tuple) and len(out) == 2:

@@ -158,13 +158,31 @@ def _leaf_layers(items: Sequence) -> list:
     return out
 
 
+def _parent_layers(items: Sequence) -> list:
+    """The layers in ``items`` (and nested in them) that hold other layers, parents first."""
+    import keras
+
+    out = []
+    for item in items:
+        if isinstance(item, keras.layers.Layer):
+            out += [la for la in _all_layers(item) if getattr(la, "layers", None)]
+    return out
+
+
 def trainable_capable(model: Any, groups: Sequence[Group]) -> list[list]:
     """Per group, the variables that are trainable once every layer is unfrozen (what each
-    group's optimizer is built for). Every trainable flag is put back as it was."""
+    group's optimizer is built for): a layer frozen the Keras way (``backbone.trainable =
+    False`` before the Learner was built) counts as unfrozen; a variable made non-trainable by
+    itself (LoRA's frozen kernels) does not. Every trainable flag is put back as it was."""
     import keras
 
     with kept_trainable(model):
-        model.trainable = True
+        # Each frozen layer is unfrozen by itself: Keras skips an assignment of the value an
+        # attribute already holds, so `model.trainable = True` on a trainable model does not
+        # reach a frozen backbone inside it.
+        for layer in _all_layers(model):
+            if not layer.trainable:
+                layer.trainable = True
         for g in groups:
             for item in g.layers:
                 if not isinstance(item, keras.layers.Layer):
@@ -173,18 +191,26 @@ def trainable_capable(model: Any, groups: Sequence[Group]) -> list[list]:
 
 
 @contextlib.contextmanager
-def kept_trainable(model: Any) -> Iterator[None]:
+def kept_trainable(model: Any, on_error_only: bool = False) -> Iterator[None]:
     """Every layer's and variable's ``trainable`` flag of ``model`` put back as it was when
-    the block ends (also after an exception)."""
+    the block ends (also after an exception); ``on_error_only``: only when an exception ends
+    it (a verb that freezes as it goes leaves the flags as they were if it fails)."""
     layer_flags = [(layer, layer.trainable) for layer in _all_layers(model)]
     var_flags = [(v, v.trainable) for v in model.variables]
-    try:
-        yield
-    finally:
+
+    def restore() -> None:
         for layer, flag in layer_flags:  # parents first: a parent's setter resets its children
             layer.trainable = flag
         for v, flag in var_flags:
             v.trainable = flag
+
+    try:
+        yield
+    except BaseException:
+        restore()
+        raise
+    if not on_error_only:
+        restore()
 
 
 def set_trainable(groups: Sequence[Group], n_frozen: int, train_bn: bool) -> None:
@@ -196,6 +222,8 @@ def set_trainable(groups: Sequence[Group], n_frozen: int, train_bn: bool) -> Non
 
     for g, group in enumerate(groups):
         frozen = g < n_frozen
+        for layer in _parent_layers(group.layers):  # e.g. a backbone's own flag, kept in step
+            layer.trainable = not frozen
         for layer in _leaf_layers(group.layers):
             is_bn = isinstance(layer, keras.layers.BatchNormalization)
             layer.trainable = (not frozen) or (is_bn and train_bn)

@@ -10,8 +10,9 @@ and says what went wrong (a non-finite stop, skipped batches) at the user's line
 from __future__ import annotations
 
 import contextlib
+import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -19,17 +20,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..callbacks.checkpoint import CheckpointCallback, load_checkpoint
-from ..callbacks.keras_adapter import KerasCallbacks, check_no_lr_callbacks
+from ..callbacks.checkpoint import CheckpointCallback, read_checkpoint, restore_checkpoint
+from ..callbacks.keras_adapter import KerasCallbacks, check_keras_callbacks, lr_owner
 from ..callbacks.progress import ProgressCallback
 from ..core.caller import warn_at_caller
-from ..core.checks import check_bool, check_int
+from ..core.checks import check_bool, check_int, check_real
 from ..core.events import Callback, CallbackList
 from ..core.fit_state import FitState, StopLimits, StopReason
 from ..models import BatchNormMomentumWarning, unconverged_batchnorm
 
-__all__ = ["FitArgs", "fit_args", "check_callbacks", "check_epochs", "run_fit", "ClassWeights",
-           "FitHandle"]
+__all__ = ["FitArgs", "fit_args", "check_callbacks", "check_epochs", "check_wd", "check_fit",
+           "run_fit", "HyperSettings", "ClassWeights", "FitHandle"]
 
 
 class FitHandle(Protocol):
@@ -46,6 +47,8 @@ class FitHandle(Protocol):
     loop: Any
     warned: set
     averaging: Any
+    hypers: Any
+    class_weights: Any
 
     def scope(self) -> Any: ...
     def state_variables(self) -> dict[str, list]: ...
@@ -53,6 +56,10 @@ class FitHandle(Protocol):
 
 def check_epochs(epochs: Any) -> int:
     return check_int("epochs", epochs, 1, fix="to skip training, don't call fit.")
+
+
+def check_wd(wd: Any) -> float | None:
+    return check_real("wd", wd, 0.0, allow_none=True, fix="e.g. wd=0.01, or None to keep it.")
 
 
 def check_callbacks(callbacks: Any) -> list:
@@ -89,9 +96,10 @@ def fit_args(callbacks: Any = None, quiet: bool | None = None, terminate_on_nan:
     """:class:`FitArgs`, every argument checked before anything changes."""
     callbacks = check_callbacks(callbacks)
     check_bool("terminate_on_nan", terminate_on_nan)
-    if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
-        raise TypeError(f"checkpoint must be a directory path, got "
-                        f"{type(checkpoint).__name__}: {checkpoint!r}.")
+    if quiet is not None:
+        check_bool("quiet", quiet)
+    if checkpoint is not None:
+        checkpoint = _check_checkpoint_dir(checkpoint)
     if checkpoint is None and checkpoint_every is not None:
         raise ValueError("checkpoint_every needs checkpoint=<directory>.")
     check_int("checkpoint_every", checkpoint_every, 1, allow_none=True,
@@ -99,29 +107,109 @@ def fit_args(callbacks: Any = None, quiet: bool | None = None, terminate_on_nan:
     return FitArgs(tuple(callbacks), quiet, terminate_on_nan, checkpoint, checkpoint_every)
 
 
+@dataclass(frozen=True)
+class HyperSettings:
+    """The hyper-parameters a fit sets as it starts, already checked: every layer group's
+    learning rate (``lrs``; None keeps them) and the weight decay (``wd``; None keeps it).
+    They are assigned only once every check of the fit has passed."""
+
+    lrs: tuple[float, ...] | None = None
+    wd: float | None = None
+
+    def signed(self, hypers: Any) -> dict[str, Any]:
+        """``{"lr": [...], "wd": ...}`` as the variables will hold them (float32), for a
+        checkpoint's signature, without assigning anything."""
+        lrs = hypers.lrs if self.lrs is None else [float(np.float32(v)) for v in self.lrs]
+        wd = hypers.wd if self.wd is None else float(np.float32(self.wd))
+        return {"lr": lrs, "wd": wd}
+
+    def apply(self, hypers: Any) -> None:
+        if self.lrs is not None:
+            hypers.set_lrs(self.lrs)
+        hypers.set(wd=self.wd)
+
+
+def check_fit(learn: FitHandle, args: FitArgs, method: str, as_it_is: bool = True) -> None:
+    """Every check of a fit that reads the Learner rather than one argument, changing
+    nothing: Keras callbacks that cannot work in this fit (:func:`check_keras_callbacks`), the
+    trainable variables (some, each with its group's optimizer; ``as_it_is=False`` for a verb
+    that freezes and unfreezes first) and the datasets."""
+    keras_cbs = [*learn.keras_callbacks,
+                 *(cb for cb in args.callbacks if isinstance(cb, keras.callbacks.Callback))]
+    check_keras_callbacks(keras_cbs, method, len(learn.groups), args.checkpoint)
+    if not as_it_is:
+        return
+    if not learn.model.trainable_variables:
+        raise ValueError(
+            f"{method} would train nothing: the model has no trainable variables (model."
+            f"trainable={learn.model.trainable}; every layer frozen?). Unfreeze what should "
+            "train (model.trainable = True, learn.unfreeze()).")
+    learn.loop.check(learn.data.train, learn.data.valid)
+
+
+def _check_checkpoint_dir(checkpoint: Any) -> str:
+    """``checkpoint`` as a directory path (``~`` expanded) that is one, or can be made, and
+    can be written: refused before the fit, not at its first save."""
+    if not isinstance(checkpoint, (str, os.PathLike)):
+        raise TypeError(f"checkpoint must be a directory path, got "
+                        f"{type(checkpoint).__name__}: {checkpoint!r}.")
+    path = os.path.abspath(os.path.expanduser(os.fspath(checkpoint)))
+    existing = path
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ValueError(f"checkpoint={os.fspath(checkpoint)!r} must be a directory, but "
+                         f"{existing!r} is a file; pass a directory (it is made if missing).")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"checkpoint={os.fspath(checkpoint)!r} cannot be written ({existing!r} "
+                         "is not writable); pass a directory you can write to.")
+    return path
+
+
 def run_fit(learn: FitHandle, epochs: int, args: FitArgs, signature: dict[str, Any],
-            schedule: Callback | None = None) -> FitState:
+            schedule: Callback | None = None, settings: HyperSettings | None = None,
+            class_weight: np.ndarray | None = None,
+            on_start: Callable[[], None] | None = None) -> FitState:
     """Train ``epochs`` epochs (``signature`` identifies the fit for checkpoints; ``schedule``:
-    the fit's planner, e.g. a ``ParamScheduler``); returns the :class:`FitState`."""
+    the fit's planner, e.g. a ``ParamScheduler``); returns the :class:`FitState`.
+
+    Everything that can refuse the fit runs first (:func:`check_fit`, the checkpoint's
+    signature); only then ``on_start()`` runs, ``settings`` are assigned, the checkpoint is
+    restored and ``class_weight`` (Keras' form, as a vector) is put in force for the fit."""
+    check_fit(learn, args, signature["method"])
     callbacks = [*([] if schedule is None else [schedule]), *args.callbacks]
     cbs, signature = _callbacks(learn, epochs, args, signature, callbacks)
-    resume = (load_checkpoint(learn, args.checkpoint, signature)
-              if args.checkpoint is not None else None)
+    saved = (read_checkpoint(learn, args.checkpoint, signature)
+             if args.checkpoint is not None else None)
+    if on_start is not None:
+        on_start()
+    (settings or HyperSettings()).apply(learn.hypers)
+    resume = None if saved is None else restore_checkpoint(learn, saved)
     _batchnorm_hint(learn, epochs)
-    state = learn.loop.fit(learn.data.train, epochs, learn.data.valid, cbs, learner=learn,
-                           limits=StopLimits(terminate_on_nan=args.terminate_on_nan),
-                           resume=resume, finalize=lambda: finalize_optimizers(learn))
+    with learn.class_weights.applied(class_weight, learn.loop.compiled):
+        state = learn.loop.fit(learn.data.train, epochs, learn.data.valid, cbs, learner=learn,
+                               limits=StopLimits(terminate_on_nan=args.terminate_on_nan),
+                               resume=resume, finalize=lambda: finalize_optimizers(learn))
+    _warn_non_finite(state)
+    return state
+
+
+def _warn_non_finite(state: FitState) -> None:
+    """Say at the user's line that the fit stopped at, or skipped, non-finite batches."""
     if state.stop_reason == StopReason.NON_FINITE:
+        what = (f"its loss was {state.loss}" if not math.isfinite(state.loss) else
+                f"its gradients were NaN/Inf though its loss ({state.loss:.4g}) was finite "
+                "(NaN/Inf inputs can give a finite loss, e.g. through a ReLU or a loss that "
+                "clips probabilities)")
         warn_at_caller(
             f"fit stopped at epoch {state.epoch}, batch {state.iter - 1} (step "
-            f"{state.step - 1}, lr {state.lr:.3g}): the loss was {state.loss}; that batch "
-            "was not applied, so the weights are those from before it. Lower the learning "
-            "rate (run learn.lr_find()), check the data for NaN/Inf, or pass "
-            "terminate_on_nan=False to skip such batches.", RuntimeWarning)
+            f"{state.step - 1}, lr {state.lr:.3g}): {what}; that batch was not applied, so "
+            "the weights are those from before it. Check that batch's data for NaN/Inf, "
+            "lower the learning rate (run learn.lr_find()), or pass terminate_on_nan=False "
+            "to skip such batches.", RuntimeWarning)
     elif state.n_skipped:
         warn_at_caller(f"fit skipped {state.n_skipped} batch(es) whose loss or gradients were "
                        "NaN/Inf (terminate_on_nan=False).", RuntimeWarning)
-    return state
 
 
 def _callbacks(learn: FitHandle, epochs: int, args: FitArgs, signature: dict[str, Any],
@@ -133,11 +221,7 @@ def _callbacks(learn: FitHandle, epochs: int, args: FitArgs, signature: dict[str
     ours = [learn.recorder, *learn.averaging.callbacks(), *learn.callbacks,
             *(cb for cb in callbacks if not isinstance(cb, keras.callbacks.Callback))]
     if keras_cbs:
-        n = len(learn.groups)
-        if signature["method"] != "fit" or n > 1:
-            check_no_lr_callbacks(keras_cbs, signature["method"] if n == 1
-                                  else f"a Learner with {n} layer groups")
-        ours.append(KerasCallbacks(keras_cbs))
+        ours.append(KerasCallbacks(keras_cbs, lr_owner(signature["method"], len(learn.groups))))
     if args.checkpoint is not None:
         signature = {**signature, "epochs": epochs, "n_iter": learn.data.n_train_batches,
                      "model": [list(v.shape) for v in learn.model.variables],

@@ -19,7 +19,6 @@ from typing import Any, Protocol
 
 from ..callbacks.scheduler import ParamScheduler
 from ..core.caller import warn_at_caller
-from ..core.checks import check_real
 from ..core.fit_state import FitState
 from ..core.state_io import schedule_hash
 from ..lr_finder.driver import verified_lr
@@ -27,7 +26,7 @@ from ..lr_finder.finder import above_divergence
 from ..lr_finder.verify import Planned, planned_fit
 from ..optim.accumulate import UpdateClock
 from ..schedules import fit_plan, sgdr_epochs
-from .fitting import FitArgs, FitHandle, check_epochs, run_fit
+from .fitting import FitArgs, FitHandle, HyperSettings, check_epochs, check_fit, check_wd, run_fit
 from .optimizers import spread_lr
 
 __all__ = ["fit_policy", "peak_lrs", "total_updates", "auto_lr"]
@@ -67,10 +66,6 @@ def total_updates(learn: PolicyHandle, epochs: int) -> int:
         raise ValueError(f"this fit of {epochs * n_iter} batches applies no optimizer update "
                          f"(gradient_accumulation_steps={clock.k}); train for more epochs.")
     return updates
-
-
-def check_wd(wd: Any) -> float | None:
-    return check_real("wd", wd, 0.0, allow_none=True, fix="e.g. wd=0.01, or None to keep it.")
 
 
 def auto_lr(learn: PolicyHandle, value: str, name: str, quiet: bool | None,
@@ -126,20 +121,23 @@ def fit_policy(learn: PolicyHandle, policy: str, epochs: int | None, max_lr: Any
     """Fit ``policy`` (``"one_cycle"``, ``"flat_cos"``, ``"sgdr"``) for ``epochs`` epochs
     (``None`` for ``"sgdr"``: its cycles' epochs) from peak ``max_lr`` (``name`` in errors;
     ``"auto"``: :func:`auto_lr`); ``options`` are the policy's
-    (:func:`~tflearner.schedules.fit_plan`)."""
+    (:func:`~tflearner.schedules.fit_plan`). Every argument is checked before the sweep of
+    ``"auto"`` and before anything changes."""
     epochs = sgdr_epochs(**options) if policy == "sgdr" else check_epochs(epochs)
+    wd = check_wd(wd)
+    check_fit(learn, args, f"fit_{policy}")
     if isinstance(max_lr, str):  # the race sets learn.suggested_lr; None then keeps the
         auto_lr(learn, max_lr, name, args.quiet,  # groups' ratios, as the trials did
-                planned_fit(learn, policy, epochs, check_wd(wd), **options))
+                planned_fit(learn, policy, epochs, wd, **options))
         max_lr = None
     max_lr = peak_lrs(learn, max_lr, name)
     plan = fit_plan(policy, total_updates(learn, epochs), max_lr, len(learn.groups), name,
                     **options)
-    _guard(learn, float(plan.peaks[-1]))
     plan = _momentum(learn, plan)
-    learn.hypers.set(wd=wd)
+    settings = HyperSettings(wd=wd)
     head = {name: values[:, -1] if name == "lr" else values  # the shape; "peaks" the spread
             for name, values in plan.arrays().items()}
     signature = {"method": f"fit_{policy}", "schedule": schedule_hash(head),
-                 "peaks": plan.peaks.tolist(), "wd": learn.hypers.wd}
-    return run_fit(learn, epochs, args, signature, ParamScheduler(plan))
+                 "peaks": plan.peaks.tolist(), "wd": settings.signed(learn.hypers)["wd"]}
+    return run_fit(learn, epochs, args, signature, ParamScheduler(plan), settings,
+                   on_start=lambda: _guard(learn, float(plan.peaks[-1])))
