@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -33,6 +34,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--methods", default=None, help="comma-separated method names (default all)")
     p.add_argument("--kt-budget", type=float, default=peers.KT_EQUAL_BUDGET,
                    help="kerastuner-equal's search budget in full-fit units")
+    p.add_argument("--plugin", default=None,
+                   help="comma-separated modules to import first (they register methods)")
     p.add_argument("--cache", default=None, help="JSON file of finished runs (read and extended)")
     p.add_argument("--json", default=None, help="write every result here (curves included)")
     p.add_argument("--plot", default=None, help="write the figure here (PNG)")
@@ -44,6 +47,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> dict:
     args = parse(argv)
     peers.register_kerastuner_equal(args.kt_budget)
+    for module in (args.plugin or "").split(","):
+        if module:
+            importlib.import_module(module)
     problems = [p for p in by_name(args.only) if args.cifar or not p.needs_cifar]
     seeds = [int(s) for s in args.seeds.split(",")]
     names = list(METHODS) if args.methods is None else args.methods.split(",")

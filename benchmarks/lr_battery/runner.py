@@ -232,6 +232,8 @@ def _child(p: Problem, stage: str, args: Any, cache: Cache) -> None:
            "--methods", args.methods or ",".join(METHODS), "--kt-budget", str(args.kt_budget)]
     if args.cifar:
         cmd += ["--cifar", args.cifar]
+    if getattr(args, "plugin", None):
+        cmd += ["--plugin", args.plugin]
     cache.save()
     subprocess.run(cmd, env={**os.environ, **p.env}, check=True)
     cache.reload()
