@@ -89,6 +89,8 @@ def test_the_battery_runs_caches_and_reports(lb, tmp_path, capsys):
 
     warm = lb.cache.Cache(tmp_path / "cache.json")
     assert lb.runner.run([prob], [0], list(lb.runner.STAGES), specs, args, warm) == 0
+    assert not any(lb.runner.pending(prob, st, [0], specs, args, warm)
+                   for st in lb.runner.STAGES)
 
     @lb.methods.register("smoke-fixed")
     def fixed(learn, setup, budget):
@@ -96,6 +98,7 @@ def test_the_battery_runs_caches_and_reports(lb, tmp_path, capsys):
 
     try:
         spec = lb.methods.METHODS["smoke-fixed"]
+        assert lb.runner.pending(prob, "1", [0], [spec], args, warm)
         assert lb.runner.run([prob], [0], ["1"], [spec], args, warm) == 1  # the choice only
         results = lb.report.collect(warm, [prob], [0], [*specs, spec])
     finally:

@@ -61,8 +61,9 @@ def main(argv: list[str] | None = None) -> dict:
     if any(s not in STAGES for s in stages):
         raise SystemExit(f"--stages: {stages}; each must be one of {STAGES}")
     tmp = None
-    if args.cache is None and any(p.env for p in problems) and stages:
-        tmp = tempfile.NamedTemporaryFile(suffix=".json", delete=False)  # the children's
+    if args.cache is None and stages:
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as tmp:
+            tmp.write("{}")  # the children's cache for this run
         args.cache = tmp.name
     cache = Cache(args.cache)
     if not args.child:
@@ -70,7 +71,8 @@ def main(argv: list[str] | None = None) -> dict:
               f"stages {stages}; python {sys.version.split()[0]}, keras {keras.__version__}; "
               f"load {os.getloadavg()[0]:.1f}", flush=True)
     t0 = time.perf_counter()
-    run(problems, seeds, stages, methods, args, cache)
+    # the parent keeps no model: each (problem, stage) with work trains in a child process
+    run(problems, seeds, stages, methods, args, cache, isolate=not args.child)
     out = {}
     if not args.no_report:
         out = report(cache, problems, seeds, methods, args)

@@ -19,7 +19,9 @@ Plugging in a method::
         return Choice(found.lr, info={"confidence": found.confidence})
 
 ``version`` is part of the cache key: bump it when the rule changes and the battery re-runs
-only that method's choices and fits (fits at an LR already trained are reused).
+only that method's choices and fits (fits at an LR already trained are reused). A method whose
+last act is the final model itself (a race that trains its winner to the end) returns
+``Choice(lr, scores={"": setup.score(learn.model)}, final_cost=...)`` and no final fit is run.
 """
 
 from __future__ import annotations

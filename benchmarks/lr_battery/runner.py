@@ -24,10 +24,11 @@ import numpy as np
 from tflearner import Callback, DataBundle, Learner, Snapshot
 
 from .cache import Cache, choose_key, fit_key
-from .methods import METHODS, Budget, MethodSpec, ladder_epochs
+from .methods import Budget, MethodSpec, ladder_epochs
 from .problems import Problem, learner_opt
 
-__all__ = ["Setup", "Unit", "STAGES", "run", "groups", "oracle_lr"]
+__all__ = ["Setup", "Unit", "Missing", "STAGES", "run", "run_stage", "pending", "groups",
+           "oracle_lr"]
 
 #: grid (oracle and noise floor), the ladder at the oracle's LR, then the methods by stage.
 STAGES = ("grid", "oracle-ladder", "1", "2", "3")
@@ -102,11 +103,18 @@ def _values(learn: Learner) -> list[dict]:
              for k, v in row.items()} for ph in phases for row in ph["values"]]
 
 
-class Unit:
-    """One (problem, seed): builds the Setup and Learner only when a run is missing."""
+class Missing(Exception):
+    """A dry :class:`Unit` met a run that the cache lacks."""
 
-    def __init__(self, problem: Problem, seed: int, args: Any, cache: Cache) -> None:
+
+class Unit:
+    """One (problem, seed): builds the Setup and Learner only when a run is missing
+    (``dry``: raises :class:`Missing` instead of training)."""
+
+    def __init__(self, problem: Problem, seed: int, args: Any, cache: Cache,
+                 dry: bool = False) -> None:
         self.problem, self.seed, self.args, self.cache = problem, seed, args, cache
+        self.dry = dry
         self._built: tuple | None = None
         self.trained = 0  # runs trained (not from the cache) by this unit
 
@@ -140,6 +148,8 @@ class Unit:
         key = fit_key(self.problem.name, self.seed, self.problem.variant, lr, epochs)
         if key in self.cache:
             return self.cache[key]
+        if self.dry:
+            raise Missing(key)
         setup, *_ = self.built()
         learn, counter = self.restore(), self.built()[3]
         c0, t0 = counter.batches, time.perf_counter()
@@ -161,6 +171,8 @@ class Unit:
         key = choose_key(self.problem.name, self.seed, self.problem.variant, spec.key)
         if key in self.cache:
             return self.cache[key]
+        if self.dry:
+            raise Missing(key)
         setup, _, _, counter = self.built()
         budget, learn = self.budget(), self.restore()
         c0, t0 = counter.batches, time.perf_counter()
@@ -225,18 +237,34 @@ def groups(problems: list[Problem]) -> list[list[Problem]]:
     return [g for r in range(3) if (g := [p for p in problems if rank(p) == r])]
 
 
-def _child(p: Problem, stage: str, args: Any, cache: Cache) -> None:
-    """Run ``stage`` of a numerics variant in a child process with its environment."""
+def pending(p: Problem, stage: str, seeds: list[int], methods: list[MethodSpec], args: Any,
+            cache: Cache) -> bool:
+    """Whether ``stage`` of ``p`` has a run the cache lacks (checked without training)."""
+    for seed in seeds:
+        try:
+            run_stage(Unit(p, seed, args, cache, dry=True), stage, methods)
+        except Missing:
+            return True
+    return False
+
+
+def _child(p: Problem, stage: str, seeds: list[int], methods: list[MethodSpec], args: Any,
+           cache: Cache) -> int:
+    """Run ``stage`` of ``p`` in a child process (with ``p.env`` set before TensorFlow is
+    imported); returns the runs it added to the cache."""
     cmd = [sys.executable, "-m", "benchmarks.lr_battery", "--only", p.name, "--stages", stage,
-           "--seeds", args.seeds, "--cache", str(cache.path), "--child", "--no-report",
-           "--methods", args.methods or ",".join(METHODS), "--kt-budget", str(args.kt_budget)]
+           "--seeds", ",".join(map(str, seeds)), "--cache", str(cache.path), "--child",
+           "--no-report", "--methods", ",".join(m.name for m in methods),
+           "--kt-budget", str(args.kt_budget)]
     if args.cifar:
         cmd += ["--cifar", args.cifar]
     if getattr(args, "plugin", None):
         cmd += ["--plugin", args.plugin]
     cache.save()
+    before = len(cache.runs)
     subprocess.run(cmd, env={**os.environ, **p.env}, check=True)
     cache.reload()
+    return len(cache.runs) - before
 
 
 def _in_env(p: Problem) -> bool:
@@ -244,15 +272,18 @@ def _in_env(p: Problem) -> bool:
 
 
 def run(problems: list[Problem], seeds: list[int], stages: list[str], methods: list[MethodSpec],
-        args: Any, cache: Cache) -> int:
+        args: Any, cache: Cache, isolate: bool = False) -> int:
     """Every stage of every group of problems, each (problem, seed) once per stage; returns
-    the number of runs trained in this process (the rest came from the cache)."""
+    the number of runs trained (the rest came from the cache). ``isolate``: each (problem,
+    stage) with missing runs trains in a child process, which keeps memory bounded; a
+    numerics variant always does."""
     trained = 0
     for group in groups(problems):
         for stage in stages:
             for p in group:
-                if not _in_env(p):
-                    _child(p, stage, args, cache)
+                if isolate or not _in_env(p):
+                    if pending(p, stage, seeds, methods, args, cache):
+                        trained += _child(p, stage, seeds, methods, args, cache)
                     continue
                 for seed in seeds:
                     unit, t0 = Unit(p, seed, args, cache), time.perf_counter()
