@@ -31,7 +31,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from benchmarks.lr_battery.problems import TUNING, by_name, learner_opt  # noqa: E402
 from benchmarks.lr_battery.runner import Setup  # noqa: E402
-
 from tflearner import Learner, Snapshot  # noqa: E402
 from tflearner.lr_finder import race as R  # noqa: E402
 from tflearner.lr_finder.verify import planned_fit, run_trial  # noqa: E402
