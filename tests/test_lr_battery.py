@@ -124,6 +124,13 @@ def test_the_battery_runs_caches_and_reports(lb, tmp_path, capsys):
     assert summary["tuning"]["rows"]["oracle"]["mean"] == 0.0
     text = lb.report.format_problem("tiny", results["tiny"]) + lb.report.format_summary(summary)
     assert "== overall [tuning]" in text and "schedule-free@y" in text and "noise: floor" in text
+    calib = summary["tuning"]["rows"]["verified"]["calibration"]
+    said = calib["sure"]["runs"] + calib["unsure"]["runs"]
+    assert said == calib["runs"] == 1
+    assert summary["tuning"]["rows"]["default"]["calibration"] is None
+    assert "verified says sure in" in text
+    md = lb.report.format_markdown(results, summary, ["verified", "default"])
+    assert "| tiny | " in md and "| verified | 1 |" in md
     axes = lb.plot.plot_battery(results, summary, str(tmp_path / "battery.png"))
     assert axes.shape[1] >= 2 and (tmp_path / "battery.png").stat().st_size > 0
     assert axes.flat[0].get_xscale() == "log"

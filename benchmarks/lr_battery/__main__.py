@@ -19,7 +19,7 @@ from . import peers  # noqa: E402  (registers the peers)
 from .cache import Cache  # noqa: E402
 from .methods import METHODS  # noqa: E402
 from .problems import by_name  # noqa: E402
-from .report import collect, format_problem, format_summary, summarize  # noqa: E402
+from .report import collect, format_markdown, format_problem, format_summary, summarize  # noqa: E402
 from .runner import STAGES, run  # noqa: E402
 
 
@@ -39,6 +39,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--cache", default=None, help="JSON file of finished runs (read and extended)")
     p.add_argument("--json", default=None, help="write every result here (curves included)")
     p.add_argument("--plot", default=None, help="write the figure here (PNG)")
+    p.add_argument("--markdown", default=None,
+                   help="write the docs' tables here: overall rows, then each problem's "
+                        "seeds'-mean regret of the --methods rows")
     p.add_argument("--no-report", action="store_true")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     return p.parse_args(argv)
@@ -94,11 +97,23 @@ def report(cache, problems, seeds, methods, args) -> dict:
            "problems": results, "summary": summary}
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=None, allow_nan=True))
+    if args.markdown:
+        rows = ["oracle", *(n for n in _names(summary) if n != "oracle")]
+        Path(args.markdown).write_text(format_markdown(results, summary, rows[1:]))
     if args.plot and results:
         from .plot import plot_battery
 
         plot_battery(results, summary, args.plot)
     return out
+
+
+def _names(summary: dict) -> list[str]:
+    """Every row of the summary, in the order of the held-out mean (then tuning)."""
+    seen: dict[str, float] = {}
+    for split in reversed(list(summary)):
+        for name, r in summary[split]["rows"].items():
+            seen.setdefault(name, r["mean"])
+    return sorted(seen, key=seen.get)
 
 
 if __name__ == "__main__":

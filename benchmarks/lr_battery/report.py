@@ -18,7 +18,8 @@ from .cache import Cache, choose_key, fit_key
 from .methods import MethodSpec, ladder_epochs
 from .problems import HELD_OUT, TUNING, Problem
 
-__all__ = ["collect", "summarize", "noise", "format_problem", "format_summary"]
+__all__ = ["collect", "summarize", "noise", "calibration", "format_problem", "format_summary",
+           "format_markdown"]
 
 
 def _fit(cache: Cache, p: Problem, seed: int, lr: float, epochs: int) -> dict | None:
@@ -178,13 +179,30 @@ def summarize(results: dict) -> dict:
                            "above_floor": sum(row["regret"] > fl for row, fl, *_ in runs),
                            "above_3": sum(row["regret"] > 3.0 for row, *_ in runs),
                            "cost": statistics.mean(row["cost"] for row, *_ in runs),
-                           "total": statistics.mean(row["total"] for row, *_ in runs)}
+                           "total": statistics.mean(row["total"] for row, *_ in runs),
+                           "calibration": calibration([row for row, *_ in runs])}
         out[split] = {"problems": len(probs), "rows": table,
                       "floor_mean": statistics.mean(v["noise"]["floor"] for v in probs.values())
                       if probs else None,
                       "epochs_to_keras_default": _epochs_summary(probs),
                       "epochs_to_keras_default_slack": _epochs_summary(
                           probs, "epochs_to_keras_default_slack")}
+    return out
+
+
+def calibration(rows: list[dict]) -> dict | None:
+    """For a method that says how sure it is (``info["sure"]``): how many runs it called sure,
+    and the regret when sure and when not (None for a method that does not say)."""
+    said = [r for r in rows if "sure" in (r.get("info") or {})]
+    if not said:
+        return None
+    out: dict[str, Any] = {"runs": len(said)}
+    for key, part in (("sure", [r for r in said if r["info"]["sure"]]),
+                      ("unsure", [r for r in said if not r["info"]["sure"]])):
+        reg = [r["regret"] for r in part]
+        out[key] = {"runs": len(reg), "mean": statistics.mean(reg) if reg else None,
+                    "worst": max(reg) if reg else None,
+                    "within_3": sum(x <= 3.0 for x in reg)}
     return out
 
 
@@ -265,6 +283,10 @@ def format_summary(summary: dict) -> str:
                          f"{r['median']:6.2f} {sm:>10s} {r['above_floor']:6d} "
                          f"{r['above_3']:4d} {r['cost']:6.2f} {r['total']:6.2f}  "
                          f"{r['worst_at']}")
+        for name, r in s["rows"].items():
+            if (c := r["calibration"]) is not None:
+                lines.append(f"   {name} says sure in {c['sure']['runs']} of {c['runs']} runs: "
+                             f"{_calib(c['sure'])}; not sure: {_calib(c['unsure'])}")
         for key, how in (("epochs_to_keras_default", "reaches"),
                          ("epochs_to_keras_default_slack", f"comes within {REACH_SLACK:g} of")):
             for name, e in s[key].items():
@@ -273,3 +295,37 @@ def format_summary(summary: dict) -> str:
                              f"median {frac} of the budget ({e['reached']} runs; never in "
                              f"{e['never']})")
     return "\n".join(lines)
+
+
+def _calib(part: dict) -> str:
+    if not part["runs"]:
+        return "none"
+    return (f"regret within 3 points in {part['within_3']} of {part['runs']}, mean "
+            f"{part['mean']:.2f}, worst {part['worst']:.1f}")
+
+
+def format_markdown(results: dict, summary: dict, rows: list[str]) -> str:
+    """Markdown tables for the docs: per split, the overall row table, then each problem's
+    seeds'-mean regret of ``rows`` beside its noise floor."""
+    out = []
+    for split, s in summary.items():
+        if not s["problems"]:
+            continue
+        out += [f"**{split}** ({s['problems']} problems; regret in points over (problem, seed) "
+                f"runs; mean noise floor {s['floor_mean']:.1f}):", "",
+                "| row | runs | mean | worst | median | runs > 3 | cost | total |",
+                "|---|---|---|---|---|---|---|---|"]
+        for name, r in sorted(s["rows"].items(), key=lambda kv: kv[1]["mean"]):
+            out.append(f"| {name} | {r['runs']} | {r['mean']:.2f} | {r['worst']:.1f} | "
+                       f"{r['median']:.2f} | {r['above_3']} | {r['cost']:.2f} | "
+                       f"{r['total']:.2f} |")
+        out += ["", "| problem | floor | " + " | ".join(rows) + " |",
+                "|---|---|" + "---|" * len(rows)]
+        for name, prob in results.items():
+            if prob["split"] != split:
+                continue
+            cells = [seeds_mean_regret(prob, r) for r in rows]
+            out.append(f"| {name} | {prob['noise']['floor']:.1f} | " + " | ".join(
+                "-" if c is None else f"{c:+.1f}" for c in cells) + " |")
+        out.append("")
+    return "\n".join(out)
