@@ -46,6 +46,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root
+
+from benchmarks.lr_battery.models import backbone, small_resnet  # noqa: E402  (the same)
 from tflearner import SGD, DataBundle, Learner, LeNet, load_cifar10  # noqa: E402
 from tflearner.core.snapshot import Snapshot  # noqa: E402
 from tflearner.lr_finder.finder import compute_suggestions, resolve_suggesters  # noqa: E402
@@ -124,40 +127,6 @@ def bn_cnn():
         x = L.MaxPooling2D(2)(x)
     x = L.GlobalAveragePooling2D()(x)
     return keras.Model(inputs, L.Dense(10, activation="softmax")(x), name="bn_cnn")
-
-
-def _conv_bn(x, filters: int, stride: int = 1):
-    x = L.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False)(x)
-    return L.ReLU()(L.BatchNormalization(momentum=BN_MOMENTUM)(x))
-
-
-def small_resnet():
-    """ResNet-style: a stem, then 3 stages (16/32/64) of one residual block each."""
-    inputs = keras.Input((32, 32, 3))
-    x = _conv_bn(inputs, 16)
-    for i, filters in enumerate((16, 32, 64)):
-        stride = 1 if i == 0 else 2
-        y = _conv_bn(x, filters, stride)
-        y = L.BatchNormalization(momentum=BN_MOMENTUM)(
-            L.Conv2D(filters, 3, padding="same", use_bias=False)(y))
-        if stride != 1 or x.shape[-1] != filters:
-            x = L.Conv2D(filters, 1, strides=stride, use_bias=False)(x)
-        x = L.ReLU()(L.Add()([x, y]))
-    x = L.GlobalAveragePooling2D()(x)
-    return keras.Model(inputs, L.Dense(10, activation="softmax")(x), name="small_resnet")
-
-
-def backbone():
-    """The transfer benchmark's backbone (benchmarks/transfer.py), BatchNorm momentum 0.9."""
-    layers = [keras.Input((32, 32, 3))]
-    for i, width in enumerate((32, 64, 128)):
-        for _ in range(2 if i < 2 else 1):
-            layers += [L.Conv2D(width, 3, padding="same", use_bias=False),
-                       L.BatchNormalization(momentum=BN_MOMENTUM), L.ReLU()]
-        if i < 2:
-            layers.append(L.MaxPooling2D())
-    layers.append(L.GlobalAveragePooling2D())
-    return keras.Sequential(layers, name="backbone")
 
 
 def pretrained_backbone(cifar_path: str) -> str:
