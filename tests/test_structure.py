@@ -49,3 +49,39 @@ def test_nothing_below_the_learner_imports_it():
                         a.name == "Learner" for a in node.names)):
                 importers.add(path.relative_to(PACKAGE).as_posix())
     assert importers <= {"__init__.py", "cli.py", "keras_fit/lr_finder.py"}, importers
+
+
+def _imports(path: Path, name: str, modules: set[str]) -> set[str]:
+    """The package modules ``name`` (at ``path``) imports, wherever the import stands."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+            base = ".".join([*parts, node.module] if node.module else parts) if node.level \
+                else node.module or ""
+            out |= {f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base
+                    for a in node.names}
+    return out & modules
+
+
+def test_no_import_cycle():
+    """The modules' import graph (imports inside functions and under TYPE_CHECKING included:
+    they are dependencies of the design) has no cycle."""
+    paths = {".".join(("tflearner", *p.relative_to(PACKAGE).with_suffix("").parts))
+             .removesuffix(".__init__"): p for p in PACKAGE.rglob("*.py")}
+    graph = {m: _imports(p, m, set(paths)) - {m} for m, p in paths.items()}
+    done: set[str] = set()
+
+    def visit(m: str, stack: list[str]) -> None:
+        if m in stack:
+            raise AssertionError("import cycle: " + " -> ".join([*stack[stack.index(m):], m]))
+        if m not in done:
+            for n in sorted(graph[m]):
+                visit(n, [*stack, m])
+            done.add(m)
+
+    for m in sorted(graph):
+        visit(m, [])
