@@ -9,14 +9,14 @@ The compute a method spends on the Learner is counted in trained batches (sweeps
 trial fits) and reported in full-fit units (batches / the final fit's batches); a method that
 trains outside the Learner (a ``model.fit`` peer) states its own ``cost``.
 
-Plugging in a method::
+Plugging in a method (``verified.py`` is the verified LR finder's, in full)::
 
     from benchmarks.lr_battery.methods import Choice, register
 
-    @register("verified", ladder=True)
-    def verified(learn, setup, budget):
-        found = learn.lr_find(verify=True, budget=budget.epochs)
-        return Choice(found.lr, info={"confidence": found.confidence})
+    @register("my-rule", ladder=True)
+    def my_rule(learn, setup, budget):
+        res = learn.lr_find(quiet=True, **setup.problem.sweep)
+        return Choice(res.valley / 2, info={"sure": False})  # info["sure"]: calibration rows
 
 ``version`` is part of the cache key: bump it when the rule changes and the battery re-runs
 only that method's choices and fits (fits at an LR already trained are reused). A method whose
