@@ -16,6 +16,7 @@ import pytest
 
 from tflearner.core import checks
 from tflearner.core.checks import (
+    cause_of,
     check_bool,
     check_choice,
     check_int,
@@ -231,3 +232,19 @@ def test_check_type():
 def test_every_check_names_the_argument_first_and_shows_the_value(call):
     _, msg = message(call)
     assert msg.startswith("name_here must be ") and ", got " in msg and msg.endswith(".")
+
+
+def test_cause_of_keeps_what_keras_says_is_wrong():
+    keras_style = ValueError(
+        "Exception encountered when calling Sequential.call().\n\n\x1b[1mInput 0 of layer "
+        "'dense' is incompatible with the layer: expected axis -1 of input shape to have value 5, "
+        "but received input with\n shape (2, 8)\x1b[0m\n\nArguments received by "
+        "Sequential.call():\n  \u2022 inputs=tf.Tensor(shape=(2, 8), dtype=float32)")
+    assert cause_of(keras_style) == (
+        "Input 0 of layer 'dense' is incompatible with the layer: expected axis -1 of input "
+        "shape to have value 5, but received input with shape (2, 8)")
+    assert cause_of(ValueError("plain  message.\n\t [[{{node x}}]]")) == "plain message"
+    assert cause_of(KeyError()) == "KeyError"
+    long = cause_of(ValueError("a" * 300 + " expected shape (None, 5), got (2, 8)"), limit=100)
+    assert len(long) == 105 and long.startswith("a" * 50 + " ... ")
+    assert long.endswith("expected shape (None, 5), got (2, 8)")

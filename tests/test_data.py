@@ -129,7 +129,8 @@ def test_batches_of_strings_train_a_model_that_vectorizes_its_own_text():
     (lambda: DataBundle.from_arrays(np.zeros((3, 2)), np.zeros(3), valid_pct=float("nan")),
      ValueError, "valid_pct must be a finite number in [0, 1), got nan"),
     (lambda: DataBundle.from_arrays([[1, 2], [3]], [0, 1]), ValueError,
-     "must be rectangular arrays"),
+     "x must be a rectangular array (every example the same shape), got a ragged list: "
+     "[[1, 2], [3]] (example 0 has shape (2,), example 1 (1,)); pad or crop"),
     (lambda: DataBundle.from_arrays(np.zeros(5), np.zeros(5)), ValueError,
      "x must have shape (n_examples, ...)"),
     (lambda: DataBundle.from_arrays(np.zeros((3, 2)), np.zeros(3), task="ranking"), ValueError,

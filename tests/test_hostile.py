@@ -4,6 +4,7 @@ TypeError whose message names the argument, never a traceback from deep inside T
 from __future__ import annotations
 
 import math
+import re
 
 import keras
 import numpy as np
@@ -288,3 +289,100 @@ def test_a_fit_of_a_model_with_nothing_trainable_is_refused():
     for call in (lambda: learn.fit(1, lr=0.1), lambda: learn.fit_one_cycle(1, 0.1)):
         with pytest.raises(ValueError, match=r"would train nothing.*model.trainable=False"):
             call()
+
+
+# ---- every refusal names the argument, the value received and the fix (issue 26) ---------------
+#: How a message shows the value when it does not say ``got <value>``: the text that shows it.
+SHOWN = {
+    ("learner", 14): "max_lr='0.1'",
+    ("learner", 34): "element_spec=(",
+    ("learner", 35): "item='images'",
+    ("learner", 37): "path='/nonexistent/file.npz'",
+    ("construction", 3): "loss_fn='mse!'",
+    ("construction", 5): "opt='sgdd'",
+    ("construction", 14): "x has example shape (8,)",
+    ("construction", 15): "outputs 7 values",
+    ("construction", 16): "y has 5",
+    ("construction", 17): "(shape (0, 8))",
+    ("construction", 21): "x contains 4 NaN/Inf values",
+    ("refused", "fit ReduceLROnPlateau 2 groups"): "callbacks[0] is ReduceLROnPlateau",
+    ("refused", "fit BackupAndRestore 2 groups"): "callbacks[0] is BackupAndRestore",
+    ("refused", "one_cycle ReduceLROnPlateau"): "callbacks[0] is ReduceLROnPlateau",
+    ("refused", "sgdr LearningRateScheduler"): "callbacks[0] is LearningRateScheduler",
+    ("refused", "fine_tune ReduceLROnPlateau"): "callbacks[0] is ReduceLROnPlateau",
+    ("refused", "fit other checkpoint"): "holds a different fit (saved vs now: {",
+    ("refused", "one_cycle other checkpoint"): "holds a different fit (saved vs now: {",
+    ("refused", "fine_tune other checkpoint"): "holds a different fit (saved vs now: {",
+    ("one_group", 0): "this Learner has one",
+    ("one_group", 1): "this Learner has one",
+}
+
+#: A fix tells the user what to pass or do: an example, an ``arg=value`` or an instruction.
+_FIX = re.compile(r"e\.g\.|\w=|\b(pass|use|try|call|build|wrap|map|convert|clean|swap|drop|"
+                  r"delete|give|make|pad|cast|subclass|typical)\b", re.IGNORECASE)
+
+ALL_REFUSALS = ([("learner", i) for i in range(len(LEARNER_CASES))]
+                + [("construction", i) for i in range(len(CONSTRUCTION_CASES))]
+                + [("refused", case) for case in REFUSED] + [("one_group", 0), ("one_group", 1)])
+
+
+def _refusal(request, table, key):
+    """The message of refusal ``key`` of ``table``, raised with the table's exception type and
+    naming the table's words (the argument)."""
+    if table == "learner":
+        learn = request.getfixturevalue("learn")
+        call, exc, words = LEARNER_CASES[key]
+        if "plot" in words or key >= len(LEARNER_CASES) - 3:
+            learn.fit(1)
+        args = (learn,)
+    elif table == "construction":
+        (call, exc, words), args = CONSTRUCTION_CASES[key], ()
+    elif table == "refused":
+        learn, other, ft = request.getfixturevalue("refusing")
+        learn.last_sweep = {"stop_reason": "diverged", "stop_lr": 1e-3, "stop_step": 40}
+        (call, exc, words), args = REFUSED[key], (learn, other, ft)
+    else:
+        call, exc, words = (lambda L: L.fine_tune(1, freeze_epochs=key), ValueError, "fine_tune")
+        args = (request.getfixturevalue("learn"),)
+    with pytest.raises(exc) as info:
+        call(*args)
+    message = str(info.value)
+    assert words in message
+    return message
+
+
+def _value_and_fix(message, shown):
+    """(the text that shows the value, the text after it): after ``got `` up to the first
+    ``"; "`` or ``". "``, or the given ``shown`` text."""
+    if shown is None:
+        found = re.search(r"\bgot (\S.*?)(?:; |\. |\.?$)", message, re.DOTALL)
+        assert found, f"no 'got <value>' in: {message}"
+        return found.group(1), message[found.end():]
+    assert shown in message, f"the value ({shown!r}) is not shown in: {message}"
+    rest = message[message.index(shown) + len(shown):]
+    ends = [rest.find(sep) for sep in ("; ", ". ") if sep in rest]
+    return shown, rest[min(ends) + 2:] if ends else ""
+
+
+@pytest.mark.parametrize("table,key", ALL_REFUSALS, ids=[f"{t}-{k}" for t, k in ALL_REFUSALS])
+def test_every_refusal_names_the_value_and_the_fix(request, table, key):
+    """Issue 26: "every error names the argument, the value and the fix", in the format of
+    ``core/checks.py``: ``<name> must be <requirement>, got <value>; <fix>`` (or a sentence
+    after the value that says what to pass or do)."""
+    message = _refusal(request, table, key)
+    value, fix = _value_and_fix(message, SHOWN.get((table, key)))
+    assert value.strip(" .;:"), f"no value shown in: {message}"
+    assert fix.strip(" .;"), f"no fix after the value in: {message}"
+    assert _FIX.search(fix), f"the fix {fix!r} says nothing to pass or do, in: {message}"
+
+
+def test_an_input_mismatch_quotes_keras_own_shape_error():
+    """The probe's error keeps the line of Keras' message that says what is wrong (Keras wraps
+    it in "Exception encountered when calling Sequential.call()." and ANSI bold)."""
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3)])
+    with pytest.raises(ValueError) as info:
+        Learner(model, _data())
+    message = str(info.value)
+    assert "expected axis -1 of input shape to have value 5" in message
+    assert "Exception encountered" not in message and "\x1b[" not in message
+    assert message.endswith("Make the model's input_shape match the data.")

@@ -107,7 +107,7 @@ def test_predict_one_item_label_index_probs():
     assert index == int(np.argmax(want)) and label == "abc"[index]
     with pytest.raises(ValueError, match=r"one example of shape \(8,\).*get_preds"):
         learn.predict(x[:3])
-    with pytest.raises(TypeError, match="item is a file path"):
+    with pytest.raises(TypeError, match="item='photo.png' is a file path"):
         learn.predict("photo.png")
 
 

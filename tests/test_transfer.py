@@ -411,3 +411,38 @@ def test_a_variable_no_optimizer_was_built_for_is_refused_by_name():
     with pytest.raises(ValueError, match=r"no layer group's optimizer was built.*feat/kernel"):
         learn.fit(1, lr=0.5)
     assert learn.hypers.lrs == lrs  # refused before the fit set its LR
+
+
+def _bits(values) -> list[bytes]:
+    return [np.asarray(v).tobytes() for v in values]
+
+
+@pytest.mark.parametrize("kind", ["sgd_two_groups", "adam_one_group"])
+def test_lr_find_and_fit_one_cycle_after_a_keras_way_unfreeze(kind):
+    """backbone.trainable = False before the Learner, fit, backbone.trainable = True: lr_find
+    then leaves every variable bit for bit (weights, each group's slots and counters, the
+    trainable flags, the hyper-parameters) and fit_one_cycle trains the unfrozen backbone."""
+    one_group = kind == "adam_one_group"
+    model, backbone = _guide_model()
+    backbone.trainable = False
+    learn = Learner(model, data(64, 16), opt="adam" if one_group else SGD(0.1, momentum=0.9),
+                    quiet=True, splitter=(lambda m: [m.layers[1:]]) if one_group else None)
+    assert len(learn.groups) == (1 if one_group else 2)
+    learn.fit(1, lr=0.05)
+    backbone.trainable = True
+    state, variables = state_copy(learn), [v.numpy() for v in model.variables]
+    flags, hypers = [v.trainable for v in model.variables], learn.hypers.as_dict()
+    learn.lr_find(num_it=20, end_lr=1.0, quiet=True)
+    losses = learn.recorder.losses  # the sweep ran, training as it went
+    assert len(losses) >= 10 and np.isfinite(losses[:10]).all() and len(set(losses)) > 1
+    assert _bits(state_copy(learn)) == _bits(state)
+    assert _bits(v.numpy() for v in model.variables) == _bits(variables)
+    assert [v.trainable for v in model.variables] == flags == [True] * 4
+    assert learn.hypers.as_dict() == hypers
+    before = {name: weights(model, name) for name in ("backbone/feat", "head")}
+    learn.fit_one_cycle(1, 0.05)
+    for name, values in before.items():
+        after = weights(model, name)
+        assert len(after) == len(values) == 2
+        for a, b in zip(values, after, strict=True):
+            assert np.isfinite(b).all() and not np.array_equal(a, b), name

@@ -181,7 +181,7 @@ def _check_moms(moms: object) -> tuple[float, float, float] | None:
 
 
 def _check_sweep(start_lr: object, end_lr: object, num_it: object) -> tuple[float, float, int]:
-    start_lr = check_positive("start_lr", start_lr)
+    start_lr = check_positive("start_lr", start_lr, fix="e.g. start_lr=1e-7.")
     end_lr = check_real("end_lr", end_lr, start_lr, low_open=True, fix="the sweep goes up; "
                         "swap them.", requirement=f"a finite number > start_lr={start_lr!r}")
     num_it = check_int("num_it", num_it, 2, fix="a sweep needs both endpoints, e.g. num_it=100.")
@@ -541,9 +541,12 @@ def group_lrs(lr: float | slice | Sequence[float], n: int, name: str = "lr") -> 
         if len(lr) != n:
             raise fail(name, f"one learning rate per layer group ({n})", lr,
                        f"pass {n} values, a number or a slice.")
-        return np.array([check_positive(f"{name}[{i}]", v) for i, v in enumerate(lr)])
+        return np.array([check_positive(f"{name}[{i}]", v, fix=f"in {name}={list(lr)!r}; "
+                                        "every group's learning rate is > 0, e.g. 1e-3.")
+                         for i, v in enumerate(lr)])
     if not isinstance(lr, slice):
-        return np.full(n, check_positive(name, lr))
+        return np.full(n, check_positive(name, lr, fix=f"e.g. {name}=1e-3 (lr_find suggests "
+                                         "one), or a slice(1e-5, 1e-3) over layer groups."))
     if lr.step is not None:
         raise fail(name, "slice(hi) or slice(lo, hi)", lr, "a slice of learning rates has no "
                    "step.")

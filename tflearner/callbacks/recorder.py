@@ -130,7 +130,8 @@ class Recorder(Callback):
         """
         if not self.losses:
             raise ValueError("The recorder is empty: run learn.fit(...) before plot_loss().")
-        check_int("skip_start", skip_start, 0, fix="the number of first batches to leave out.")
+        check_int("skip_start", skip_start, 0, fix="the number of first batches to leave "
+                  "out, e.g. skip_start=0 for all.")
         if ax is None:
             _, ax = _pyplot().subplots(figsize=(6, 4))
         start = min(skip_start, len(self.losses) - 1)
@@ -161,8 +162,10 @@ class Recorder(Callback):
 
         Returns the matplotlib Axes; calls ``plt.show()`` only when ``show=True``.
         """
-        check_int("skip_start", skip_start, 0, fix="the number of first points to leave out.")
-        check_int("skip_end", skip_end, 0, fix="the number of last points to leave out.")
+        check_int("skip_start", skip_start, 0, fix="the number of first points to leave out, "
+                  "e.g. skip_start=0 for all.")
+        check_int("skip_end", skip_end, 0, fix="the number of last points to leave out, e.g. "
+                  "skip_end=0 for all.")
         if not self.lrs:
             raise ValueError("The recorder is empty: run learn.lr_find() before plot().")
         curve = self._curve()

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
 __all__ = ["fail", "check_int", "check_real", "check_positive", "check_bool", "check_choice",
-           "check_type"]
+           "check_type", "cause_of"]
 
 
 def _got(value: Any, with_type: bool) -> str:
@@ -130,3 +131,27 @@ def check_type(name: str, value: Any, types: type | tuple[type, ...], what: str,
     if not isinstance(value, types):
         raise fail(name, what, value, fix, error=TypeError, with_type=True)
     return value
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_KERAS_WRAPPERS = ("Exception encountered when calling", "Arguments received by")
+
+
+def cause_of(exc: BaseException, limit: int = 400) -> str:
+    """What ``exc`` says is wrong, on one line, to quote in another message: its first line, or
+    inside Keras' layer-call wrapper ("Exception encountered when calling X.call()." ...
+    "Arguments received by ...") the paragraph it wraps; ANSI codes dropped, whitespace
+    collapsed, the middle of a text over ``limit`` characters elided (shapes come last in
+    Keras' messages), no trailing period; the exception's type name when it says nothing."""
+    text = _ANSI.sub("", str(exc)).strip()
+    if text.startswith(_KERAS_WRAPPERS[0]):
+        parts = [p for p in re.split(r"\n\s*\n", text)
+                 if p.strip() and not p.strip().startswith(_KERAS_WRAPPERS)]
+    else:
+        parts = text.splitlines()
+    line = " ".join(parts[0].split()).rstrip(" .") if parts else ""
+    if not line:
+        return type(exc).__name__
+    if len(line) > limit:
+        line = f"{line[:limit // 2]} ... {line[-(limit // 2):]}"
+    return line

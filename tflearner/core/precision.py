@@ -27,7 +27,8 @@ def check_policy(value: Any) -> str | None:
     """``value`` (the Learner's ``mixed_precision``) if it is None or one of :data:`POLICIES`;
     TypeError for a non-string, ValueError for an unknown name."""
     return check_choice("mixed_precision", value, POLICIES, allow_none=True,
-                        fix="None keeps the model's own policy.")
+                        fix="None keeps the model's own policy; pass e.g. 'mixed_float16' on "
+                        "a GPU or 'mixed_bfloat16' on a TPU.")
 
 
 def _layers(model: keras.Model) -> list:

@@ -13,6 +13,7 @@ once, before any shuffling, so no validation image can ever reach the training s
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -619,11 +620,30 @@ def _check_numeric(name: str, a: np.ndarray, labels: bool) -> None:
                         f"mixed objects); convert it, e.g. {name}.astype('float32').")
 
 
-def _check_arrays(xname: str, yname: str, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+def _first_mismatch(a: Any) -> str:
+    """Where a ragged ``a`` first differs: `` (example 0 has shape (2,), example 1 (1,))``."""
     try:
-        x, y = np.asarray(x), np.asarray(y)
-    except ValueError as exc:  # ragged lists
-        raise ValueError(f"{xname}/{yname} must be rectangular arrays: {exc}") from None
+        shapes = [np.shape(e) for e in a]
+    except (TypeError, ValueError):  # ragged deeper down
+        return ""
+    i = next((i for i, s in enumerate(shapes) if s != shapes[0]), None)
+    return "" if i is None else f" (example 0 has shape {shapes[0]}, example {i} {shapes[i]})"
+
+
+def _rectangular(name: str, a: Any) -> np.ndarray:
+    """``a`` as an array; a ragged list (examples of different shapes) refused."""
+    try:
+        return np.asarray(a)
+    except ValueError:  # numpy refuses inhomogeneous shapes
+        raise ValueError(
+            f"{name} must be a rectangular array (every example the same shape), got a ragged "
+            f"{type(a).__name__}: {reprlib.repr(a)}{_first_mismatch(a)}; pad or crop the "
+            f"examples to one shape, e.g. keras.utils.pad_sequences({name}) for sequences."
+        ) from None
+
+
+def _check_arrays(xname: str, yname: str, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    x, y = _rectangular(xname, x), _rectangular(yname, y)
     for name, a, labels in ((xname, x, False), (yname, y, True)):
         _check_numeric(name, a, labels)
     if np.issubdtype(x.dtype, np.floating) and not np.all(np.isfinite(x)):
@@ -632,8 +652,8 @@ def _check_arrays(xname: str, yname: str, x: Any, y: Any) -> tuple[np.ndarray, n
     if x.ndim < 2:
         raise ValueError(f"{xname} must have shape (n_examples, ...), got shape {x.shape}.")
     if len(x) != len(y):
-        raise ValueError(f"{xname} has {len(x)} examples but {yname} has {len(y)}; they must "
-                         "match.")
+        raise ValueError(f"{xname} has {len(x)} examples but {yname} has {len(y)}; pass one "
+                         f"label per example ({yname}[i] for {xname}[i]).")
     if len(x) == 0:
         raise ValueError(f"{xname} is empty (shape {x.shape}); pass at least one example.")
     if y.ndim == 2 and y.shape[1] == 1 and np.issubdtype(y.dtype, np.integer):

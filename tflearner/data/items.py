@@ -85,7 +85,8 @@ def item_input(item: Any, prep: Any, input_shape: tuple, x_dtype: str) -> np.nda
         return prep(arr)[0]
     if is_path(item) or is_pil_image(item):
         if not _image_like(input_shape):
-            raise TypeError(f"item is {'a file path' if is_path(item) else 'a PIL image'}, but "
+            raise TypeError(f"item={item!r} is "
+                            f"{'a file path' if is_path(item) else 'a PIL image'}, but "
                             f"the model's examples have shape {input_shape}, not images; pass "
                             "one example as an array.")
         channels = input_shape[-1]
@@ -134,14 +135,16 @@ def items_dataset(items: Any, prep: Any, input_shape: tuple, x_dtype: str, batch
         n = len(items)
     else:
         raise TypeError(f"items must be an array of examples or a list of items (file paths, "
-                        f"PIL images, arrays), got {type(items).__name__}.")
+                        f"PIL images, arrays), got {type(items).__name__}; pass e.g. "
+                        "np.stack(examples) or ['a.png', 'b.png'].")
     if n == 0:
         raise ValueError("items is empty; pass at least one item.")
     y = None
     if labels is not None:
         y = np.asarray(labels)
         if len(y) != n:
-            raise ValueError(f"labels has {len(y)} entries but items has {n}; they must match.")
+            raise ValueError(f"labels has {len(y)} entries but items has {n}; pass one label "
+                             "per item (labels[i] for items[i]).")
     if (isinstance(prep, ImagePreprocessing) and not isinstance(items, np.ndarray)
             and all(is_path(i) for i in items)):
         for i in items:

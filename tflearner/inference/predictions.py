@@ -48,7 +48,8 @@ def validation_dataset(learn: PredictHandle, ds: tf.data.Dataset | None) -> tf.d
                              "such as learn.data.test.")
     elif not isinstance(ds, tf.data.Dataset):
         raise TypeError(f"ds must be a tf.data.Dataset of (x, y) batches, got "
-                        f"{type(ds).__name__}.")
+                        f"{type(ds).__name__}; for arrays pass learn.data.test_dl(x, "
+                        "labels=y), or None for the validation set.")
     learn.runner.check_dataset("ds", ds)
     return ds
 

@@ -68,12 +68,14 @@ def check_sweep_args(start_lr: Any, end_lr: Any, num_it: Any, beta: Any, div_thr
     num_it = check_int("num_it", num_it, 2, fix="100 is typical.")
     beta = sweep_beta(num_it) if beta is None else check_real(
         "beta", beta, 0.0, 1.0, high_open=True, requirement="in [0, 1) or None",
-        fix="None picks 1 - 2/num_it (0.98 at 100 steps; 0 = no smoothing).")
+        fix="e.g. beta=0.98, 0 for no smoothing, or None for 1 - 2/num_it (0.98 at 100 "
+            "steps).")
     div_threshold = check_real(
         "div_threshold", div_threshold, 1.0, low_open=True,
         fix="the sweep stops when the smoothed loss exceeds div_threshold x its best (4 is "
             "typical).")
-    check_choice("mode", mode, ("exp", "linear"))
+    check_choice("mode", mode, ("exp", "linear"),
+                 fix="e.g. mode='exp' (learning rates spaced on a log scale, the usual sweep).")
     check_bool("stop_div", stop_div)
     return start_lr, end_lr, num_it, beta, div_threshold
 

@@ -41,7 +41,8 @@ def get_optimizer(opt: Any, lr: float = 1e-3) -> keras.optimizers.Optimizer:
     if not isinstance(opt, keras.optimizers.Optimizer):
         raise TypeError(
             f"opt must be a keras.optimizers.Optimizer instance, class or name, got "
-            f"{type(opt).__name__}: {opt!r}."
+            f"{type(opt).__name__}: {opt!r}; pass e.g. opt='adam', "
+            "opt=keras.optimizers.AdamW or opt=keras.optimizers.SGD(momentum=0.9)."
         )
     source = learning_rate_problem(opt)
     if source is not None:

@@ -70,12 +70,13 @@ def check_callbacks(callbacks: Any) -> list:
     if not isinstance(callbacks, (list, tuple)):
         raise TypeError(f"callbacks must be a list of tflearner.Callback or "
                         f"keras.callbacks.Callback, got {type(callbacks).__name__}: "
-                        f"{callbacks!r}.")
+                        f"{callbacks!r}; pass a list, e.g. callbacks=[cb] for one.")
     for i, cb in enumerate(callbacks):
         if not isinstance(cb, (Callback, keras.callbacks.Callback)):
             raise TypeError(
                 f"callbacks[{i}] must be a tflearner.Callback or a keras.callbacks.Callback, "
-                f"got {type(cb).__name__}: {cb!r}.")
+                f"got {type(cb).__name__}: {cb!r}; pass e.g. keras.callbacks.EarlyStopping("
+                "patience=3), or subclass tflearner.Callback for your own.")
     return list(callbacks)
 
 
@@ -95,13 +96,16 @@ def fit_args(callbacks: Any = None, quiet: bool | None = None, terminate_on_nan:
              checkpoint: Any = None, checkpoint_every: Any = None) -> FitArgs:
     """:class:`FitArgs`, every argument checked before anything changes."""
     callbacks = check_callbacks(callbacks)
-    check_bool("terminate_on_nan", terminate_on_nan)
+    check_bool("terminate_on_nan", terminate_on_nan, fix="pass True (end the fit at the "
+               "first NaN/Inf loss, the default) or False (skip such batches).")
     if quiet is not None:
         check_bool("quiet", quiet)
     if checkpoint is not None:
         checkpoint = _check_checkpoint_dir(checkpoint)
     if checkpoint is None and checkpoint_every is not None:
-        raise ValueError("checkpoint_every needs checkpoint=<directory>.")
+        raise ValueError(f"checkpoint_every needs checkpoint=<directory>, got "
+                         f"checkpoint_every={checkpoint_every!r} and checkpoint=None; pass "
+                         "e.g. checkpoint='ckpt' to save there, or drop checkpoint_every.")
     check_int("checkpoint_every", checkpoint_every, 1, allow_none=True,
               fix="it counts batches between saves; None saves at epoch ends only.")
     return FitArgs(tuple(callbacks), quiet, terminate_on_nan, checkpoint, checkpoint_every)
@@ -152,7 +156,8 @@ def _check_checkpoint_dir(checkpoint: Any) -> str:
     can be written: refused before the fit, not at its first save."""
     if not isinstance(checkpoint, (str, os.PathLike)):
         raise TypeError(f"checkpoint must be a directory path, got "
-                        f"{type(checkpoint).__name__}: {checkpoint!r}.")
+                        f"{type(checkpoint).__name__}: {checkpoint!r}; pass e.g. "
+                        "checkpoint='ckpt' (a str or pathlib.Path), or None for no checkpoint.")
     path = os.path.abspath(os.path.expanduser(os.fspath(checkpoint)))
     existing = path
     while not os.path.exists(existing):

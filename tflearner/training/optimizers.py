@@ -54,7 +54,9 @@ def resolve_strategy(model: keras.Model, strategy: Any) -> tf.distribute.Strateg
     """``strategy``, or the one the model was built under; refuses a mismatch."""
     if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
         raise TypeError(f"strategy must be a tf.distribute.Strategy, got "
-                        f"{type(strategy).__name__}: {strategy!r}.")
+                        f"{type(strategy).__name__}: {strategy!r}; build the model inside "
+                        "`with tf.distribute.MirroredStrategy().scope():` and pass that "
+                        "strategy object, or None (the Learner finds it from the model).")
     if strategy is not None and is_default_strategy(strategy):
         strategy = None
     built_under = _strategy_of(model) if getattr(model, "variables", None) else None

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..core.checks import check_int, check_real
+from ..core.checks import cause_of, check_int, check_real
 from ..core.internals import compile_loss, compile_metrics
 from ..data.tasks import CLASSIFICATION, default_loss, default_metrics, metric_from_name
 from ..inference.outputs import Decoding, activation_for
@@ -132,7 +132,7 @@ def probe_model(model: keras.Model, x_spec: Any) -> Any:
     try:
         out = model(_zeros(x_spec, 2), training=False)
     except Exception as exc:  # noqa: BLE001 - re-raised with the shapes that matter
-        said = str(exc).splitlines()[0]
+        said = cause_of(exc)
         if tf.nest.is_nested(x_spec):
             shapes = tf.nest.map_structure(lambda s: tuple(s.shape[1:]), x_spec)
             raise ValueError(
@@ -165,7 +165,9 @@ def _single_output_loss(model: keras.Model, task: str, kind: str | None, loss_fn
         loss_fn = named_loss_for(loss_fn, task, kind)
     elif not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable (y_true, y_pred) -> scalar, got "
-                        f"{type(loss_fn).__name__}: {loss_fn!r}.")
+                        f"{type(loss_fn).__name__}: {loss_fn!r}; pass a Keras loss name (e.g. "
+                        "'sparse_categorical_crossentropy'), a keras.losses.Loss, a function, "
+                        "or None for the task's default.")
     else:
         check_from_logits(loss_fn, task, model)
     return loss_fn
@@ -266,7 +268,7 @@ def _check_loss(loss_fn: Any, y_spec: Any, out: Any) -> tuple[Any, Any]:
         value = loss_fn(y0, out)
     except Exception as exc:  # noqa: BLE001
         raise ValueError(f"loss_fn={loss_fn!r} failed on a (labels, predictions) "
-                         f"batch: {str(exc).splitlines()[0]}") from None
+                         f"batch: {cause_of(exc)}") from None
     shape = tuple(getattr(value, "shape", ()))
     if shape != ():
         raise ValueError(
@@ -306,7 +308,8 @@ def _metrics(model: keras.Model, task: str, from_logits: bool, metrics: Any, mul
             out.append(m)
         else:
             raise TypeError(f"metrics[{i}] must be a metric name or keras.metrics.Metric, "
-                            f"got {type(m).__name__}: {m!r}.")
+                            f"got {type(m).__name__}: {m!r}; e.g. metrics=['accuracy'] or "
+                            "[keras.metrics.SparseCategoricalAccuracy()].")
     return out
 
 

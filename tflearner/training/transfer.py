@@ -53,7 +53,8 @@ def _fit_keywords(kwargs: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise TypeError(f"fine_tune() got an unexpected keyword argument {unknown[0]!r}; it "
                         f"takes one-cycle options ({', '.join(FASTAI_ONE_CYCLE)}), wd and "
-                        f"fit options ({', '.join(_FIT_KEYWORDS)}).")
+                        f"fit options ({', '.join(_FIT_KEYWORDS)}); pass one of those (the "
+                        "learning rate is base_lr, e.g. base_lr=2e-3).")
     return {k: v for k, v in kwargs.items() if k in _FIT_KEYWORDS}
 
 
