@@ -190,6 +190,8 @@ def test_check_bool():
         exc, msg = message(lambda bad=bad: check_bool("flag", bad, fix="pass flag=True."))
         assert (exc, msg) == (TypeError, f"flag must be True or False, got {shown}; "
                                          "pass flag=True.")
+    assert message(lambda: check_bool("flag", "yes")) == (
+        TypeError, "flag must be True or False, got 'yes' (str); pass flag=True or flag=False.")
 
 
 def test_check_choice():
@@ -199,12 +201,13 @@ def test_check_choice():
     assert (exc, msg) == (ValueError, "anneal must be one of 'cos', 'linear', got 'Cos'; "
                                       "names are lower case.")
     exc, msg = message(lambda: check_choice("anneal", 3, choices))
-    assert (exc, msg) == (TypeError, "anneal must be one of 'cos', 'linear', got 3 (int).")
+    assert (exc, msg) == (TypeError, "anneal must be one of 'cos', 'linear', got 3 (int); "
+                                     "pass one of them, e.g. anneal='cos'.")
     assert message(lambda: check_choice("anneal", None, choices))[0] is TypeError
     # non-string choices: compared with ==, a string is the wrong kind
     assert check_choice("k", 2, (1, 2, 3)) == 2
     assert message(lambda: check_choice("k", 4, (1, 2, 3))) == (
-        ValueError, "k must be one of 1, 2, 3, got 4.")
+        ValueError, "k must be one of 1, 2, 3, got 4; pass one of them, e.g. k=1.")
     assert message(lambda: check_choice("k", "2", (1, 2, 3)))[0] is TypeError
     # any iterable of choices (a dict: its keys)
     assert check_choice("k", "a", {"a": 1, "b": 2}) == "a"
@@ -213,7 +216,8 @@ def test_check_choice():
 def test_check_choice_allow_none():
     assert check_choice("policy", None, ("float32",), allow_none=True) is None
     exc, msg = message(lambda: check_choice("policy", "fp16", ("float32",), allow_none=True))
-    assert (exc, msg) == (ValueError, "policy must be one of 'float32' or None, got 'fp16'.")
+    assert (exc, msg) == (ValueError, "policy must be one of 'float32' or None, got 'fp16'; "
+                                      "pass one of them, e.g. policy='float32'.")
     assert message(lambda: check_choice("policy", None, ("float32",)))[0] is TypeError
 
 

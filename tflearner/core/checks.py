@@ -102,7 +102,8 @@ def check_positive(name: str, value: Any, fix: str = "", allow_none: bool = Fals
 def check_bool(name: str, value: Any, fix: str = "") -> bool:
     """``value`` if it is True or False (numpy bools included); ints and strings are refused."""
     if not isinstance(value, (bool, np.bool_)):
-        raise fail(name, "True or False", value, fix, error=TypeError, with_type=True)
+        raise fail(name, "True or False", value, fix or f"pass {name}=True or {name}=False.",
+                   error=TypeError, with_type=True)
     return bool(value)
 
 
@@ -117,6 +118,7 @@ def check_choice(name: str, value: Any, choices: Iterable[Any], fix: str = "",
         " or None" if allow_none else "")
     if value is None and allow_none:
         return None
+    fix = fix or f"pass one of them, e.g. {name}={choices[0]!r}."
     if isinstance(value, str) != all(isinstance(c, str) for c in choices) and not any(
             value is c for c in choices):
         raise fail(name, requirement, value, fix, error=TypeError, with_type=True)
