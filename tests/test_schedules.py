@@ -63,11 +63,22 @@ def test_all_names_exist_and_docstring_examples_run():
     assert set(schedules.__all__) == {
         "ANNEALERS", "FASTAI_ONE_CYCLE", "ONE_CYCLE_DEFAULTS", "anneal_cos", "anneal_exp",
         "anneal_linear", "anneal_none", "combine", "exp_sweep", "flat_cos", "lin_sweep",
-        "one_cycle", "sgdr", "sgdr_epochs", "even_mults", "group_lrs", "Plan", "POLICIES",
+        "one_cycle", "sgdr", "sgdr_epochs", "even_mults", "group_lrs", "spread_lr", "Plan",
+        "POLICIES",
         "fit_plan", "fine_tune_phases", "fine_tune_plans"}
     result = doctest.testmod(schedules, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 11
     assert result.failed == 0
+
+
+def test_spread_lr_multiplies_a_number_by_the_ratios_and_leaves_the_rest():
+    # a MultiOptimizer at 1e-3 and 1e-2: ratios (0.1, 1.0); max_lr=0.02 -> 0.002 and 0.02
+    assert schedules.spread_lr(0.02, (0.1, 1.0)) == [0.002, 0.02]
+    assert schedules.spread_lr(0.02, None) == 0.02
+    lrs = slice(1e-4, 1e-2)
+    assert schedules.spread_lr(lrs, (0.1, 1.0)) is lrs
+    assert schedules.spread_lr(True, (0.1, 1.0)) is True  # refused later, by group_lrs
+    assert schedules.spread_lr(None, (0.1, 1.0)) is None
 
 
 # --------------------------------------------------------------------------------------------

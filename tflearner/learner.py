@@ -39,7 +39,7 @@ from .lr_finder.finder import DEFAULT_SUGGESTIONS
 from .lr_finder.verify import DEFAULT_BUDGET
 from .optim.groups import set_trainable
 from .schedules import ONE_CYCLE_DEFAULTS as _ONE_CYCLE
-from .schedules import group_lrs
+from .schedules import group_lrs, spread_lr
 from .training.averaging import Averaging
 from .training.fitting import (
     ClassWeights,
@@ -55,7 +55,6 @@ from .training.optimizers import (
     build_optimizers,
     check_replica_batch,
     resolve_strategy,
-    spread_lr,
     strategy_scope,
 )
 from .training.policies import fit_policy

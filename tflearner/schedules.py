@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -41,6 +42,7 @@ from .core.checks import check_bool, check_choice, check_int, check_positive, ch
 __all__ = [
     "ANNEALERS",
     "FASTAI_ONE_CYCLE",
+    "spread_lr",
     "ONE_CYCLE_DEFAULTS",
     "anneal_cos",
     "anneal_exp",
@@ -531,6 +533,15 @@ def even_mults(start: float, stop: float, n: int) -> np.ndarray:
     if n == 1:
         return np.array([stop])
     return start * (stop / start) ** (np.arange(n) / (n - 1))
+
+
+def spread_lr(lr: object, ratios: tuple | None) -> object:
+    """``lr`` as a learning rate per group: a number times ``ratios`` (a ``MultiOptimizer``'s);
+    anything else (a slice, a list, None, or a number without ratios) as it is, for
+    :func:`group_lrs`."""
+    if ratios is None or isinstance(lr, bool) or not isinstance(lr, numbers.Real):
+        return lr
+    return [float(lr) * r for r in ratios]
 
 
 def group_lrs(lr: float | slice | Sequence[float], n: int, name: str = "lr") -> np.ndarray:

@@ -11,13 +11,12 @@ one group per optimizer it holds, of the variables its map gives that optimizer,
 their first variable in the model (the head, ``learn.opt``, holds the model's last one), each
 trained by that optimizer itself. That is what ``model.fit`` with it applies; a number given as
 a learning rate then keeps the ratios of their learning rates (``lr_ratios``,
-:func:`spread_lr`).
+:func:`~tflearner.schedules.spread_lr`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +32,7 @@ from ..optim.groups import Group, check_groups, kept_trainable, trainable_capabl
 from ..optim.hypers import Hypers
 
 __all__ = ["GroupOptimizers", "build_optimizers", "resolve_strategy", "check_replica_batch",
-           "strategy_scope", "multi_optimizer_groups", "spread_lr"]
+           "strategy_scope", "multi_optimizer_groups"]
 
 
 def strategy_scope(strategy: tf.distribute.Strategy | None):
@@ -103,15 +102,6 @@ class GroupOptimizers:
     precision: str
     accumulation: int
     lr_ratios: tuple | None = None
-
-
-def spread_lr(lr: Any, ratios: tuple | None) -> Any:
-    """``lr`` as a learning rate per group: a number times ``ratios`` (a ``MultiOptimizer``'s);
-    anything else (a slice, a list, None, or a number without ratios) as it is, for
-    :func:`~tflearner.schedules.group_lrs`."""
-    if ratios is None or isinstance(lr, bool) or not isinstance(lr, numbers.Real):
-        return lr
-    return [float(lr) * r for r in ratios]
 
 
 def _multi_choice(multi: Any, variable: Any) -> Any:

@@ -25,9 +25,8 @@ from ..lr_finder.driver import verified_lr
 from ..lr_finder.finder import above_divergence
 from ..lr_finder.verify import Planned, planned_fit
 from ..optim.accumulate import UpdateClock
-from ..schedules import fit_plan, sgdr_epochs
+from ..schedules import fit_plan, sgdr_epochs, spread_lr
 from .fitting import FitArgs, FitHandle, HyperSettings, check_epochs, check_fit, check_wd, run_fit
-from .optimizers import spread_lr
 
 __all__ = ["fit_policy", "peak_lrs", "total_updates", "auto_lr"]
 
