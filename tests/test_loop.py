@@ -132,11 +132,11 @@ def test_bad_steps_per_execution(blob_data, bad, exc):
 
 def test_auto_chunk_is_the_documented_function():
     from tflearner.loop.chunks import AUTO_CHUNK_SECONDS, AUTO_MAX_STEPS, auto_chunk
-    assert (AUTO_CHUNK_SECONDS, AUTO_MAX_STEPS) == (0.25, 32)
+    assert (AUTO_CHUNK_SECONDS, AUTO_MAX_STEPS) == (0.5, 32)
     assert auto_chunk(0.006) == 32  # LeNet on CPU: capped
-    assert auto_chunk(0.01) == 25
-    assert auto_chunk(0.1) == 2
-    assert auto_chunk(0.2) == 1 and auto_chunk(3.0) == 1  # heavy models: one batch per call
+    assert auto_chunk(0.02) == 25  # 0.5 / 0.02
+    assert auto_chunk(0.1) == 5 and auto_chunk(0.2) == 2
+    assert auto_chunk(0.4) == 1 and auto_chunk(3.0) == 1  # heavy models: one batch per call
     assert auto_chunk(0.0) == 32
 
 

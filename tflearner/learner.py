@@ -132,7 +132,7 @@ class Learner:
     ``jit_compile=True`` compiles the forward/backward math with XLA (off by default; see
     ``docs/distributed.md`` for when it pays).
     ``steps_per_execution`` batches run per compiled call (Keras' name). The default ``"auto"``
-    sizes chunks to ~0.25 s (at most 32 batches). Callbacks still see every batch; a stop
+    sizes chunks to ~0.5 s (at most 32 batches). Callbacks still see every batch; a stop
     request from ``after_batch`` takes effect at the end of the chunk, unless a callback acts
     between batches (a ``before_batch`` of its own, or ``sync_every_batch = True``), which makes
     the loop run one batch per call.

@@ -30,15 +30,15 @@ STEPS_PER_EXECUTION = "auto"
 #: ``"auto"``: the most batches per call.
 AUTO_MAX_STEPS = 32
 #: ``"auto"``: target wall time of one call, so progress and stop requests stay responsive.
-AUTO_CHUNK_SECONDS = 0.25
+AUTO_CHUNK_SECONDS = 0.5
 
 
 def auto_chunk(seconds_per_batch: float) -> int:
     """``"auto"``'s chunk size: ``floor(AUTO_CHUNK_SECONDS / seconds_per_batch)`` clipped to
-    ``[1, AUTO_MAX_STEPS]`` (e.g. 6 ms per batch -> 32, 0.1 s -> 2, 1 s -> 1)."""
+    ``[1, AUTO_MAX_STEPS]`` (e.g. 6 ms per batch -> 32, 0.1 s -> 5, 1 s -> 1)."""
     if not seconds_per_batch > 0:
         return AUTO_MAX_STEPS
-    fits = math.floor(AUTO_CHUNK_SECONDS / seconds_per_batch + 1e-9)  # 0.25 / 0.01 -> 25
+    fits = math.floor(AUTO_CHUNK_SECONDS / seconds_per_batch + 1e-9)  # 0.5 / 0.02 -> 25
     return int(min(AUTO_MAX_STEPS, max(1, fits)))
 
 
