@@ -42,7 +42,6 @@ from .core.checks import check_bool, check_choice, check_int, check_positive, ch
 __all__ = [
     "ANNEALERS",
     "FASTAI_ONE_CYCLE",
-    "spread_lr",
     "ONE_CYCLE_DEFAULTS",
     "anneal_cos",
     "anneal_exp",
@@ -57,6 +56,7 @@ __all__ = [
     "sgdr_epochs",
     "even_mults",
     "group_lrs",
+    "spread_lr",
     "Plan",
     "POLICIES",
     "fit_plan",

@@ -98,22 +98,13 @@ def report(cache, problems, seeds, methods, args) -> dict:
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=None, allow_nan=True))
     if args.markdown:
-        rows = ["oracle", *(n for n in _names(summary) if n != "oracle")]
-        Path(args.markdown).write_text(format_markdown(results, summary, rows[1:]))
+        rows = [m.name for m in methods]  # each method's own row, in --methods order
+        Path(args.markdown).write_text(format_markdown(results, summary, rows))
     if args.plot and results:
         from .plot import plot_battery
 
         plot_battery(results, summary, args.plot)
     return out
-
-
-def _names(summary: dict) -> list[str]:
-    """Every row of the summary, in the order of the held-out mean (then tuning)."""
-    seen: dict[str, float] = {}
-    for split in reversed(list(summary)):
-        for name, r in summary[split]["rows"].items():
-            seen.setdefault(name, r["mean"])
-    return sorted(seen, key=seen.get)
 
 
 if __name__ == "__main__":
