@@ -157,3 +157,28 @@ def test_a_keras_peer_trains_on_the_learners_weights_and_batches(lb):
         np.testing.assert_array_equal(a, b)
     assert setup.score(model) == setup.score(learn.model)
     unit.close()
+
+
+def _seed(grid: dict, **scores) -> dict:
+    rows = {n: {"score": v, "regret": max(grid.values()) - v} for n, v in scores.items()}
+    return {"grid": grid, "rows": rows}
+
+
+def test_fresh_regret_and_cross_variant_are_hand_computed(lb):
+    rep = lb.report
+    rows = {"oracle": {"score": 40.0}, "oracle-rerun": {"score": 36.0},
+            "oracle-rerun-low": {"score": 34.0}, "verified": {"score": 31.0}}
+    rep._fresh_regrets(rows)
+    assert rows["verified"]["fresh"] == pytest.approx(4.0)  # mean(36, 34) - 31
+    assert rows["oracle"]["fresh"] == pytest.approx(-5.0)  # the grid max: the winner's curse
+    summary = rep._fresh_summary([rows["verified"], rows["oracle"], {"regret": 1.0}])
+    assert summary["runs"] == 2 and summary["worst"] == pytest.approx(4.0)
+    assert summary["above_3"] == 1
+    # variant a's best LR is 0.1, b's is 0.3; each seed charges the other variant's best
+    a = {"seeds": {"0": _seed({"0.1": 40.0, "0.3": 30.0})}}
+    b = {"seeds": {"0": _seed({"0.1": 33.0, "0.3": 35.0})}}
+    c = rep.cross_variant({"demo@a": a, "demo@b": b, "other": a})
+    assert list(c) == ["demo"]
+    assert c["demo"]["runs"] == 2
+    assert c["demo"]["mean"] == pytest.approx((2.0 + 10.0) / 2)  # b at 0.1: 35-33; a at 0.3
+    assert c["demo"]["worst"] == pytest.approx(10.0) and c["demo"]["above_3"] == 1

@@ -6,6 +6,14 @@ for a regression), negative when it beats the whole grid; "no suggestion" is cha
 worst grid score. **Cost** is what choosing spent, **total** adds the final fit, both in
 full-fit units (one final fit's batches). The **floor** of a problem is the spread (max - min)
 over seeds of the score at the grid LR with the best mean: a regret below it is not resolved.
+
+The oracle's regret is 0 by construction: its score is the very run that made its LR the best
+of eight or nine noisy runs. Every other row is scored on a fresh run. When the cache holds the
+``oracle-rerun`` rows (``oracle_rerun.py``: the best grid LR moved by 1/48 of a decade, trained
+again), each row also gets **fresh regret**: the mean of those re-runs' scores minus its score,
+the price of its LR without the grid maximum's winner's curse; and for a problem run under
+several numerics variants (the demo), :func:`cross_variant` charges each variant the best LR
+of another variant at the same seed (an LR proven best on another machine).
 """
 
 from __future__ import annotations
@@ -18,8 +26,11 @@ from .cache import Cache, choose_key, fit_key
 from .methods import MethodSpec, ladder_epochs
 from .problems import HELD_OUT, TUNING, Problem
 
-__all__ = ["collect", "summarize", "noise", "calibration", "format_problem", "format_summary",
-           "format_markdown"]
+__all__ = ["collect", "summarize", "noise", "calibration", "cross_variant", "format_problem",
+           "format_summary", "format_markdown", "RERUNS"]
+
+#: The rows that re-train the grid's best LR (``oracle_rerun.py``): fresh regret's reference.
+RERUNS = ("oracle-rerun", "oracle-rerun-low")
 
 
 def _fit(cache: Cache, p: Problem, seed: int, lr: float, epochs: int) -> dict | None:
@@ -53,6 +64,16 @@ def _method_rows(cache: Cache, p: Problem, seed: int, spec: MethodSpec,
         return {spec.name: {**base, "score": worst, "total": cost, "none": True}}
     fit = _fit(cache, p, seed, lr, p.epochs)
     return {} if fit is None else {spec.name: {**base, "score": fit["score"], "total": cost + 1}}
+
+
+def _fresh_regrets(rows: dict[str, dict]) -> None:
+    """Each row's ``fresh`` regret: the mean score of the :data:`RERUNS` rows minus its own
+    (nothing when the seed has none of them)."""
+    again = [rows[n]["score"] for n in RERUNS if n in rows]
+    if again:
+        ref = statistics.mean(again)
+        for row in rows.values():
+            row["fresh"] = ref - row["score"]
 
 
 def _ladder(cache: Cache, p: Problem, seed: int, lr: float) -> dict[int, float] | None:
@@ -89,6 +110,7 @@ def collect_seed(cache: Cache, p: Problem, seed: int, methods: list[MethodSpec])
         rows.update(_method_rows(cache, p, seed, spec, worst))
     for row in rows.values():
         row["regret"] = best - row["score"]
+    _fresh_regrets(rows)
     target = rows.get("keras-default", {}).get("score")
     ladders = {"oracle": _ladder(cache, p, seed, best_lr)}
     ladders |= {s.name: _ladder(cache, p, seed, rows[s.name]["lr"]) for s in methods
@@ -180,13 +202,48 @@ def summarize(results: dict) -> dict:
                            "above_3": sum(row["regret"] > 3.0 for row, *_ in runs),
                            "cost": statistics.mean(row["cost"] for row, *_ in runs),
                            "total": statistics.mean(row["total"] for row, *_ in runs),
-                           "calibration": calibration([row for row, *_ in runs])}
-        out[split] = {"problems": len(probs), "rows": table,
+                           "calibration": calibration([row for row, *_ in runs]),
+                           "fresh": _fresh_summary([row for row, *_ in runs])}
+        out[split] = {"problems": len(probs), "rows": table, "cross_variant": cross_variant(probs),
                       "floor_mean": statistics.mean(v["noise"]["floor"] for v in probs.values())
                       if probs else None,
                       "epochs_to_keras_default": _epochs_summary(probs),
                       "epochs_to_keras_default_slack": _epochs_summary(
                           probs, "epochs_to_keras_default_slack")}
+    return out
+
+
+def _fresh_summary(rows: list[dict]) -> dict | None:
+    """Fresh regret over the runs that have it: runs, mean, worst, median, runs above 3."""
+    reg = [r["fresh"] for r in rows if "fresh" in r]
+    if not reg:
+        return None
+    return {"runs": len(reg), "mean": statistics.mean(reg), "worst": max(reg),
+            "median": statistics.median(reg), "above_3": sum(x > 3.0 for x in reg)}
+
+
+def cross_variant(results: dict) -> dict[str, dict]:
+    """For problems run under several numerics variants (``name@variant``): the regret of
+    training each variant at another variant's best grid LR of the same seed, over every
+    ordered pair of variants and seed (runs, mean, worst, runs above 3)."""
+    by_base: dict[str, list[dict]] = {}
+    for name, prob in results.items():
+        if "@" in name:
+            by_base.setdefault(name.split("@")[0], []).append(prob)
+    out = {}
+    for base, probs in by_base.items():
+        reg = []
+        for a in probs:
+            for b in probs:
+                if a is b:
+                    continue
+                for s, ra in a["seeds"].items():
+                    if (rb := b["seeds"].get(s)) is not None:
+                        ga, gb = ra["grid"], rb["grid"]
+                        reg.append(max(gb.values()) - gb[max(ga, key=ga.get)])
+        if reg:
+            out[base] = {"runs": len(reg), "mean": statistics.mean(reg), "worst": max(reg),
+                         "above_3": sum(x > 3.0 for x in reg)}
     return out
 
 
@@ -283,6 +340,7 @@ def format_summary(summary: dict) -> str:
                          f"{r['median']:6.2f} {sm:>10s} {r['above_floor']:6d} "
                          f"{r['above_3']:4d} {r['cost']:6.2f} {r['total']:6.2f}  "
                          f"{r['worst_at']}")
+        lines += _format_fresh(s)
         for name, r in s["rows"].items():
             if (c := r["calibration"]) is not None:
                 lines.append(f"   {name} says sure in {c['sure']['runs']} of {c['runs']} runs: "
@@ -295,6 +353,22 @@ def format_summary(summary: dict) -> str:
                              f"median {frac} of the budget ({e['reached']} runs; never in "
                              f"{e['never']})")
     return "\n".join(lines)
+
+
+def _format_fresh(s: dict) -> list[str]:
+    rows = {n: r["fresh"] for n, r in s["rows"].items() if r.get("fresh")}
+    if not rows:
+        return []
+    lines = ["   fresh regret (against the grid's best LR trained again, the mean of "
+             f"{' and '.join(RERUNS)}):"]
+    for name, f in sorted(rows.items(), key=lambda kv: kv[1]["mean"]):
+        lines.append(f"     {name:24s} {f['runs']:4d} runs: mean {f['mean']:6.2f}, worst "
+                     f"{f['worst']:6.2f}, median {f['median']:6.2f}, > 3 in {f['above_3']}")
+    for base, c in s.get("cross_variant", {}).items():
+        lines.append(f"   {base} at another numerics variant's best grid LR (same seed): "
+                     f"{c['runs']} runs, mean {c['mean']:.2f}, worst {c['worst']:.1f}, > 3 in "
+                     f"{c['above_3']}")
+    return lines
 
 
 def _calib(part: dict) -> str:
