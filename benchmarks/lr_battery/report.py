@@ -378,6 +378,25 @@ def _calib(part: dict) -> str:
             f"{part['mean']:.2f}, worst {part['worst']:.1f}")
 
 
+def _markdown_fresh(s: dict) -> list[str]:
+    """The fresh-regret table and the cross-variant line of one split (none without the
+    :data:`RERUNS` rows)."""
+    rows = {n: r["fresh"] for n, r in s["rows"].items() if r.get("fresh")}
+    if not rows:
+        return []
+    out = ["", f"Fresh regret (against the mean of {' and '.join(RERUNS)}: the grid's best LR "
+           "trained again):", "", "| row | runs | mean | worst | median | runs > 3 |",
+           "|---|---|---|---|---|---|"]
+    for name, f in sorted(rows.items(), key=lambda kv: kv[1]["mean"]):
+        out.append(f"| {name} | {f['runs']} | {f['mean']:.2f} | {f['worst']:.1f} | "
+                   f"{f['median']:.2f} | {f['above_3']} |")
+    for base, c in s.get("cross_variant", {}).items():
+        out += ["", f"{base} trained at another numerics variant's best grid LR (same seed): "
+                f"{c['runs']} runs, mean {c['mean']:.2f}, worst {c['worst']:.1f}, above 3 in "
+                f"{c['above_3']}."]
+    return out
+
+
 def format_markdown(results: dict, summary: dict, rows: list[str]) -> str:
     """Markdown tables for the docs: per split, the overall row table, then each problem's
     seeds'-mean regret of ``rows`` beside its noise floor."""
@@ -393,6 +412,7 @@ def format_markdown(results: dict, summary: dict, rows: list[str]) -> str:
             out.append(f"| {name} | {r['runs']} | {r['mean']:.2f} | {r['worst']:.1f} | "
                        f"{r['median']:.2f} | {r['above_3']} | {r['cost']:.2f} | "
                        f"{r['total']:.2f} |")
+        out += _markdown_fresh(s)
         out += ["", "| problem | floor | " + " | ".join(rows) + " |",
                 "|---|---|" + "---|" * len(rows)]
         for name, prob in results.items():
