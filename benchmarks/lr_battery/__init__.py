@@ -8,7 +8,9 @@ every registered **method** for its LR and trains the final fit there, or, for a
 peer, takes the score of the model it trained. Scores are on a **test** split that no method
 sees (methods may use the validation split). Regret = best grid score - score, in points.
 Compute is counted in full-fit units. See ``methods.py`` to plug in a method, ``report.py``
-for the definitions, ``docs/lr_finder.md`` ("The battery") for the results.
+for the definitions, ``oracle_rerun.py`` for the noise-aware ceiling (the grid's best LR
+trained again, and the fresh regret it defines), ``docs/lr_finder.md`` ("The battery") for the
+results.
 
     python -m benchmarks.lr_battery --cifar PATH/cifar-10-python.tar.gz \\
         --cache benchmarks/results/lr_battery-cache.json --json RESULTS.json --plot PNG
