@@ -8,7 +8,7 @@ full-fit units (one final fit's batches). The **floor** of a problem is the spre
 over seeds of the score at the grid LR with the best mean: a regret below it is not resolved.
 
 The oracle's regret is 0 by construction: its score is the very run that made its LR the best
-of eight or nine noisy runs. Every other row is scored on a fresh run. When the cache holds the
+of its grid's 6-11 noisy runs. Every other row is scored on a fresh run. When the cache holds the
 ``oracle-rerun`` rows (``oracle_rerun.py``: the best grid LR moved by 1/48 of a decade, trained
 again), each row also gets **fresh regret**: the mean of those re-runs' scores minus its score,
 the price of its LR without the grid maximum's winner's curse; and for a problem run under
@@ -355,20 +355,28 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def _format_fresh(s: dict) -> list[str]:
+def _fresh_rows(s: dict) -> list[tuple[str, dict]]:
+    """One split's rows that have fresh regret, best mean first."""
     rows = {n: r["fresh"] for n, r in s["rows"].items() if r.get("fresh")}
+    return sorted(rows.items(), key=lambda kv: kv[1]["mean"])
+
+
+def _cross_variant_lines(s: dict) -> list[str]:
+    return [f"{base} trained at another numerics variant's best grid LR (same seed): "
+            f"{c['runs']} runs, mean {c['mean']:.2f}, worst {c['worst']:.1f}, above 3 in "
+            f"{c['above_3']}" for base, c in s.get("cross_variant", {}).items()]
+
+
+def _format_fresh(s: dict) -> list[str]:
+    rows = _fresh_rows(s)
     if not rows:
         return []
     lines = ["   fresh regret (against the grid's best LR trained again, the mean of "
              f"{' and '.join(RERUNS)}):"]
-    for name, f in sorted(rows.items(), key=lambda kv: kv[1]["mean"]):
+    for name, f in rows:
         lines.append(f"     {name:24s} {f['runs']:4d} runs: mean {f['mean']:6.2f}, worst "
                      f"{f['worst']:6.2f}, median {f['median']:6.2f}, > 3 in {f['above_3']}")
-    for base, c in s.get("cross_variant", {}).items():
-        lines.append(f"   {base} at another numerics variant's best grid LR (same seed): "
-                     f"{c['runs']} runs, mean {c['mean']:.2f}, worst {c['worst']:.1f}, > 3 in "
-                     f"{c['above_3']}")
-    return lines
+    return lines + [f"   {line}" for line in _cross_variant_lines(s)]
 
 
 def _calib(part: dict) -> str:
@@ -381,19 +389,17 @@ def _calib(part: dict) -> str:
 def _markdown_fresh(s: dict) -> list[str]:
     """The fresh-regret table and the cross-variant line of one split (none without the
     :data:`RERUNS` rows)."""
-    rows = {n: r["fresh"] for n, r in s["rows"].items() if r.get("fresh")}
+    rows = _fresh_rows(s)
     if not rows:
         return []
     out = ["", f"Fresh regret (against the mean of {' and '.join(RERUNS)}: the grid's best LR "
            "trained again):", "", "| row | runs | mean | worst | median | runs > 3 |",
            "|---|---|---|---|---|---|"]
-    for name, f in sorted(rows.items(), key=lambda kv: kv[1]["mean"]):
+    for name, f in rows:
         out.append(f"| {name} | {f['runs']} | {f['mean']:.2f} | {f['worst']:.1f} | "
                    f"{f['median']:.2f} | {f['above_3']} |")
-    for base, c in s.get("cross_variant", {}).items():
-        out += ["", f"{base} trained at another numerics variant's best grid LR (same seed): "
-                f"{c['runs']} runs, mean {c['mean']:.2f}, worst {c['worst']:.1f}, above 3 in "
-                f"{c['above_3']}."]
+    for line in _cross_variant_lines(s):
+        out += ["", line + "."]
     return out
 
 
